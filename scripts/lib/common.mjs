@@ -1,0 +1,103 @@
+// Shared helpers for scripts/setup.mjs and scripts/start-lab.mjs.
+// Plain Node ESM, Node built-ins only.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const VENV = path.join(ROOT, '.venv');
+export const IS_WIN = process.platform === 'win32';
+export const VENV_BIN = path.join(VENV, IS_WIN ? 'Scripts' : 'bin');
+export const VENV_PYTHON = path.join(VENV_BIN, IS_WIN ? 'python.exe' : 'python');
+export const LOG_DIR = path.join(ROOT, 'node_modules', '.cache', 'mnist-lab');
+
+export function makeLogger(prefix) {
+  const log = (msg) => console.log(`${prefix} ${msg}`);
+  log.warn = (msg) => console.warn(`${prefix} ${msg}`);
+  return log;
+}
+
+export function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function exists(p) {
+  try {
+    fs.accessSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** lstat that returns null instead of throwing. */
+export function lstatOrNull(p) {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** Synchronous run, output captured. Never throws; returns {ok, status, stdout, stderr, error}. */
+export function runCapture(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    ...opts,
+  });
+  return {
+    ok: !r.error && r.status === 0,
+    status: r.status,
+    signal: r.signal,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    error: r.error,
+  };
+}
+
+/**
+ * Async run with stdout+stderr appended to logFile (so long, chatty tools like
+ * pip or node-gyp don't flood the terminal). Resolves {ok, status, tail}.
+ */
+export function runToLog(cmd, args, logFile, opts = {}) {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  fs.appendFileSync(logFile, `\n$ ${[cmd, ...args].join(' ')}\n`);
+  const fd = fs.openSync(logFile, 'a');
+  return new Promise((resolve) => {
+    let child;
+    const done = (ok, status, err) => {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+      if (err) fs.appendFileSync(logFile, `spawn error: ${err.message}\n`);
+      resolve({ ok, status, tail: tailOf(logFile, 15), error: err });
+    };
+    try {
+      child = spawn(cmd, args, { stdio: ['ignore', fd, fd], ...opts });
+    } catch (err) {
+      done(false, null, err);
+      return;
+    }
+    child.on('error', (err) => done(false, null, err));
+    child.on('close', (code) => done(code === 0, code, null));
+  });
+}
+
+export function tailOf(file, n) {
+  try {
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return lines.slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Indent a multi-line block for display under a log line. */
+export function indent(text, pad = '    ') {
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
+}
