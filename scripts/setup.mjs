@@ -21,6 +21,7 @@ import {
   ROOT,
   VENV,
   VENV_PYTHON,
+  VENV_BIN,
   LOG_DIR,
   IS_WIN,
   makeLogger,
@@ -148,7 +149,7 @@ async function pythonEnv() {
   );
   if (!r.ok) {
     log.warn(
-      `pip install failed (exit ${r.status}); last lines of ${path.relative(ROOT, logFile)}:\n${indent(r.tail)}\n` +
+      `pip install failed (exit ${r.status}) [${r.firstError}]; full log: ${path.relative(ROOT, logFile)}.\n` +
         `  ${PY_SKIP_WHAT} until this is fixed. Retry with \`npm run setup\`.`,
     );
     return 'failed (pip install)';
@@ -199,6 +200,7 @@ function warnUserKernels() {
 
 async function tslabKernel() {
   if (!exists(VENV_PYTHON)) return 'skipped (no .venv; needs the Python environment)';
+  if (!exists(path.join(VENV_BIN, IS_WIN ? 'jupyter.exe' : 'jupyter'))) return 'skipped (Jupyter is not installed in .venv; see the python env step)';
   const t = tslabPaths();
   if (!t) return 'skipped (tslab is not installed in node_modules)';
   if (kernelArgv0('tslab') === t.binary && kernelArgv0('jslab') === t.binary) {
@@ -276,12 +278,11 @@ async function installTfjsNodeFiles(logFile) {
     logFile,
     { cwd: ROOT, env: { ...env, MNIST_LAB_SETUP_NESTED: '1' }, shell: IS_WIN },
   );
+  // --no-save leaves package-lock.json alone; don't "restore" it ourselves (a concurrent
+  // `npm install <pkg>` may legitimately have rewritten it meanwhile), just say so.
   if (lockBefore) {
     const lockAfter = exists(lockFile) ? fs.readFileSync(lockFile) : null;
-    if (!lockAfter || !lockBefore.equals(lockAfter)) {
-      fs.writeFileSync(lockFile, lockBefore);
-      log.warn('note: the nested npm install touched package-lock.json; restored it.');
-    }
+    if (!lockAfter || !lockBefore.equals(lockAfter)) log.warn('note: package-lock.json changed while setup ran `npm install --no-save`.');
   }
   return r;
 }
@@ -344,15 +345,64 @@ function linkTensorflowDeps(tfDir) {
 const NATIVE_FALLBACK =
   'Training will fall back to the wasm backend (about 10x slower); everything else works. Fix the cause and retry with `npm run setup` (MNIST_LAB_SKIP_NATIVE=1 silences this step).';
 
-function nativeFailed(what, logFile) {
+function nativeFailed(short, what, logFile) {
   log.warn(
     `native TensorFlow backend NOT available: ${what}${logFile ? ` (log: ${path.relative(ROOT, logFile)})` : ''}. ${NATIVE_FALLBACK}`,
   );
-  return `failed (${what.split(':')[0]})`;
+  return `NOT available (${short}); using wasm`;
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** Cross-process lock (a directory) so two setups never build tfjs-node at the same time. */
+async function withLock(name, fn, maxWaitMs = 10 * 60 * 1000) {
+  const dir = path.join(LOG_DIR, `${name}.lock`);
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  const start = Date.now();
+  let said = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      let holder = NaN;
+      try {
+        holder = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8'));
+      } catch {}
+      const stale = Number.isInteger(holder) ? !pidAlive(holder) : Date.now() - (lstatOrNull(dir)?.mtimeMs ?? 0) > 60000;
+      if (stale) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() - start > maxWaitMs) return null;
+      if (!said) log(`  waiting for another setup (pid ${holder}) to finish the ${name} step ...`);
+      said = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function nativeBackend() {
   if (truthy(env.MNIST_LAB_SKIP_NATIVE)) return 'skipped (MNIST_LAB_SKIP_NATIVE=1)';
+  const r = await withLock('native', nativeBackendLocked);
+  return r ?? nativeFailed('busy', 'another `npm run setup` has held the build lock for 10 minutes');
+}
+
+async function nativeBackendLocked() {
   const spec = declaredSpec();
   if (!spec) return `skipped (${TFJS_NODE} is not declared in package.json)`;
 
@@ -364,6 +414,7 @@ async function nativeBackend() {
 
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return nativeFailed(
+      'unsupported platform',
       `the offline build from the tensorflow-cpu wheel supports linux-x64 only (this is ${process.platform}-${process.arch}) and ${TFJS_NODE} does not load`,
     );
   }
@@ -371,15 +422,24 @@ async function nativeBackend() {
   fs.mkdirSync(LOG_DIR, { recursive: true });
   fs.writeFileSync(logFile, '');
 
+  const tfDir = pythonTensorflowDir();
+  if (!tfDir) {
+    return nativeFailed(
+      'no tensorflow wheel in .venv',
+      'the tensorflow-cpu wheel is not installed in .venv (it provides the TensorFlow C library the offline build needs; see the python env step)',
+    );
+  }
+
   // a) package files (npm drops the optional dependency when its download-based install script fails offline)
   if (!exists(path.join(TFJS_NODE_DIR, 'package.json'))) {
     const t = Date.now();
     const r = await installTfjsNodeFiles(logFile);
     if (!r.ok || !exists(path.join(TFJS_NODE_DIR, 'package.json'))) {
       return nativeFailed(
+        'npm install failed',
         r.ok
           ? `npm did not install ${TFJS_NODE} (optional dependencies omitted?)`
-          : `\`npm install --ignore-scripts\` of ${TFJS_NODE} failed (exit ${r.status}):\n${indent(r.tail)}\n `,
+          : `\`npm install --ignore-scripts\` of ${TFJS_NODE} failed (exit ${r.status}) [${r.firstError}]`,
         logFile,
       );
     }
@@ -390,20 +450,14 @@ async function nativeBackend() {
   try {
     nodePreGyp = req.resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp');
   } catch {
-    return nativeFailed(`@mapbox/node-pre-gyp (a dependency of ${TFJS_NODE}) is missing; run \`npm install\``, logFile);
+    return nativeFailed('node-pre-gyp missing', `@mapbox/node-pre-gyp (a dependency of ${TFJS_NODE}) is missing; run \`npm install\``, logFile);
   }
 
   // b) TensorFlow C library + headers from the wheel
-  const tfDir = pythonTensorflowDir();
-  if (!tfDir) {
-    return nativeFailed(
-      'the tensorflow-cpu wheel is not installed in .venv (it provides the TensorFlow C library; see the Python step above)',
-    );
-  }
   try {
     linkTensorflowDeps(tfDir);
   } catch (err) {
-    return nativeFailed(`could not link the TensorFlow C library into ${TFJS_NODE}/deps: ${err.message}`);
+    return nativeFailed('linking libtensorflow failed', `could not link the TensorFlow C library into ${TFJS_NODE}/deps: ${err.message}`);
   }
   log(`  linked ${path.relative(ROOT, tfDir)}/{libtensorflow_cc,libtensorflow_framework}.so.2 + include into ${TFJS_NODE}/deps`);
 
@@ -418,7 +472,8 @@ async function nativeBackend() {
   const b = await runToLog(process.execPath, args, logFile, { cwd: TFJS_NODE_DIR, env: buildEnv });
   if (!b.ok) {
     return nativeFailed(
-      `compiling the binding failed (needs python3, make and a C++ compiler: \`apt-get install build-essential\`):\n${indent(b.tail)}\n `,
+      'compile failed',
+      `compiling the binding failed [${b.firstError}]; it needs python3, make and a C++ compiler (\`apt-get install build-essential\`)`,
       logFile,
     );
   }
@@ -426,7 +481,7 @@ async function nativeBackend() {
 
   // d) verify in a fresh process
   const v = verifyNative();
-  if (!v.ok) return nativeFailed(`the built binding does not load: ${v.error}`, logFile);
+  if (!v.ok) return nativeFailed('binding does not load', `the built binding does not load: ${v.error}`, logFile);
   return `built offline against the tensorflow-cpu wheel; backend "${v.info.backend}", tfjs-node ${v.info.tfjsNode}`;
 }
 

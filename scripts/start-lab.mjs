@@ -46,6 +46,12 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     if (child.exitCode === null) child.kill(sig);
   });
 }
+// `kill <npm pid>` does not reach us through npm: if our parent goes away, stop Jupyter
+// instead of leaving it orphaned on the port.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid && child.exitCode === null) child.kill('SIGTERM');
+}, 2000).unref();
 child.on('error', (err) => {
   log.warn(`could not start ${jupyter}: ${err.message}. Run \`npm run setup\`.`);
   process.exit(1);

@@ -72,7 +72,7 @@ export function runToLog(cmd, args, logFile, opts = {}) {
         fs.closeSync(fd);
       } catch {}
       if (err) fs.appendFileSync(logFile, `spawn error: ${err.message}\n`);
-      resolve({ ok, status, tail: tailOf(logFile, 15), error: err });
+      resolve({ ok, status, tail: tailOf(logFile, 15), firstError: firstErrorOf(logFile), error: err });
     };
     try {
       child = spawn(cmd, args, { stdio: ['ignore', fd, fd], ...opts });
@@ -83,6 +83,33 @@ export function runToLog(cmd, args, logFile, opts = {}) {
     child.on('error', (err) => done(false, null, err));
     child.on('close', (code) => done(code === 0, code, null));
   });
+}
+
+/** The most telling error line of a build/install log (compiler error, make, gyp, npm), shortened. */
+export function firstErrorOf(file) {
+  let lines;
+  try {
+    lines = fs.readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return '';
+  }
+  const patterns = [
+    /\b(fatal )?error:/i, // compiler / linker
+    /cannot find -l|undefined reference/i,
+    /^make: \*\*\*/,
+    /gyp ERR! stack Error:/,
+    /^npm (ERR!|error)/,
+    /spawn error:|ENOENT|EACCES/,
+    /ERR!|Error/,
+  ];
+  for (const re of patterns) {
+    const hit = lines.find((l) => re.test(l));
+    if (hit) {
+      const t = hit.trim();
+      return t.length > 240 ? t.slice(0, 237) + '...' : t;
+    }
+  }
+  return lines.filter((l) => l.trim()).pop() || '';
 }
 
 export function tailOf(file, n) {
