@@ -5,12 +5,30 @@
  */
 import { Command } from 'commander';
 import { registerInfo } from './info';
+import { registerTrain } from './train';
+import { registerSummary } from './summary';
+import { registerEvaluate } from './evaluate';
+import { registerPredict } from './predict';
+import { registerParams } from './params';
+import { registerShow } from './show';
+import { registerPlot } from './plot';
+import { registerAblate } from './ablate';
+import { registerReport } from './report';
 
 export function buildProgram(): Command {
   const program = new Command('mnist-lab')
     .description('A TypeScript teaching lab for neural networks on MNIST (Keras-style, tfjs-node)')
     .showHelpAfterError();
   registerInfo(program);
+  registerTrain(program);
+  registerSummary(program);
+  registerEvaluate(program);
+  registerPredict(program);
+  registerParams(program);
+  registerShow(program);
+  registerPlot(program);
+  registerAblate(program);
+  registerReport(program);
   return program;
 }
 

@@ -1,0 +1,197 @@
+// `npm run bench`: epoch time of the project's training path against Keras on
+// the same machine, same data, same network, same batch size. Never part of
+// `npm test`. Each measurement runs in its own process (bench/worker.ts or
+// scripts/keras/bench.py), one after the other, so they never share the CPU.
+//
+//   npm run bench -- --epochs 5 --configs S0,S1-base --backends tensorflow,wasm [--no-keras] [--save]
+//
+// Flags:
+//   --epochs N            timed epochs after the warm-up (default 5)
+//   --warmup N            untimed first epochs, reported apart (default 1)
+//   --configs LIST        networks of the seed table: S0, S1-base
+//   --backends LIST       tfjs backends: tensorflow (native), wasm, cpu
+//   --engines LIST        project (src/train fit) and/or layers-fit (plain tfjs model.fit, the "before")
+//   --train-limit N       first N training examples for every run (default: all 60000)
+//   --wasm-epochs N       timed epochs on the slow backends (wasm, cpu; default 2)
+//   --wasm-train-limit N  training examples on the slow backends (default 12000)
+//   --no-keras            skip the Keras column
+//   --save                also write bench/results/latest.json
+//   --json                print only the JSON
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const python = path.join(root, '.venv', 'bin', 'python');
+const SLOW_BACKENDS = new Set(['wasm', 'cpu']);
+
+const { values } = parseArgs({
+  options: {
+    epochs: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    configs: { type: 'string', default: 'S0,S1-base' },
+    backends: { type: 'string' },
+    engines: { type: 'string', default: 'project' },
+    'train-limit': { type: 'string' },
+    'wasm-epochs': { type: 'string', default: '2' },
+    'wasm-train-limit': { type: 'string', default: '12000' },
+    'no-keras': { type: 'boolean', default: false },
+    save: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+function positiveInteger(flag, value, allowZero = false) {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < (allowZero ? 0 : 1)) {
+    console.error(`bench: --${flag} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got '${value}'`);
+    process.exit(2);
+  }
+  return number;
+}
+
+const list = (text) => text.split(',').map((item) => item.trim()).filter(Boolean);
+const epochs = positiveInteger('epochs', values.epochs);
+const warmup = positiveInteger('warmup', values.warmup, true);
+const slowEpochs = positiveInteger('wasm-epochs', values['wasm-epochs']);
+const slowTrainLimit = positiveInteger('wasm-train-limit', values['wasm-train-limit']);
+const trainLimit = values['train-limit'] !== undefined ? positiveInteger('train-limit', values['train-limit']) : undefined;
+const configs = list(values.configs);
+for (const config of configs) {
+  if (!['S0', 'S1-base'].includes(config)) {
+    console.error(`bench: --configs: unknown network '${config}' (allowed: S0, S1-base)`);
+    process.exit(2);
+  }
+}
+const engines = list(values.engines);
+const nativeLoads = spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: root, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } }).status === 0;
+const backends = values.backends ? list(values.backends) : [...(nativeLoads ? ['tensorflow'] : []), 'wasm'];
+if (backends.includes('tensorflow') && !nativeLoads) {
+  console.error('bench: --backends tensorflow, but @tensorflow/tfjs-node does not load; run `npm run setup` or drop it from --backends');
+  process.exit(2);
+}
+const withKeras = !values['no-keras'] && existsSync(python);
+if (!values['no-keras'] && !withKeras) console.error(`bench: no Keras column: ${python} does not exist (run \`npm run setup\` to create the Python environment)`);
+
+const log = (line) => {
+  if (!values.json) process.stderr.write(line + '\n');
+};
+
+function loadNow() {
+  return os.loadavg().map((value) => Number(value.toFixed(2)));
+}
+
+/** Run one measurement process; returns its parsed JSON line or an error record. */
+function measure(label, command, args, env) {
+  const loadBefore = loadNow();
+  log(`  ${label} ... (load ${loadBefore.join(' ')})`);
+  const started = Date.now();
+  const child = spawnSync(command, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const wallSeconds = (Date.now() - started) / 1000;
+  const line = child.stdout.trim().split('\n').filter((text) => text.startsWith('{')).pop();
+  if (child.status !== 0 || line === undefined) {
+    const reason = (child.stderr || '').trim().split('\n').slice(-3).join(' | ') || `exit ${child.status}`;
+    log(`    failed: ${reason}`);
+    return { label, error: reason, loadBefore, wallSeconds };
+  }
+  const result = { label, ...JSON.parse(line), loadBefore, wallSeconds };
+  log(`    median ${result.medianEpochSeconds.toFixed(3)} s/epoch, first ${result.firstEpochSeconds?.toFixed(3) ?? '-'} s, test acc ${result.testAcc.toFixed(4)}`);
+  return result;
+}
+
+const runs = [];
+for (const config of configs) {
+  for (const backend of backends) {
+    const slow = SLOW_BACKENDS.has(backend);
+    const limit = slow ? Math.min(slowTrainLimit, trainLimit ?? Infinity) : trainLimit;
+    const timed = slow ? Math.min(slowEpochs, epochs) : epochs;
+    for (const engine of engines) {
+      const args = ['--import', 'tsx', 'bench/worker.ts', '--config', config, '--engine', engine, '--epochs', String(timed), '--warmup', String(warmup)];
+      if (limit !== undefined) args.push('--train-limit', String(limit));
+      log(`${config} ${engine} on ${backend}${limit ? `, first ${limit} training examples` : ''}, ${warmup} warm-up + ${timed} timed epochs`);
+      runs.push({ config, backend, engine, reduced: slow, ...measure(`${config}/${engine}/${backend}`, process.execPath, args, { MNIST_LAB_BACKEND: backend, MNIST_LAB_QUIET: '1', TF_CPP_MIN_LOG_LEVEL: '2' }) });
+    }
+  }
+  if (withKeras) {
+    const args = ['scripts/keras/bench.py', '--config', config, '--epochs', String(epochs), '--warmup', String(warmup)];
+    if (trainLimit !== undefined) args.push('--train-limit', String(trainLimit));
+    log(`${config} Keras (TensorFlow CPU), ${warmup} warm-up + ${epochs} timed epochs`);
+    runs.push({ config, backend: 'keras', engine: 'keras', reduced: false, ...measure(`${config}/keras`, python, args, { TF_CPP_MIN_LOG_LEVEL: '2' }) });
+  }
+}
+
+// Ratios against Keras: epoch time where the sample count matches, otherwise
+// (reduced runs on the slow backends) the inverse ratio of samples per second.
+for (const run of runs) {
+  const keras = runs.find((other) => other.config === run.config && other.engine === 'keras' && !other.error);
+  if (run.engine === 'keras' || run.error || keras === undefined) continue;
+  run.ratioToKeras = run.trainSamples === keras.trainSamples ? run.medianEpochSeconds / keras.medianEpochSeconds : keras.samplesPerSecond / run.samplesPerSecond;
+  run.ratioBasis = run.trainSamples === keras.trainSamples ? 'median epoch seconds' : 'samples per second (reduced run)';
+}
+
+function cpuModel() {
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+let gitCommit = null;
+try {
+  gitCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+} catch {
+  // Not a git checkout (an npm install of the package); the commit is then unknown.
+}
+
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpuModel(), cores: os.cpus().length, memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), platform: `${os.platform()} ${os.release()}` },
+  node: process.version,
+  gitCommit,
+  settings: { epochs, warmup, configs, backends, engines, trainLimit: trainLimit ?? null, slowEpochs, slowTrainLimit, keras: withKeras },
+  loadAtEnd: loadNow(),
+  runs,
+};
+
+function formatTable() {
+  const header = ['config', 'engine', 'backend', 'samples', 'first s', 'median s/epoch', 'samples/s', 'x Keras', 'peak MiB', 'test acc', 'load'];
+  const rows = runs.map((run) =>
+    run.error
+      ? [run.config, run.engine, run.backend, '-', '-', `failed: ${run.error.slice(0, 60)}`, '-', '-', '-', '-', run.loadBefore[0].toFixed(2)]
+      : [
+          run.config,
+          run.engine,
+          run.backend,
+          `${run.trainSamples}${run.reduced ? '*' : ''}`,
+          run.firstEpochSeconds?.toFixed(2) ?? '-',
+          run.medianEpochSeconds.toFixed(3),
+          Math.round(run.samplesPerSecond).toString(),
+          run.ratioToKeras !== undefined ? run.ratioToKeras.toFixed(2) : '-',
+          Math.round(run.peakRssMb).toString(),
+          run.testAcc.toFixed(4),
+          run.loadBefore[0].toFixed(2),
+        ],
+  );
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => String(row[column]).length)));
+  const format = (row) => row.map((cell, column) => String(cell).padEnd(widths[column])).join('  ');
+  const lines = [format(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(format)];
+  lines.push('');
+  lines.push(`${report.machine.cpu}, ${report.machine.cores} cores; node ${report.node}; ${report.date}; load at end ${report.loadAtEnd.join(' ')}`);
+  lines.push(`medians over ${epochs} timed epochs after ${warmup} warm-up (first s = the warm-up epoch); train samples exclude the validation split.`);
+  if (runs.some((run) => run.reduced)) lines.push(`* reduced run on a slow backend: first ${slowTrainLimit} training examples, ${slowEpochs} timed epochs, same batch size; x Keras compares samples per second.`);
+  return lines.join('\n');
+}
+
+if (values.save) {
+  const dir = path.join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'latest.json');
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(report, null, 2) + '\n');
+  renameSync(temporary, file);
+  log(`saved ${path.relative(root, file)}`);
+}
+
+if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+else process.stdout.write(formatTable() + '\n');
+process.exit(runs.some((run) => run.error) ? 1 : 0);

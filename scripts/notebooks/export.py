@@ -1,0 +1,262 @@
+"""Turn executed notebooks into teaching material (the second half of
+`npm run export`; scripts/export.mjs runs the notebooks first).
+
+    .venv/bin/python scripts/notebooks/export.py --executed DIR --out DIR
+
+For each executed notebook in --executed it writes to --out:
+  <name>.html            self-contained page (nbconvert, JupyterLab look, no CDN:
+                         images embedded, chart libraries inlined), works offline
+  <name>.md              Markdown version; its images go to figures/<name>/
+  figures/<name>/        every figure as SVG or PNG, named by cell
+  tables/<name>--<table>.{md,csv,json}
+                         every results table shown with lab.showTable()
+  index.html, manifest.json
+                         links to all of it, with the mode and run times
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import datetime
+import html
+import io
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter, MarkdownExporter
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TABLE_MARKER = "mnist-lab-table"  # keep in step with TABLE_MARKER in src/notebook.ts
+TABLE_DATA = re.compile(r'<script type="application/json" class="' + TABLE_MARKER + r'-data">(.*?)</script>', re.S)
+FIGURE_DATA = re.compile(r'<script type="application/json" class="mnist-lab-figure-data">(.*?)</script>', re.S)
+SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
+DATA_URI_PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+# Chart libraries a page may need and where their offline copy lives.
+INLINE_LIBRARIES = {
+    "Plotly": ROOT / "node_modules" / "plotly.js-dist-min" / "plotly.min.js",
+}
+CDN_SCRIPT = re.compile(r'<script[^>]+src="https?://[^"]*(plotly|require)[^"]*"[^>]*>\s*</script>', re.I)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if isinstance(data, bytes):
+        temporary.write_bytes(data)
+    else:
+        temporary.write_text(data, encoding="utf-8")
+    temporary.replace(path)
+
+
+def top_level_svgs(markup: str) -> list[str]:
+    """Every outermost <svg>...</svg> in an HTML fragment (nested ones stay inside)."""
+    found, depth, start = [], 0, 0
+    for match in re.finditer(r"<svg\b|</svg>", markup):
+        if match.group(0) == "</svg>":
+            depth -= 1
+            if depth == 0:
+                found.append(markup[start:match.end()])
+        else:
+            if depth == 0:
+                start = match.start()
+            depth += 1
+    return found
+
+
+def standalone_svg(svg: str) -> str:
+    # Inline SVG in HTML may omit the namespace; a .svg file must have it.
+    if "xmlns=" not in svg[: svg.find(">")]:
+        svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
+
+
+def as_text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def figures_of_output(output: dict) -> list[tuple[str, str | bytes]]:
+    """(extension, content) for every figure in one output."""
+    data = output.get("data", {})
+    if "image/svg+xml" in data:
+        return [("svg", standalone_svg(as_text(data["image/svg+xml"])))]
+    if "image/png" in data:
+        return [("png", base64.b64decode(as_text(data["image/png"])))]
+    # Scripts (plotly.js itself, chart specs) contain SVG snippets as strings.
+    markup = SCRIPT.sub("", as_text(data.get("text/html", "")))
+    figures: list[tuple[str, str | bytes]] = [("svg", standalone_svg(svg)) for svg in top_level_svgs(markup)]
+    figures += [("png", base64.b64decode(encoded)) for encoded in DATA_URI_PNG.findall(markup)]
+    return figures
+
+
+def tables_of_output(output: dict) -> list[dict]:
+    markup = as_text(output.get("data", {}).get("text/html", ""))
+    return [json.loads(html.unescape(raw) if raw.lstrip().startswith("&") else raw) for raw in TABLE_DATA.findall(markup)]
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def table_markdown(table: dict) -> str:
+    columns = table["columns"]
+    lines = ["| " + " | ".join(columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
+    for row in table["rows"]:
+        lines.append("| " + " | ".join(cell_text(row.get(column)).replace("|", "\\|") for column in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def table_csv(table: dict) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table["columns"])
+    for row in table["rows"]:
+        writer.writerow(["" if row.get(column) is None else row.get(column) for column in table["columns"]])
+    return buffer.getvalue()
+
+
+def inline_libraries(page: str) -> str:
+    """Replace CDN script tags by inlined copies, so charts draw offline."""
+    page = CDN_SCRIPT.sub("", page)
+    head_scripts = []
+    for global_name, file in INLINE_LIBRARIES.items():
+        uses = re.search(rf"\b{global_name}\.(newPlot|react|plot)\b", page)
+        # The notebook renderer already sends the library once per kernel.
+        already_inlined = file.exists() and file.read_text(encoding="utf-8")[:120] in page
+        if uses and already_inlined:
+            continue
+        if uses and file.exists():
+            head_scripts.append(f"<script>/* {file.name}, inlined for offline use */\n{file.read_text(encoding='utf-8')}\n</script>")
+        elif uses:
+            print(f"export.py: the page uses {global_name} but {file} is missing; run `npm install`", file=sys.stderr)
+    if head_scripts:
+        page = page.replace("</head>", "\n".join(head_scripts) + "\n</head>", 1)
+    return page
+
+
+def strip_table_data(markup: str) -> str:
+    return TABLE_DATA.sub("", FIGURE_DATA.sub("", markup))
+
+
+def export_notebook(path: Path, out: Path) -> dict:
+    name = path.stem
+    notebook = nbformat.read(path, as_version=4)
+    record: dict = {"name": name, "title": notebook_title(notebook, name), "figures": [], "tables": []}
+
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        figure_number = 0
+        for output in cell.get("outputs", []):
+            for extension, content in figures_of_output(output):
+                figure_number += 1
+                file = out / "figures" / name / f"cell{index:02d}-{figure_number}.{extension}"
+                write_atomic(file, content)
+                record["figures"].append(str(file.relative_to(out)))
+            for table in tables_of_output(output):
+                base = out / "tables" / f"{name}--{table['name']}"
+                write_atomic(base.with_suffix(".json"), json.dumps(table, indent=2) + "\n")
+                write_atomic(base.with_suffix(".csv"), table_csv(table))
+                write_atomic(base.with_suffix(".md"), f"# {table['name']} ({name})\n\n" + table_markdown(table))
+                record["tables"].append({"name": table["name"], "files": [str(base.with_suffix(s).relative_to(out)) for s in (".md", ".csv", ".json")]})
+
+    html_exporter = HTMLExporter(template_name="mnist-lab", extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
+    page, _ = html_exporter.from_notebook_node(notebook, resources={"metadata": {"name": record["title"]}})
+    write_atomic(out / f"{name}.html", inline_libraries(page))
+    record["html"] = f"{name}.html"
+
+    # Markdown: images as files next to it; embedded data scripts dropped
+    # (they are for the exporter, and Markdown viewers would show them as text).
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            if "text/html" in data:
+                data["text/html"] = strip_table_data(as_text(data["text/html"]))
+    markdown_exporter = MarkdownExporter()
+    body, resources = markdown_exporter.from_notebook_node(
+        notebook, resources={"output_files_dir": f"figures/{name}/markdown", "metadata": {"name": name}}
+    )
+    for file_name, content in resources.get("outputs", {}).items():
+        write_atomic(out / file_name, content)
+    write_atomic(out / f"{name}.md", body)
+    record["markdown"] = f"{name}.md"
+    return record
+
+
+def notebook_title(notebook, fallback: str) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def index_page(records: list[dict], summary: dict | None) -> str:
+    mode = summary.get("mode", "?") if summary else "?"
+    seconds = {entry["notebook"]: entry for entry in (summary or {}).get("notebooks", [])}
+    rows = []
+    for record in records:
+        run = seconds.get(record["name"] + ".ipynb", {})
+        took = f"{run['seconds']:.0f} s" if "seconds" in run else ""
+        tables = " ".join(
+            f'{html.escape(table["name"])} (' + ", ".join(f'<a href="{html.escape(f)}">{Path(f).suffix[1:]}</a>' for f in table["files"]) + ")"
+            for table in record["tables"]
+        )
+        figures = " ".join(f'<a href="{html.escape(f)}">{i + 1}</a>' for i, f in enumerate(record["figures"]))
+        rows.append(
+            f'<tr><td><a href="{html.escape(record["html"])}">{html.escape(record["title"])}</a></td>'
+            f'<td><a href="{html.escape(record["markdown"])}">Markdown</a></td><td>{figures}</td><td>{tables}</td><td>{took}</td></tr>'
+        )
+    total = f"{summary['totalSeconds']:.0f} s" if summary and "totalSeconds" in summary else "?"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>mnist-lab notebooks</title>
+<style>body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}
+td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }} th {{ background: #f3f3f3; }}</style>
+</head><body>
+<h1>mnist-lab notebooks</h1>
+<p>Executed in <b>{html.escape(mode)}</b> mode{" (small subsets and few epochs: numbers are far from the tutorials')" if mode == "quick" else ""},
+total {total}, exported {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}. Generated by <code>npm run export</code>: do not edit.</p>
+<table><thead><tr><th>Notebook</th><th>Text</th><th>Figures</th><th>Tables</th><th>Run time</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table>
+</body></html>
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--executed", type=Path, required=True, help="folder with executed notebooks (run.py --out)")
+    parser.add_argument("--out", type=Path, required=True, help="export folder")
+    parser.add_argument("notebooks", nargs="*", help="only these notebook names (default: every .ipynb in --executed)")
+    args = parser.parse_args()
+    paths = sorted(args.executed.glob("*.ipynb"))
+    if args.notebooks:
+        paths = [path for path in paths if any(part in path.name for part in args.notebooks)]
+    if not paths:
+        print(f"export.py: no executed notebooks in {args.executed}", file=sys.stderr)
+        return 1
+    summary_file = args.executed / "run-summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+    records = []
+    for path in paths:
+        records.append(export_notebook(path, args.out))
+        print(f"exported {path.stem}: {len(records[-1]['figures'])} figures, {len(records[-1]['tables'])} tables", flush=True)
+    write_atomic(args.out / "index.html", index_page(records, summary))
+    write_atomic(args.out / "manifest.json", json.dumps({"summary": summary, "notebooks": records}, indent=2) + "\n")
+    print(f"wrote {args.out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+/**
+ * `mnist-lab train`: a preset or flags, trained with checkpoints in a run
+ * folder; running the same command again resumes it.
+ */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError } from '../errors';
+import { ACTIVATIONS, LOSSES, OPTIMIZERS, DEFAULT_MLP, type Activation, type LossName, type OptimizerName } from '../model/config';
+import { DEFAULT_TRAIN } from '../train/types';
+import { formatMetric, streamSink } from '../train/progress';
+import { PRESET_IDS, getPreset } from '../experiments/presets';
+import { runExperiment } from '../experiments/run';
+import type { ExperimentConfig, RunResult } from '../experiments/types';
+import { DATASET_NAMES, isDatasetName } from '../data/registry';
+
+/** Flags shared by `train` and `summary` that describe the experiment. */
+export interface ExperimentFlags {
+  preset?: string;
+  hidden?: string;
+  dropout?: string;
+  activation?: string;
+  optimizer?: string;
+  learningRate?: string;
+  loss?: string;
+  scale?: boolean;
+  epochs?: string;
+  batchSize?: string;
+  validationSplit?: string;
+  seed?: string;
+  limit?: string;
+  dataset?: string;
+}
+
+/** Add the experiment flags to a command. */
+export function addExperimentOptions(command: Command): Command {
+  return command
+    .option('--preset <id>', `a reference experiment: ${PRESET_IDS.join(', ')} (flags given as well override it)`)
+    .option('--hidden <units>', 'hidden layer sizes, comma-separated, e.g. 512,512 (empty string: no hidden layer)')
+    .option('--dropout <rate>', 'dropout rate after each hidden layer, 0 for none')
+    .option('--activation <name>', `hidden activation: ${ACTIVATIONS.join(', ')}`)
+    .option('--optimizer <name>', `optimizer with Keras defaults: ${OPTIMIZERS.join(', ')}`)
+    .option('--learning-rate <rate>', "override the optimizer's default learning rate")
+    .option('--loss <name>', `loss: ${LOSSES.join(', ')}`)
+    .option('--no-scale', 'feed raw 0-255 pixels (skip the /255 scaling)')
+    .option('--epochs <n>', 'passes over the training data')
+    .option('--batch-size <n>', 'examples per gradient step')
+    .option('--validation-split <fraction>', 'last fraction of the training data held out for validation (Keras semantics)')
+    .option('--seed <n>', 'seed for initial weights, shuffling and dropout')
+    .option('--limit <n>', 'use only the first n training examples (quick runs)')
+    .option('--dataset <name>', `data set: ${DATASET_NAMES.join(', ')}`);
+}
+
+function parseNumber(flag: string, text: string, check: (value: number) => boolean, allowed: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || !check(value)) throw new ConfigError(flag, `'${text}' is not valid`, allowed);
+  return value;
+}
+
+const positiveInteger = (flag: string, text: string): number => parseNumber(flag, text, (value) => Number.isInteger(value) && value > 0, 'a whole number >= 1');
+
+function parseChoice<T extends string>(flag: string, text: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(text)) throw new ConfigError(flag, `unknown value '${text}'`, choices.join(', '));
+  return text as T;
+}
+
+/**
+ * The experiment the flags describe: the preset (or a custom experiment on
+ * Keras's defaults with a validation split, so overfitting is visible) with
+ * each given flag applied on top.
+ */
+export function experimentFromFlags(flags: ExperimentFlags): ExperimentConfig {
+  const experiment: ExperimentConfig =
+    flags.preset !== undefined
+      ? getPreset(flags.preset)
+      : {
+          id: 'custom',
+          description: 'an experiment given by command-line flags',
+          dataset: 'mnist',
+          scaleInputs: true,
+          model: { ...DEFAULT_MLP },
+          train: { ...DEFAULT_TRAIN, batchSize: 128, validationSplit: 0.2 },
+          restoreBestWeights: false,
+          validateOnTest: false,
+        };
+  const { model, train } = experiment;
+  if (flags.hidden !== undefined) {
+    model.hiddenUnits = flags.hidden.trim() === '' ? [] : flags.hidden.split(',').map((part) => positiveInteger('--hidden', part.trim()));
+  }
+  if (flags.dropout !== undefined) model.dropoutRate = parseNumber('--dropout', flags.dropout, (value) => value >= 0 && value < 1, '0 <= rate < 1');
+  if (flags.activation !== undefined) model.activation = parseChoice<Activation>('--activation', flags.activation, ACTIVATIONS);
+  if (flags.optimizer !== undefined) {
+    model.optimizer = parseChoice<OptimizerName>('--optimizer', flags.optimizer, OPTIMIZERS);
+    model.optimizerOptions = {};
+  }
+  if (flags.learningRate !== undefined) {
+    model.optimizerOptions = { ...model.optimizerOptions, learningRate: parseNumber('--learning-rate', flags.learningRate, (value) => value > 0, 'a number > 0') };
+  }
+  if (flags.loss !== undefined) model.loss = parseChoice<LossName>('--loss', flags.loss, LOSSES);
+  if (flags.scale === false) experiment.scaleInputs = false;
+  if (flags.epochs !== undefined) train.epochs = positiveInteger('--epochs', flags.epochs);
+  if (flags.batchSize !== undefined) train.batchSize = positiveInteger('--batch-size', flags.batchSize);
+  if (flags.validationSplit !== undefined) {
+    train.validationSplit = parseNumber('--validation-split', flags.validationSplit, (value) => value >= 0 && value < 1, '0 <= fraction < 1');
+    if (train.validationSplit === 0) experiment.restoreBestWeights = false;
+  }
+  if (flags.seed !== undefined) {
+    const seed = parseNumber('--seed', flags.seed, (value) => Number.isInteger(value) && value >= 0, 'a whole number >= 0');
+    model.seed = seed;
+    train.seed = seed;
+  }
+  if (flags.limit !== undefined) experiment.trainLimit = positiveInteger('--limit', flags.limit);
+  if (flags.dataset !== undefined) {
+    if (!isDatasetName(flags.dataset)) throw new ConfigError('--dataset', `unknown data set '${flags.dataset}'`, DATASET_NAMES.join(', '));
+    experiment.dataset = flags.dataset;
+  }
+  return experiment;
+}
+
+interface TrainFlags extends ExperimentFlags {
+  out?: string;
+  resume: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  dataDir?: string;
+}
+
+/** A few lines a learner reads after training. */
+export function formatRunResult(result: RunResult): string {
+  const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
+  const lines = [
+    `${result.id} (seed ${result.seed}, ${result.backend}): test loss ${formatMetric(result.test.loss)}, test accuracy ${percent(result.test.acc)}`,
+    `final train accuracy ${percent(result.finalTrainAcc)}, gap to test ${(result.overfitGap * 100).toFixed(2)} points`,
+  ];
+  if (result.bestEpoch !== null && result.bestValLoss !== null) {
+    lines.push(`lowest val_loss ${formatMetric(result.bestValLoss)} at epoch ${result.bestEpoch + 1}` + (result.config.restoreBestWeights ? ' (its weights were tested)' : ''));
+  }
+  if (result.config.reference) lines.push(`the seed tutorial reported test accuracy ${percent(result.config.reference.testAcc)}`);
+  lines.push(`${result.epochSeconds.toFixed(1)} s/epoch (median), ${result.totalSeconds.toFixed(1)} s in total`);
+  if (result.runDir) lines.push(`run folder: ${result.runDir}`);
+  return lines.join('\n');
+}
+
+export function registerTrain(program: Command): void {
+  addExperimentOptions(program.command('train').description('train an MLP (a preset or flags) with checkpoints; the same command again resumes it'))
+    .option('--out <dir>', 'run folder for config, history, checkpoints and metrics (default runs/<preset or custom>)')
+    .option('--resume', 'continue from the run folder (the default when it holds a matching run)')
+    .option('--no-resume', 'start afresh, replacing the checkpoints in the run folder')
+    .option('--data-dir <dir>', 'folder with one subfolder per data set (default: env MNIST_LAB_DATA)')
+    .option('--json', 'print the run result as JSON (progress goes to stderr)')
+    .option('--quiet', 'no progress output')
+    .action(async (flags: TrainFlags) => {
+      const experiment = experimentFromFlags(flags);
+      const runDir = path.resolve(flags.out ?? path.join('runs', experiment.id));
+      process.once('SIGINT', () => {
+        process.stderr.write(`\nmnist-lab: interrupted; the last completed epoch is saved in ${runDir}. Run the same command again to resume.\n`);
+        process.exit(130);
+      });
+      const result = await runExperiment(experiment, {
+        runDir,
+        dataDir: flags.dataDir,
+        resume: flags.resume,
+        verbose: flags.quiet ? 0 : 1,
+        progressSink: flags.json ? streamSink(process.stderr) : undefined,
+      });
+      console.log(flags.json ? JSON.stringify(result, null, 2) : formatRunResult(result));
+    });
+}

@@ -1,0 +1,3 @@
+export * from './metrics';
+export * from './overfitting';
+export * from './run';

@@ -1,0 +1,335 @@
+/**
+ * Test-set numbers the Keras way: `evaluate` gives the loss and accuracy
+ * `model.evaluate` would print, `predict` the softmax rows of
+ * `model.predict`, and the rest (argmax, confusion matrix, per-class
+ * accuracy, most confident mistakes) are plain arrays a learner can print.
+ */
+import type { NdArray } from 'ndarray';
+import { tf } from '../backend';
+import { ConfigError } from '../errors';
+import { NUM_CLASSES } from '../data/registry';
+
+/** Images as the data layer gives them (ndarray, scaled or not) or as a tensor; the first axis is examples. */
+export type ImagesInput = tf.Tensor | NdArray<Uint8Array> | NdArray<Float32Array>;
+
+/**
+ * Labels as class indices (`[N]`: ndarray, typed array or number[]) or
+ * one-hot rows (`[N, numClasses]` ndarray or tensor), the two forms Keras's
+ * sparse and categorical losses take.
+ */
+export type LabelsInput = tf.Tensor | NdArray<Uint8Array> | NdArray<Float32Array> | ArrayLike<number>;
+
+export interface EvaluateOptions {
+  /** Examples per forward pass (Keras `evaluate` default 32); only memory and speed depend on it. */
+  batchSize?: number;
+}
+
+export const DEFAULT_EVALUATE_OPTIONS: Required<EvaluateOptions> = {
+  batchSize: 32,
+};
+
+/** Keras's `backend.epsilon()`: probabilities are clipped to [epsilon, 1 - epsilon] before the log. */
+export const CROSSENTROPY_EPSILON = 1e-7;
+
+/** What `evaluate` returns: Keras's `[loss, accuracy]`. */
+export interface EvaluateResult {
+  /** Mean categorical cross-entropy over all examples. */
+  loss: number;
+  /** Fraction of examples whose highest-probability class is the label. */
+  acc: number;
+}
+
+/** One wrong prediction, as `mostConfidentMistakes` reports it. */
+export interface Mistake {
+  /** Position of the example in the arrays that were predicted. */
+  index: number;
+  /** The label in the data set. */
+  trueLabel: number;
+  /** The class the model chose. */
+  predictedLabel: number;
+  /** Probability the model gave its (wrong) choice. */
+  confidence: number;
+  /** Probability the model gave the right class. */
+  trueLabelProbability: number;
+}
+
+/** Dense row-major copy of an ndarray view (views from `subset` have offsets). */
+function ndarrayData(array: NdArray<Uint8Array> | NdArray<Float32Array>): Uint8Array | Float32Array {
+  const size = array.size;
+  if (array.offset === 0 && array.data.length === size && isRowMajor(array)) return array.data;
+  const out = array.data instanceof Uint8Array ? new Uint8Array(size) : new Float32Array(size);
+  const shape = array.shape;
+  const index = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < size; flat++) {
+    out[flat] = array.get(...index);
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      if (++index[axis] < shape[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+function isRowMajor(array: NdArray): boolean {
+  let expected = 1;
+  for (let axis = array.shape.length - 1; axis >= 0; axis--) {
+    if (array.shape[axis] > 1 && array.stride[axis] !== expected) return false;
+    expected *= array.shape[axis];
+  }
+  return true;
+}
+
+function isTensor(value: unknown): value is tf.Tensor {
+  return value instanceof tf.Tensor;
+}
+
+/** Batches of images as tensors shaped for the model, created one at a time so a big test set never sits in memory twice. */
+class ImageBatches {
+  readonly count: number;
+  private readonly rowSize: number;
+  private readonly data?: Uint8Array | Float32Array;
+  private readonly tensor?: tf.Tensor;
+
+  constructor(
+    images: ImagesInput,
+    private readonly modelInputShape: number[],
+  ) {
+    this.count = images.shape[0] ?? 0;
+    this.rowSize = images.shape.slice(1).reduce((a, b) => a * b, 1);
+    const expectedRow = modelInputShape.reduce((a, b) => a * b, 1);
+    if (this.rowSize !== expectedRow) {
+      throw new ConfigError(
+        'images',
+        `each example has shape [${images.shape.slice(1).join(', ')}] (${this.rowSize} values) but the model takes [${modelInputShape.join(', ')}] (${expectedRow})`,
+        'images of the size the model was built for, e.g. [N, 28, 28] or [N, 784] for MNIST',
+      );
+    }
+    if (isTensor(images)) this.tensor = images;
+    else this.data = ndarrayData(images);
+  }
+
+  /** Rows `[start, end)` as a float32 tensor of shape `[end - start, ...modelInputShape]` (the caller disposes it). */
+  batch(start: number, end: number): tf.Tensor {
+    const shape = [end - start, ...this.modelInputShape];
+    const tensor = this.tensor;
+    if (tensor !== undefined) return tf.tidy(() => tensor.slice(start, end - start).reshape(shape).toFloat());
+    const data = this.data as Uint8Array | Float32Array;
+    const slice = data.subarray(start * this.rowSize, end * this.rowSize);
+    return tf.tensor(slice instanceof Float32Array ? slice : Float32Array.from(slice), shape, 'float32');
+  }
+}
+
+/** The model's input shape without the batch axis (throws for a model with unknown sizes). */
+function modelInputShape(model: tf.LayersModel): number[] {
+  const shape = model.inputs[0].shape.slice(1);
+  if (shape.some((size) => size === null)) {
+    throw new ConfigError('model', `its input shape [${model.inputs[0].shape.join(', ')}] has unknown sizes`, 'a model built with a fixed inputShape');
+  }
+  return shape as number[];
+}
+
+function checkBatchSize(batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
+  }
+}
+
+/** Class indices from labels given as indices or one-hot rows. */
+export function labelIndices(labels: LabelsInput, numClasses = NUM_CLASSES): Int32Array {
+  let values: ArrayLike<number>;
+  let shape: number[];
+  if (isTensor(labels)) {
+    values = labels.dataSync();
+    shape = labels.shape;
+  } else if ('shape' in labels && 'stride' in labels) {
+    values = ndarrayData(labels);
+    shape = labels.shape.slice();
+  } else {
+    values = labels;
+    shape = [labels.length];
+  }
+  const count = shape[0];
+  const out = new Int32Array(count);
+  if (shape.length === 1) {
+    for (let i = 0; i < count; i++) out[i] = values[i];
+  } else if (shape.length === 2) {
+    if (shape[1] !== numClasses) {
+      throw new ConfigError('labels', `one-hot rows have ${shape[1]} columns but there are ${numClasses} classes`, `[N] class indices or [N, ${numClasses}] one-hot rows`);
+    }
+    // argmax also turns label-smoothed rows into the class they stand for.
+    out.set(argmax(values, numClasses));
+  } else {
+    throw new ConfigError('labels', `shape [${shape.join(', ')}] is neither [N] nor [N, ${numClasses}]`, `[N] class indices or [N, ${numClasses}] one-hot rows`);
+  }
+  for (let i = 0; i < count; i++) {
+    if (!(out[i] >= 0 && out[i] < numClasses)) {
+      throw new ConfigError('labels', `label ${values[i]} at index ${i} is not a class index`, `0-${numClasses - 1}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Softmax probabilities for every image, Keras `model.predict`: a
+ * Float32Array of `N * numClasses` values, row i holding image i's
+ * probabilities (`probabilities[i * numClasses + c]`).
+ */
+export function predict(model: tf.LayersModel, images: ImagesInput, options: EvaluateOptions = {}): Float32Array {
+  const { batchSize } = { ...DEFAULT_EVALUATE_OPTIONS, ...options };
+  checkBatchSize(batchSize);
+  const batches = new ImageBatches(images, modelInputShape(model));
+  const numClasses = outputClasses(model);
+  const out = new Float32Array(batches.count * numClasses);
+  for (let start = 0; start < batches.count; start += batchSize) {
+    const end = Math.min(start + batchSize, batches.count);
+    const rows = tf.tidy(() => (model.predict(batches.batch(start, end)) as tf.Tensor).dataSync() as Float32Array);
+    out.set(rows, start * numClasses);
+  }
+  return out;
+}
+
+/** Number of output units (classes) of a classifier. */
+export function outputClasses(model: tf.LayersModel): number {
+  const shape = model.outputs[0].shape;
+  const units = shape[shape.length - 1];
+  if (shape.length !== 2 || units === null) {
+    throw new ConfigError('model', `its output shape [${shape.join(', ')}] is not [batch, classes]`, 'a classifier ending in a Dense softmax layer');
+  }
+  return units;
+}
+
+/** Index of the largest value in each row of `numClasses` values (the first one on ties, as NumPy's argmax). */
+export function argmax(probabilities: ArrayLike<number>, numClasses = NUM_CLASSES): Int32Array {
+  if (probabilities.length % numClasses !== 0) {
+    throw new ConfigError('probabilities', `length ${probabilities.length} is not a multiple of numClasses ${numClasses}`);
+  }
+  const count = probabilities.length / numClasses;
+  const out = new Int32Array(count);
+  for (let row = 0; row < count; row++) {
+    let best = 0;
+    let bestValue = probabilities[row * numClasses];
+    for (let c = 1; c < numClasses; c++) {
+      const value = probabilities[row * numClasses + c];
+      if (value > bestValue) {
+        best = c;
+        bestValue = value;
+      }
+    }
+    out[row] = best;
+  }
+  return out;
+}
+
+/**
+ * Keras `model.evaluate(images, labels)` for a softmax classifier: mean
+ * categorical cross-entropy (probabilities renormalised and clipped to
+ * [epsilon, 1 - epsilon], as Keras does) and accuracy, computed batch by
+ * batch and averaged over all examples. Labels may be class indices or
+ * one-hot rows; the loss is the same either way.
+ */
+export function evaluate(model: tf.LayersModel, images: ImagesInput, labels: LabelsInput, options: EvaluateOptions = {}): EvaluateResult {
+  const { batchSize } = { ...DEFAULT_EVALUATE_OPTIONS, ...options };
+  checkBatchSize(batchSize);
+  const numClasses = outputClasses(model);
+  const batches = new ImageBatches(images, modelInputShape(model));
+  const trueLabels = labelIndices(labels, numClasses);
+  if (trueLabels.length !== batches.count) {
+    throw new ConfigError('labels', `there are ${trueLabels.length} labels for ${batches.count} images`, 'one label per image');
+  }
+  if (batches.count === 0) throw new ConfigError('images', 'there are no examples to evaluate', 'at least one image');
+  // Sums in float64 on the JS side: a float32 running sum over 10,000 losses would drift in the last digits.
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < batches.count; start += batchSize) {
+    const end = Math.min(start + batchSize, batches.count);
+    const batchLabels = trueLabels.subarray(start, end);
+    const [lossTensor, predictedTensor] = tf.tidy(() => {
+      const probabilities = model.predict(batches.batch(start, end)) as tf.Tensor2D;
+      const normalised = probabilities.div(probabilities.sum(-1, true));
+      const clipped = normalised.clipByValue(CROSSENTROPY_EPSILON, 1 - CROSSENTROPY_EPSILON);
+      const oneHot = tf.oneHot(tf.tensor1d(batchLabels, 'int32'), numClasses);
+      const perExample = oneHot.mul(clipped.log()).sum(-1).neg();
+      return [perExample, probabilities.argMax(-1)];
+    });
+    const lossValues = lossTensor.dataSync();
+    const predicted = predictedTensor.dataSync();
+    tf.dispose([lossTensor, predictedTensor]);
+    for (let i = 0; i < lossValues.length; i++) {
+      lossSum += lossValues[i];
+      if (predicted[i] === batchLabels[i]) correct++;
+    }
+  }
+  return { loss: lossSum / batches.count, acc: correct / batches.count };
+}
+
+/** Count matrix: `matrix[trueClass][predictedClass]` (rows = true class, as scikit-learn and Keras tutorials print it). */
+export function confusionMatrix(trueLabels: ArrayLike<number>, predictedLabels: ArrayLike<number>, numClasses = NUM_CLASSES): number[][] {
+  if (trueLabels.length !== predictedLabels.length) {
+    throw new ConfigError('predictedLabels', `there are ${predictedLabels.length} predictions for ${trueLabels.length} labels`, 'one prediction per label');
+  }
+  const matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < trueLabels.length; i++) {
+    const truth = trueLabels[i];
+    const guess = predictedLabels[i];
+    if (!(truth >= 0 && truth < numClasses && guess >= 0 && guess < numClasses && Number.isInteger(truth) && Number.isInteger(guess))) {
+      throw new ConfigError('labels', `example ${i} has true label ${truth} and prediction ${guess}`, `class indices 0-${numClasses - 1}`);
+    }
+    matrix[truth][guess]++;
+  }
+  return matrix;
+}
+
+/**
+ * Accuracy within each true class: the diagonal of the confusion matrix over
+ * its row sums. NaN for a class with no examples (JSON prints it as null).
+ */
+export function perClassAccuracy(matrix: readonly (readonly number[])[]): number[] {
+  return matrix.map((row, trueClass) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total === 0 ? Number.NaN : row[trueClass] / total;
+  });
+}
+
+/**
+ * The `k` wrong predictions the model was surest of, most confident first:
+ * usually mislabelled or truly ambiguous digits, worth looking at.
+ */
+export function mostConfidentMistakes(probabilities: ArrayLike<number>, labels: LabelsInput, k: number, numClasses = NUM_CLASSES): Mistake[] {
+  if (!Number.isInteger(k) || k < 0) throw new ConfigError('k', `must be a non-negative integer, got ${k}`);
+  const trueLabels = labelIndices(labels, numClasses);
+  const predicted = argmax(probabilities, numClasses);
+  if (predicted.length !== trueLabels.length) {
+    throw new ConfigError('labels', `there are ${trueLabels.length} labels for ${predicted.length} rows of probabilities`, 'one label per row');
+  }
+  const mistakes: Mistake[] = [];
+  for (let index = 0; index < predicted.length; index++) {
+    if (predicted[index] === trueLabels[index]) continue;
+    mistakes.push({
+      index,
+      trueLabel: trueLabels[index],
+      predictedLabel: predicted[index],
+      confidence: probabilities[index * numClasses + predicted[index]],
+      trueLabelProbability: probabilities[index * numClasses + trueLabels[index]],
+    });
+  }
+  return mistakes.sort((a, b) => b.confidence - a.confidence || a.index - b.index).slice(0, k);
+}
+
+/**
+ * The confusion matrix as a text table: one row per true class, one column
+ * per predicted class, row totals and per-class accuracy on the right.
+ */
+export function formatConfusionMatrix(matrix: readonly (readonly number[])[], classNames?: readonly string[]): string {
+  const names = matrix.map((_, c) => classNames?.[c] ?? String(c));
+  const accuracies = perClassAccuracy(matrix);
+  const cellWidth = Math.max(4, ...matrix.flat().map((count) => String(count).length), ...names.map((name) => name.length)) + 1;
+  const nameWidth = Math.max('true\\pred'.length, ...names.map((name) => name.length));
+  const pad = (text: string, width: number) => text.padStart(width);
+  const header = 'true\\pred'.padEnd(nameWidth) + names.map((name) => pad(name, cellWidth)).join('') + pad('total', 8) + pad('acc', 8);
+  const lines = matrix.map((row, c) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    const acc = Number.isNaN(accuracies[c]) ? '-' : `${(accuracies[c] * 100).toFixed(1)}%`;
+    return names[c].padEnd(nameWidth) + row.map((count) => pad(String(count), cellWidth)).join('') + pad(String(total), 8) + pad(acc, 8);
+  });
+  return [header, ...lines].join('\n');
+}

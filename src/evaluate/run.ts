@@ -1,0 +1,122 @@
+/**
+ * Evaluate a saved run: load its checkpoint and the test set it was trained
+ * for (same data set, same input scaling, same test subset), then collect
+ * every number `mnist-lab evaluate` prints.
+ */
+import { initBackend, tf } from '../backend';
+import { loadDataset, type LoadDataOptions } from '../data/load';
+import { subset, scaleImages } from '../data/preprocess';
+import { loadCheckpoint, readRun, type CheckpointKind } from '../train/checkpoint';
+import { argmax, confusionMatrix, evaluate, formatConfusionMatrix, mostConfidentMistakes, perClassAccuracy, predict, type Mistake } from './metrics';
+import { overfittingReport, type OverfittingReport } from './overfitting';
+
+export interface EvaluateRunOptions {
+  /** Which checkpoint to test; default: 'best' when the run has one, else 'last'. */
+  which?: CheckpointKind;
+  /** Where the data sets are (default: env MNIST_LAB_DATA, then the usual search). */
+  dataDir?: string;
+  /** How many of the most confident mistakes to list. */
+  mistakes?: number;
+  /** Examples per forward pass. */
+  batchSize?: number;
+  /** Evaluate on every test example even when the run used only the first `testLimit`. */
+  fullTestSet?: boolean;
+}
+
+export const DEFAULT_EVALUATE_RUN_OPTIONS = {
+  mistakes: 5,
+  batchSize: 256,
+};
+
+/** Everything `mnist-lab evaluate` reports about one run (JSON-serialisable). */
+export interface RunEvaluation {
+  runDir: string;
+  /** The checkpoint that was tested. */
+  which: CheckpointKind;
+  dataset: string;
+  classNames: readonly string[];
+  /** Test examples used. */
+  testCount: number;
+  test: { loss: number; acc: number };
+  /** Accuracy within each true class (NaN, printed as null in JSON, for a class absent from the test subset). */
+  perClassAccuracy: number[];
+  /** Rows = true class, columns = predicted class. */
+  confusionMatrix: number[][];
+  mostConfidentMistakes: Mistake[];
+  /** Null when the run folder has no history yet. */
+  overfitting: OverfittingReport | null;
+}
+
+/**
+ * Free a model loaded from a checkpoint, optimizer state included:
+ * `model.dispose()` leaves an optimizer it did not create itself (as after
+ * loading) alive, with one tensor per moment estimate.
+ */
+export function disposeWithOptimizer(model: tf.LayersModel): void {
+  const optimizer = model.optimizer as tf.Optimizer | null | undefined;
+  model.dispose();
+  optimizer?.dispose();
+}
+
+/** Load a run's checkpoint and test set and compute the test numbers, confusion matrix, mistakes and overfitting report. */
+export async function evaluateRun(runDir: string, options: EvaluateRunOptions = {}): Promise<RunEvaluation> {
+  await initBackend();
+  const run = await readRun(runDir);
+  const which = options.which ?? (run.checkpoints.includes('best') ? 'best' : 'last');
+  const dataOptions: LoadDataOptions = options.dataDir !== undefined ? { dataDir: options.dataDir } : {};
+  const dataset = await loadDataset(run.config.dataset, dataOptions);
+  const testLimit = options.fullTestSet ? undefined : run.config.testLimit;
+  const [images, labels] = testLimit === undefined ? [dataset.test.images, dataset.test.labels] : subset(dataset.test.images, dataset.test.labels, testLimit);
+  // The same input scaling the model was trained with: raw 0-255 pixels for the "no /255" ablation.
+  const inputs = scaleImages(images, run.config.scaleInputs ? 255 : 1);
+  const model = await loadCheckpoint(runDir, which);
+  try {
+    const batchSize = options.batchSize ?? DEFAULT_EVALUATE_RUN_OPTIONS.batchSize;
+    const test = evaluate(model, inputs, labels, { batchSize });
+    const probabilities = predict(model, inputs, { batchSize });
+    const numClasses = dataset.spec.classNames.length;
+    const matrix = confusionMatrix(labels.data.subarray(labels.offset, labels.offset + labels.shape[0]), argmax(probabilities, numClasses), numClasses);
+    return {
+      runDir: run.runDir,
+      which,
+      dataset: run.config.dataset,
+      classNames: dataset.spec.classNames,
+      testCount: labels.shape[0],
+      test,
+      perClassAccuracy: perClassAccuracy(matrix),
+      confusionMatrix: matrix,
+      mostConfidentMistakes: mostConfidentMistakes(probabilities, labels, options.mistakes ?? DEFAULT_EVALUATE_RUN_OPTIONS.mistakes, numClasses),
+      overfitting: run.history !== null && run.history.history.acc.length > 0 ? overfittingReport(run.history, test) : null,
+    };
+  } finally {
+    disposeWithOptimizer(model);
+  }
+}
+
+/** The evaluation as text for the terminal. */
+export function formatRunEvaluation(evaluation: RunEvaluation): string {
+  const names = evaluation.classNames;
+  const digitNames = names.every((name, c) => name === String(c));
+  const label = (c: number) => (digitNames ? String(c) : `${c} (${names[c]})`);
+  const percent = (value: number) => (Number.isNaN(value) ? '-' : `${(value * 100).toFixed(2)}%`);
+  const lines = [
+    `Run ${evaluation.runDir} (${evaluation.which} checkpoint), ${evaluation.dataset} test set, ${evaluation.testCount} examples`,
+    `test loss ${evaluation.test.loss.toFixed(4)}  test acc ${evaluation.test.acc.toFixed(4)}`,
+    '',
+    'Per-class accuracy:',
+    ...evaluation.perClassAccuracy.map((accuracy, c) => `  ${label(c).padEnd(digitNames ? 2 : 16)} ${percent(accuracy)}`),
+    '',
+    'Confusion matrix (rows = true class, columns = predicted class):',
+    formatConfusionMatrix(evaluation.confusionMatrix),
+    '',
+    `Most confident mistakes (test index: true -> predicted, confidence):`,
+    ...(evaluation.mostConfidentMistakes.length === 0
+      ? ['  none']
+      : evaluation.mostConfidentMistakes.map(
+          (mistake) => `  #${mistake.index}: ${label(mistake.trueLabel)} -> ${label(mistake.predictedLabel)}, ${percent(mistake.confidence)} (true class ${percent(mistake.trueLabelProbability)})`,
+        )),
+    '',
+    evaluation.overfitting === null ? 'Overfitting report: the run has no training history yet.' : `Overfitting report: ${evaluation.overfitting.verdict}`,
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,121 @@
+/**
+ * How long a run will take, before it runs: `--dry-run` totals, ETAs, and the
+ * balance of shards. An MLP epoch costs (multiply-adds per example x examples)
+ * plus a fixed cost per gradient step, so two constants per backend describe
+ * it; `calibrateCostModel` measures them on this machine in a few seconds.
+ */
+import { tf, initBackend } from '../backend';
+import { DATASETS } from '../data/registry';
+import type { ExperimentConfig } from './types';
+
+export interface CostModel {
+  /** Backend the constants were measured on. */
+  backend: string;
+  /** Seconds per multiply-add of a forward pass (a training step costs about three forward passes). */
+  secondsPerMultiplyAdd: number;
+  /** Fixed seconds per gradient step (kernel launches, optimizer update, batch slicing). */
+  secondsPerStep: number;
+  /** Fixed seconds per run (process start, data loading, model building, saving). */
+  secondsPerRun: number;
+  /** Where the constants come from. */
+  source: string;
+}
+
+/**
+ * Measured with `calibrateCostModel()` on the project's 2-core machine while
+ * other trainings shared it, so they are pessimistic; estimates only need to
+ * be right within a factor of about two, and the runner's ETA rescales them
+ * by the runs it has finished.
+ */
+export const MEASURED_COST_MODELS: Record<string, CostModel> = {
+  tensorflow: { backend: 'tensorflow', secondsPerMultiplyAdd: 7e-11, secondsPerStep: 6e-3, secondsPerRun: 4, source: 'measured: native tfjs-node, 2-core machine' },
+  wasm: { backend: 'wasm', secondsPerMultiplyAdd: 1.4e-9, secondsPerStep: 2.2e-3, secondsPerRun: 4, source: 'measured: wasm backend, 2-core machine' },
+  cpu: { backend: 'cpu', secondsPerMultiplyAdd: 6.2e-9, secondsPerStep: 4.5e-2, secondsPerRun: 4, source: 'measured: pure-JS cpu backend, 2-core machine' },
+};
+
+/** Multiply-adds of one forward pass of the experiment's MLP. */
+export function multiplyAddsPerExample(experiment: ExperimentConfig): number {
+  const inputs = experiment.model.inputShape.reduce((product, size) => product * size, 1);
+  const widths = [inputs, ...experiment.model.hiddenUnits, experiment.model.numClasses];
+  let total = 0;
+  for (let layer = 1; layer < widths.length; layer++) total += widths[layer - 1] * widths[layer];
+  return total;
+}
+
+/** Examples each phase of the run sees, after limits and the validation split. */
+export function exampleCounts(experiment: ExperimentConfig): { train: number; validation: number; test: number } {
+  const spec = DATASETS[experiment.dataset];
+  const available = Math.min(experiment.trainLimit ?? spec.trainCount, spec.trainCount);
+  const test = Math.min(experiment.testLimit ?? spec.testCount, spec.testCount);
+  if (experiment.validateOnTest) return { train: available, validation: test, test };
+  const validation = Math.floor(available * experiment.train.validationSplit);
+  return { train: available - validation, validation, test };
+}
+
+/** Estimated wall-clock seconds of one run. */
+export function estimateRunSeconds(experiment: ExperimentConfig, model: CostModel): number {
+  const multiplyAdds = multiplyAddsPerExample(experiment);
+  const counts = exampleCounts(experiment);
+  const steps = Math.ceil(counts.train / experiment.train.batchSize);
+  const epoch =
+    counts.train * multiplyAdds * 3 * model.secondsPerMultiplyAdd +
+    steps * model.secondsPerStep +
+    counts.validation * multiplyAdds * model.secondsPerMultiplyAdd;
+  return model.secondsPerRun + experiment.train.epochs * epoch + counts.test * multiplyAdds * model.secondsPerMultiplyAdd;
+}
+
+/**
+ * A backend-free relative cost (multiply-adds plus a step term), used to
+ * balance shards: it must be identical on every machine of a cluster, so it
+ * never depends on calibration.
+ */
+export function relativeRunCost(experiment: ExperimentConfig): number {
+  return estimateRunSeconds(experiment, { ...MEASURED_COST_MODELS.tensorflow, secondsPerRun: 0 });
+}
+
+/** The cost model for a backend: the measured constants, or the cpu ones for an unknown backend. */
+export function costModelFor(backend: string): CostModel {
+  return MEASURED_COST_MODELS[backend] ?? MEASURED_COST_MODELS.cpu;
+}
+
+/**
+ * Measure the two constants on this machine: time a few training steps of a
+ * wide and of a narrow network on random data, and solve for the per
+ * multiply-add and per-step costs. Takes a few seconds.
+ */
+export async function calibrateCostModel(options: { steps?: number } = {}): Promise<CostModel> {
+  const info = await initBackend();
+  const steps = options.steps ?? 20;
+  const batchSize = 128;
+  const time = async (hiddenUnits: number): Promise<{ seconds: number; multiplyAdds: number }> => {
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [784], units: hiddenUnits, activation: 'relu' }), tf.layers.dense({ units: 10, activation: 'softmax' })],
+    });
+    model.compile({ optimizer: tf.train.rmsprop(0.001), loss: 'categoricalCrossentropy' });
+    const images = tf.randomUniform([batchSize * steps, 784]);
+    const labels = tf.oneHot(tf.randomUniform([batchSize * steps], 0, 10, 'int32'), 10);
+    try {
+      // The first fit compiles kernels; only the second is timed.
+      await model.fit(images.slice(0, batchSize), labels.slice(0, batchSize), { batchSize, epochs: 1, verbose: 0 });
+      const start = process.hrtime.bigint();
+      await model.fit(images, labels, { batchSize, epochs: 1, verbose: 0 });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      return { seconds, multiplyAdds: (784 * hiddenUnits + hiddenUnits * 10) * batchSize * steps * 3 };
+    } finally {
+      images.dispose();
+      labels.dispose();
+      model.dispose();
+    }
+  };
+  const wide = await time(1024);
+  const narrow = await time(16);
+  const secondsPerMultiplyAdd = Math.max((wide.seconds - narrow.seconds) / (wide.multiplyAdds - narrow.multiplyAdds), 1e-13);
+  const secondsPerStep = Math.max((narrow.seconds - narrow.multiplyAdds * secondsPerMultiplyAdd) / steps, 0);
+  return {
+    backend: info.name,
+    secondsPerMultiplyAdd,
+    secondsPerStep,
+    secondsPerRun: costModelFor(info.name).secondsPerRun,
+    source: `calibrated now on this machine (${info.name})`,
+  };
+}

@@ -1,0 +1,481 @@
+/**
+ * Ablation grids: which experiments to run, with which seeds. A grid is a
+ * baseline experiment plus factors (hidden width, dropout, batch size, ...);
+ * "one factor at a time" varies each factor alone around the baseline (what
+ * the seed-001 table does), "cartesian" crosses every value of every factor.
+ * Every run gets a stable key (a hash of its config and seed) so a results
+ * file can be resumed, sharded and merged without duplicates.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors';
+import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
+import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
+import type { ExperimentConfig } from './types';
+import { PRESETS, getPreset } from './presets';
+
+export const GRID_MODES = ['one-at-a-time', 'cartesian'] as const;
+/** `one-at-a-time`: baseline + each factor value alone; `cartesian`: every combination. */
+export type GridMode = (typeof GRID_MODES)[number];
+
+/** The knobs an ablation can turn; each list holds the values to try. */
+export interface GridFactors {
+  /** Width of every hidden layer (the layer count stays the baseline's), or a full list of widths per value. */
+  hiddenUnits?: Array<number | number[]>;
+  /** Dropout rate after each hidden layer (0 removes the Dropout layers). */
+  dropoutRate?: number[];
+  /** Examples per gradient step. */
+  batchSize?: number[];
+  /** Optimizer by Keras name; switching optimizer drops the baseline's optimizer overrides. */
+  optimizer?: OptimizerName[];
+  /** Activation of the hidden layers (`linear` = the "no ReLU" ablation). */
+  activation?: Activation[];
+  /** Divide pixels by 255 (false = the "no scaling" ablation). */
+  scaleInputs?: boolean[];
+  /** Optimizer step size (Keras `learning_rate`). */
+  learningRate?: number[];
+}
+
+export const FACTOR_NAMES = ['hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate'] as const;
+export type FactorName = (typeof FACTOR_NAMES)[number];
+
+/** Short names used in run labels (`hidden=128`), matching the CLI flags. */
+export const FACTOR_LABELS: Record<FactorName, string> = {
+  hiddenUnits: 'hidden',
+  dropoutRate: 'dropout',
+  batchSize: 'batch',
+  optimizer: 'optimizer',
+  activation: 'activation',
+  scaleInputs: 'scale',
+  learningRate: 'lr',
+};
+
+export interface GridSpec {
+  /** Name of the grid: names the output folder and the report title. */
+  name: string;
+  /** How factors combine; ignored when `experiments` lists the runs explicitly. */
+  mode: GridMode;
+  /** Preset id of the baseline experiment (see PRESETS). */
+  baseline: string;
+  /** Values to try per factor. */
+  factors: GridFactors;
+  /** Explicit preset ids to run as they are (the `seed001` preset); factors are then not used. */
+  experiments?: string[];
+  /** Repeats per configuration: a count (seeds 1..N) or the exact seed list. */
+  seeds: number | number[];
+  /** Override the number of epochs of every run. */
+  epochs?: number;
+  /** Run on another data set (the seed's reference numbers are then dropped). */
+  dataset?: DatasetName;
+  /** Use only the first N training and test examples (quick runs, tests); capped at the data set's sizes. */
+  limit?: number;
+}
+
+/** Defaults of a grid spec: one factor at a time around seed 001's baseline, three seeds. */
+export const DEFAULT_GRID_SPEC: GridSpec = {
+  name: 'ablation',
+  mode: 'one-at-a-time',
+  baseline: 'S1-base',
+  factors: {},
+  seeds: 3,
+};
+
+/** The nine rows of the seed-001 table (S1-*), run as they are. */
+export const SEED001_IDS = ['S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32'] as const;
+
+/** Every experiment of the project's reference table (all presets), in their own order. */
+export function referenceIds(): string[] {
+  return allPresets().map((preset) => preset.id);
+}
+
+function allPresets(): ExperimentConfig[] {
+  return Object.values(PRESETS as unknown as Record<string, ExperimentConfig>);
+}
+
+/** Named grids: `seed001` (the nine S1 rows) and `reference` (every preset, what `npm run reproduce` runs). */
+export const GRID_PRESETS = ['seed001', 'reference'] as const;
+export type GridPresetName = (typeof GRID_PRESETS)[number];
+
+export function gridPreset(name: string, overrides: Partial<GridSpec> = {}): GridSpec {
+  if (name === 'seed001') {
+    return validateGridSpec({ ...DEFAULT_GRID_SPEC, name: 'seed001', experiments: [...SEED001_IDS], ...overrides });
+  }
+  if (name === 'reference') {
+    return validateGridSpec({ ...DEFAULT_GRID_SPEC, name: 'reference', experiments: referenceIds(), ...overrides });
+  }
+  throw new ConfigError('preset', `unknown grid preset '${name}'`, GRID_PRESETS.join(', '));
+}
+
+// ---------------------------------------------------------------- validation
+
+const positiveInt = z.number().int().positive();
+const hiddenValue = z.union([positiveInt, z.array(positiveInt)]);
+
+const factorsSchema = z
+  .object({
+    hiddenUnits: z.array(hiddenValue).min(1).optional(),
+    dropoutRate: z.array(z.number().min(0).lt(1)).min(1).optional(),
+    batchSize: z.array(positiveInt).min(1).optional(),
+    optimizer: z.array(z.enum(OPTIMIZERS)).min(1).optional(),
+    activation: z.array(z.enum(ACTIVATIONS)).min(1).optional(),
+    scaleInputs: z.array(z.boolean()).min(1).optional(),
+    learningRate: z.array(z.number().positive()).min(1).optional(),
+  })
+  .strict();
+
+const gridSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names a folder)'),
+    mode: z.enum(GRID_MODES),
+    baseline: z.string().min(1),
+    factors: factorsSchema,
+    experiments: z.array(z.string().min(1)).min(1).optional(),
+    seeds: z.union([positiveInt, z.array(z.number().int().nonnegative()).min(1)]),
+    epochs: positiveInt.optional(),
+    dataset: z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]).optional(),
+    limit: positiveInt.optional(),
+  })
+  .strict();
+
+/** The allowed values of the numeric fields, for messages zod cannot phrase itself. */
+const FIELD_HINTS: Record<string, string> = {
+  hiddenUnits: 'whole numbers >= 1, or lists of them for several layers',
+  dropoutRate: 'numbers with 0 <= rate < 1',
+  batchSize: 'whole numbers >= 1',
+  learningRate: 'numbers > 0',
+  scaleInputs: 'true, false',
+  seeds: 'a count >= 1 (seeds 1..n) or a list of distinct whole numbers >= 0',
+  epochs: 'a whole number >= 1',
+  limit: 'a whole number >= 1',
+  name: 'letters, digits, ".", "_" and "-"',
+};
+
+/** What a zod issue means to a person: the allowed values when zod knows them. */
+function describeIssue(issue: z.core.$ZodIssue): { problem: string; allowed?: string } {
+  const field = [...issue.path].reverse().find((part) => typeof part === 'string') as string | undefined;
+  const hint = field !== undefined ? FIELD_HINTS[field] : undefined;
+  if (issue.code === 'invalid_union' || issue.code === 'invalid_type' || issue.code === 'too_small' || issue.code === 'too_big') {
+    if (issue.code === 'too_small' && issue.origin === 'array') return { problem: 'give at least one value', allowed: hint };
+    if (hint !== undefined) return { problem: 'not an allowed value', allowed: hint };
+  }
+  if (issue.code === 'invalid_value') {
+    return { problem: 'not an allowed value', allowed: issue.values.map((value) => String(value)).join(', ') };
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const known = [...Object.keys(gridSchema.shape), ...FACTOR_NAMES.map((name) => `factors.${name}`)];
+    return { problem: `unknown field ${issue.keys.map((key) => `'${key}'`).join(', ')}`, allowed: known.join(', ') };
+  }
+  return { problem: issue.message, allowed: hint };
+}
+
+/** Check a spec (from flags, JSON or YAML) and fill in defaults; throws ConfigError naming the field. */
+export function validateGridSpec(input: unknown): GridSpec {
+  const raw = typeof input === 'object' && input !== null ? { ...DEFAULT_GRID_SPEC, ...(input as object) } : input;
+  const parsed = gridSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.length > 0 ? issue.path.join('.') : 'spec';
+    const { problem, allowed } = describeIssue(issue);
+    throw new ConfigError(field, problem, allowed);
+  }
+  const spec = parsed.data as GridSpec;
+  const known = referenceIds();
+  for (const [field, ids] of [['baseline', [spec.baseline]], ['experiments', spec.experiments ?? []]] as const) {
+    for (const id of ids) {
+      if (!known.includes(id)) throw new ConfigError(field, `unknown experiment '${id}'`, known.join(', '));
+    }
+  }
+  if (Array.isArray(spec.seeds) && new Set(spec.seeds).size !== spec.seeds.length) {
+    throw new ConfigError('seeds', 'the seed list repeats a seed', 'distinct non-negative integers');
+  }
+  return spec;
+}
+
+/** Read a grid spec from a .json, .yaml or .yml file. */
+export function loadGridSpec(file: string): GridSpec {
+  const text = readFileSync(file, 'utf8');
+  const extension = path.extname(file).toLowerCase();
+  let data: unknown;
+  try {
+    data = extension === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError('spec', `${file} is not valid ${extension === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+  }
+  return validateGridSpec(data);
+}
+
+// ----------------------------------------------------------------- expansion
+
+/** One run of a grid: an experiment and the seed it runs with. */
+export interface GridRun {
+  /** Stable id of this run: hash of the config (seed applied) + seed. */
+  key: string;
+  /** Stable id of the configuration (same for every seed): groups repeats in reports. */
+  configKey: string;
+  /** Readable name of the configuration, e.g. 'S1-h128' or 'hidden=128 dropout=0'. */
+  label: string;
+  /** True for the configuration the others are compared with. */
+  baseline: boolean;
+  /** The factor values that differ from the baseline (empty for the baseline). */
+  factors: Partial<Record<FactorName, unknown>>;
+  seed: number;
+  /** The experiment, with the seed written into model.seed and train.seed. */
+  experiment: ExperimentConfig;
+}
+
+/** JSON with object keys sorted, so equal configs hash equally whatever order their fields were written in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, field]) => field !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The part of an experiment that changes its numbers: names, notes and verbosity are left out. */
+function hashedPart(experiment: ExperimentConfig): unknown {
+  const { id: _id, description: _description, reference: _reference, ...rest } = experiment;
+  return { ...rest, model: { ...rest.model, seed: 0 }, train: { ...rest.train, seed: 0, verbose: 0 } };
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Key of a configuration, independent of the seed. */
+export function configKey(experiment: ExperimentConfig): string {
+  return shortHash(canonicalJson(hashedPart(experiment)));
+}
+
+/** Key of one run: configuration + seed. */
+export function runKey(experiment: ExperimentConfig, seed: number): string {
+  return shortHash(`${configKey(experiment)}:${seed}`);
+}
+
+export function seedList(seeds: number | number[]): number[] {
+  return Array.isArray(seeds) ? [...seeds] : Array.from({ length: seeds }, (_, index) => index + 1);
+}
+
+function formatFactorValue(value: unknown): string {
+  if (Array.isArray(value)) return value.join('-');
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return String(value);
+}
+
+/** Apply one factor value to an experiment (returns a new object). */
+export function applyFactor(experiment: ExperimentConfig, factor: FactorName, value: unknown): ExperimentConfig {
+  const model = { ...experiment.model, optimizerOptions: { ...experiment.model.optimizerOptions } };
+  const train = { ...experiment.train };
+  let scaleInputs = experiment.scaleInputs;
+  switch (factor) {
+    case 'hiddenUnits':
+      model.hiddenUnits = Array.isArray(value) ? [...(value as number[])] : model.hiddenUnits.map(() => value as number);
+      break;
+    case 'dropoutRate':
+      model.dropoutRate = value as number;
+      break;
+    case 'batchSize':
+      train.batchSize = value as number;
+      break;
+    case 'optimizer':
+      if (model.optimizer !== value) model.optimizerOptions = {};
+      model.optimizer = value as OptimizerName;
+      break;
+    case 'activation':
+      model.activation = value as Activation;
+      break;
+    case 'scaleInputs':
+      scaleInputs = value as boolean;
+      break;
+    case 'learningRate':
+      model.optimizerOptions.learningRate = value as number;
+      break;
+  }
+  return { ...experiment, model, train, scaleInputs };
+}
+
+/** Grid-wide overrides (epochs, data set, limit) applied to an experiment. */
+function applyOverrides(experiment: ExperimentConfig, spec: GridSpec): ExperimentConfig {
+  const result: ExperimentConfig = { ...experiment, model: { ...experiment.model }, train: { ...experiment.train } };
+  if (spec.epochs !== undefined) result.train.epochs = spec.epochs;
+  if (spec.dataset !== undefined && spec.dataset !== experiment.dataset) {
+    result.dataset = spec.dataset;
+    // The seed's numbers were measured on the other data set.
+    delete result.reference;
+  }
+  if (spec.limit !== undefined) {
+    const counts = DATASETS[result.dataset];
+    result.trainLimit = Math.min(spec.limit, counts.trainCount);
+    result.testLimit = Math.min(spec.limit, counts.testCount);
+  }
+  return result;
+}
+
+interface GridConfiguration {
+  label: string;
+  baseline: boolean;
+  factors: Partial<Record<FactorName, unknown>>;
+  experiment: ExperimentConfig;
+}
+
+function factorEntries(factors: GridFactors): Array<[FactorName, unknown[]]> {
+  return FACTOR_NAMES.filter((name) => factors[name] !== undefined).map((name) => [name, factors[name] as unknown[]]);
+}
+
+function configurations(spec: GridSpec): GridConfiguration[] {
+  if (spec.experiments !== undefined) {
+    return spec.experiments.map((id) => ({ label: id, baseline: id === spec.baseline, factors: {}, experiment: getPreset(id) }));
+  }
+  const base = getPreset(spec.baseline);
+  const baseline: GridConfiguration = { label: base.id, baseline: true, factors: {}, experiment: base };
+  const entries = factorEntries(spec.factors);
+  const label = (factors: Partial<Record<FactorName, unknown>>) =>
+    Object.entries(factors)
+      .map(([name, value]) => `${FACTOR_LABELS[name as FactorName]}=${formatFactorValue(value)}`)
+      .join(' ');
+  if (spec.mode === 'one-at-a-time') {
+    const variants = entries.flatMap(([name, values]) =>
+      values.map((value) => {
+        const factors = { [name]: value };
+        return { label: label(factors), baseline: false, factors, experiment: applyFactor(base, name, value) };
+      }),
+    );
+    return [baseline, ...variants];
+  }
+  let combos: Array<Partial<Record<FactorName, unknown>>> = [{}];
+  for (const [name, values] of entries) combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [name]: value })));
+  const cells = combos.map((factors) => {
+    const experiment = Object.entries(factors).reduce((config, [name, value]) => applyFactor(config, name as FactorName, value), base);
+    return { label: label(factors) || base.id, baseline: false, factors, experiment };
+  });
+  // The baseline is compared against, so it is always part of the grid.
+  return [baseline, ...cells];
+}
+
+/**
+ * Every run of a grid, in a stable order: configurations in spec order, then
+ * seeds. Configurations equal to an earlier one (e.g. a factor value that is
+ * the baseline's own) are dropped, so nothing runs twice.
+ */
+export function expandGrid(input: GridSpec): GridRun[] {
+  const spec = validateGridSpec(input);
+  const seen = new Set<string>();
+  const runs: GridRun[] = [];
+  for (const configuration of configurations(spec)) {
+    const experiment = { ...applyOverrides(configuration.experiment, spec), id: configuration.label };
+    if (!configuration.baseline && spec.experiments === undefined) {
+      experiment.description = `${getPreset(spec.baseline).id} with ${configuration.label}`;
+      delete experiment.reference;
+    }
+    const key = configKey(experiment);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    for (const seed of seedList(spec.seeds)) {
+      runs.push({
+        key: runKey(experiment, seed),
+        configKey: key,
+        label: configuration.label,
+        baseline: configuration.baseline,
+        factors: configuration.factors,
+        seed,
+        experiment: { ...experiment, model: { ...experiment.model, seed }, train: { ...experiment.train, seed } },
+      });
+    }
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------- from flags
+
+/** The `mnist-lab ablate` flags, as commander hands them over (all strings). */
+export interface GridFlags {
+  preset?: string;
+  spec?: string;
+  name?: string;
+  mode?: string;
+  baseline?: string;
+  hidden?: string;
+  dropout?: string;
+  batchSize?: string;
+  optimizer?: string;
+  activation?: string;
+  scale?: string;
+  learningRate?: string;
+  seeds?: string;
+  epochs?: string;
+  dataset?: string;
+  limit?: string;
+}
+
+function splitList(field: string, text: string): string[] {
+  const items = text.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) throw new ConfigError(field, `empty value in '${text}'`, 'a comma-separated list, e.g. 128,512');
+  return items;
+}
+
+function numberList(field: string, text: string): number[] {
+  return splitList(field, text).map((item) => {
+    const value = Number(item);
+    if (!Number.isFinite(value)) throw new ConfigError(field, `'${item}' is not a number`);
+    return value;
+  });
+}
+
+function integer(field: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value)) throw new ConfigError(field, `'${text}' is not a whole number`);
+  return value;
+}
+
+const SCALE_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false };
+
+/**
+ * Turn command-line flags into a validated spec: `--preset` or `--spec` give
+ * the starting point, the other flags override it.
+ */
+export function gridSpecFromFlags(flags: GridFlags): GridSpec {
+  let base: Partial<GridSpec> = {};
+  if (flags.preset !== undefined && flags.spec !== undefined) {
+    throw new ConfigError('--preset', 'give either --preset or --spec, not both');
+  }
+  if (flags.preset !== undefined) base = gridPreset(flags.preset);
+  if (flags.spec !== undefined) base = loadGridSpec(flags.spec);
+  const factors: GridFactors = { ...(base.factors ?? {}) };
+  if (flags.hidden !== undefined) {
+    factors.hiddenUnits = splitList('--hidden', flags.hidden).map((item) =>
+      item.includes('-') ? numberList('--hidden', item.replaceAll('-', ',')) : numberList('--hidden', item)[0],
+    );
+  }
+  if (flags.dropout !== undefined) factors.dropoutRate = numberList('--dropout', flags.dropout);
+  if (flags.batchSize !== undefined) factors.batchSize = numberList('--batch-size', flags.batchSize);
+  if (flags.optimizer !== undefined) factors.optimizer = splitList('--optimizer', flags.optimizer) as OptimizerName[];
+  if (flags.activation !== undefined) factors.activation = splitList('--activation', flags.activation) as Activation[];
+  if (flags.learningRate !== undefined) factors.learningRate = numberList('--learning-rate', flags.learningRate);
+  if (flags.scale !== undefined) {
+    factors.scaleInputs = splitList('--scale', flags.scale).map((item) => {
+      const value = SCALE_WORDS[item.toLowerCase()];
+      if (value === undefined) throw new ConfigError('--scale', `'${item}' is not on or off`, 'on, off');
+      return value;
+    });
+  }
+  const spec: Record<string, unknown> = { ...base, factors };
+  if (flags.name !== undefined) spec.name = flags.name;
+  if (flags.mode !== undefined) spec.mode = flags.mode;
+  if (flags.baseline !== undefined) spec.baseline = flags.baseline;
+  if (flags.seeds !== undefined) {
+    spec.seeds = flags.seeds.includes(',') ? numberList('--seeds', flags.seeds) : integer('--seeds', flags.seeds);
+  }
+  if (flags.epochs !== undefined) spec.epochs = integer('--epochs', flags.epochs);
+  if (flags.dataset !== undefined) spec.dataset = flags.dataset;
+  if (flags.limit !== undefined) spec.limit = integer('--limit', flags.limit);
+  if (spec.experiments !== undefined && Object.keys(factors).length > 0) {
+    throw new ConfigError('factors', `the '${String(spec.name)}' preset runs fixed experiments; factor flags (--hidden, --dropout, ...) need a baseline grid instead`, 'drop --preset, use --baseline S1-base with factor flags');
+  }
+  return validateGridSpec(spec);
+}

@@ -1,0 +1,229 @@
+/**
+ * `runExperiment(experiment, options)`: one row of the reference table (or
+ * one ablation cell) from data to test accuracy. The CLI, the ablation
+ * runner, the reproduction script and the notebooks all call this.
+ */
+import * as path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { backendInfo, initBackend, tf } from '../backend';
+import { MnistLabError } from '../errors';
+import { loadDataset, type LoadDataOptions } from '../data/load';
+import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
+import { createMlp } from '../model/mlp';
+import { validateMlpConfig } from '../model/validate';
+import { evaluateModel, fit } from '../train/fit';
+import type { EpochLogs, ProgressSink } from '../train/progress';
+import type { TrainingHistory } from '../train/types';
+import { checkpointDir, loadCheckpoint, readCheckpointState, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../train/checkpoint';
+import { pathExists, writeJsonAtomic } from '../util/fs';
+import type { ExperimentConfig, RunResult } from './types';
+
+export interface RunExperimentOptions {
+  /** Seed of this repeat; overrides model.seed and train.seed (default: the experiment's model.seed). */
+  seed?: number;
+  /** Run folder for config, history, checkpoints and metrics; omit to keep nothing on disk. */
+  runDir?: string;
+  /** Data folder (default env MNIST_LAB_DATA, then the usual places). */
+  dataDir?: string;
+  /** Keras verbosity (default: the experiment's train.verbose). */
+  verbose?: 0 | 1 | 2;
+  /**
+   * Continue from the run folder's last checkpoint when there is one
+   * (default). `false` starts afresh and replaces the old checkpoints.
+   */
+  resume?: boolean;
+  /** Called after every epoch (after its checkpoint is written), e.g. for a live plot. */
+  onEpoch?: (epoch: number, logs: EpochLogs) => void;
+  /** Where the progress display goes (default: notebook display inside tslab, else stdout). */
+  progressSink?: ProgressSink;
+  /** Extra options for the data loader. */
+  dataOptions?: LoadDataOptions;
+}
+
+/** The experiment as it runs with `seed`: both seeds set, so config.json says exactly what ran. */
+export function withSeed(experiment: ExperimentConfig, seed: number): ExperimentConfig {
+  return { ...experiment, model: { ...experiment.model, seed }, train: { ...experiment.train, seed } };
+}
+
+/** Median of `seconds`, leaving out the first epoch (graph warm-up) when there are others. */
+export function medianEpochSeconds(seconds: readonly number[]): number {
+  const timed = seconds.length > 1 ? seconds.slice(1) : [...seconds];
+  if (timed.length === 0) return 0;
+  const sorted = [...timed].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The 0-based epoch with the lowest val_loss (first one on ties, as Keras's checkpoint keeps it). */
+export function bestEpochOf(history: TrainingHistory): number | null {
+  const losses = history.history.val_loss;
+  if (losses === undefined || losses.length === 0) return null;
+  let best = 0;
+  losses.forEach((loss, index) => {
+    if (loss < losses[best]) best = index;
+  });
+  return best;
+}
+
+/** The fields of a config that decide its numbers; a resumed run must match them. */
+function trainingIdentity(experiment: ExperimentConfig): string {
+  const { dataset, scaleInputs, model, train, restoreBestWeights, validateOnTest, trainLimit, testLimit } = experiment;
+  const { verbose: _verbose, ...trainSettings } = train;
+  return JSON.stringify({ dataset, scaleInputs, model, train: trainSettings, restoreBestWeights, validateOnTest, trainLimit, testLimit });
+}
+
+async function imagesTensor(images: NumericArray, scale: boolean): Promise<tf.Tensor> {
+  return toTensor(scale ? scaleImages(images) : images, 'float32');
+}
+
+/** Load the previous run from `runDir` when it can be resumed; null to start afresh. */
+async function resumable(runDir: string, experiment: ExperimentConfig): Promise<{ model: tf.LayersModel; state: RunState } | null> {
+  const state = await readCheckpointState(runDir, 'last');
+  if (state === null) return null;
+  const configFile = path.join(runDir, RUN_FILES.config);
+  if (await pathExists(configFile)) {
+    const saved = JSON.parse(await fs.readFile(configFile, 'utf8')) as ExperimentConfig;
+    if (trainingIdentity(saved) !== trainingIdentity(experiment)) {
+      throw new MnistLabError(
+        `${runDir} holds a run with different settings, so it cannot be resumed. ` +
+          'Choose another --out folder, or pass --no-resume (resume: false) to replace it.',
+      );
+    }
+  }
+  return { model: await loadCheckpoint(runDir, 'last'), state };
+}
+
+/**
+ * Train and test one experiment. With a run folder, every epoch leaves a
+ * checkpoint and a killed run continues where it stopped when called again.
+ */
+export async function runExperiment(experimentIn: ExperimentConfig, options: RunExperimentOptions = {}): Promise<RunResult> {
+  const backend = await initBackend();
+  const seed = options.seed ?? experimentIn.model.seed;
+  const experiment = withSeed(experimentIn, seed);
+  validateMlpConfig(experiment.model);
+  const verbose = options.verbose ?? experiment.train.verbose;
+  const started = performance.now();
+  const dataset = await loadDataset(experiment.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });
+  const [trainImagesRaw, trainLabelsRaw] = subset(dataset.train.images, dataset.train.labels, experiment.trainLimit ?? dataset.train.images.shape[0]);
+  const [testImagesRaw, testLabelsRaw] = subset(dataset.test.images, dataset.test.labels, experiment.testLimit ?? dataset.test.images.shape[0]);
+  const runDir = options.runDir;
+
+  let model: tf.LayersModel | null = null;
+  const tensors: tf.Tensor[] = [];
+  try {
+    let state: RunState | null = null;
+    if (runDir !== undefined) {
+      if (options.resume !== false) {
+        const previous = await resumable(runDir, experiment);
+        if (previous !== null) ({ model, state } = previous);
+      } else {
+        await fs.rm(path.join(runDir, RUN_FILES.checkpoints), { recursive: true, force: true });
+        await fs.rm(path.join(runDir, RUN_FILES.metrics), { force: true });
+      }
+      await writeRunConfig(runDir, experiment, seed);
+    }
+    model ??= createMlp(experiment.model);
+    const trainedModel = model;
+    if (verbose > 0 && state !== null && state.epochsCompleted > 0) {
+      process.stderr.write(`mnist-lab: resuming ${runDir} after epoch ${state.epochsCompleted}/${experiment.train.epochs}\n`);
+    }
+
+    const trainImages = await imagesTensor(trainImagesRaw, experiment.scaleInputs);
+    const testImages = await imagesTensor(testImagesRaw, experiment.scaleInputs);
+    const trainLabels = toTensor(trainLabelsRaw, 'int32');
+    const testLabels = toTensor(testLabelsRaw, 'int32');
+    tensors.push(trainImages, testImages, trainLabels, testLabels);
+
+    let bestValLoss = state?.bestValLoss ?? null;
+    let bestEpoch = state?.bestEpoch ?? null;
+    const history = await fit(trainedModel, trainImages, trainLabels, {
+      ...experiment.train,
+      verbose,
+      validationSplit: experiment.validateOnTest ? 0 : experiment.train.validationSplit,
+      validationData: experiment.validateOnTest ? [testImages, testLabels] : undefined,
+      initialEpoch: state?.epochsCompleted ?? 0,
+      previousHistory: state?.history,
+      // Without a run folder the best weights are kept in memory; with one, the best checkpoint is the copy.
+      restoreBestWeights: experiment.restoreBestWeights && runDir === undefined,
+      progressSink: options.progressSink,
+      callbacks: {
+        onEpochEnd: async (epoch, logs) => {
+          const improved = logs.val_loss !== undefined && (bestValLoss === null || logs.val_loss < bestValLoss);
+          if (improved) {
+            bestValLoss = logs.val_loss ?? null;
+            bestEpoch = epoch;
+          }
+          if (runDir !== undefined) {
+            const history = historyThrough(state, epoch, logs);
+            state = {
+              epochsCompleted: epoch + 1,
+              epochs: experiment.train.epochs,
+              history,
+              bestValLoss,
+              bestEpoch,
+              random: { seed, scheme: 'derived-per-epoch' },
+              backend: backend.name,
+              updatedAt: new Date().toISOString(),
+            };
+            await saveEpoch(runDir, trainedModel, state, improved);
+          }
+          options.onEpoch?.(epoch, logs);
+        },
+      },
+    });
+
+    if (experiment.restoreBestWeights && runDir !== undefined && bestEpoch !== null && bestEpoch !== history.epoch.length - 1) {
+      if ((await checkpointDir(runDir, 'best')) !== undefined) {
+        const best = await loadCheckpoint(runDir, 'best');
+        trainedModel.setWeights(best.getWeights());
+        best.optimizer?.dispose();
+        best.dispose();
+      }
+    }
+    const test = await evaluateModel(trainedModel, testImages, testLabels);
+    const losses = history.history.val_loss;
+    const accuracies = history.history.val_acc;
+    const finalTrainAcc = history.history.acc[history.history.acc.length - 1] ?? 0;
+    const keptBest = bestEpochOf(history);
+    const result: RunResult = {
+      id: experiment.id,
+      seed,
+      config: experiment,
+      history,
+      test,
+      finalTrainAcc,
+      bestEpoch: keptBest,
+      bestValLoss: keptBest !== null && losses ? losses[keptBest] : null,
+      bestValAcc: keptBest !== null && accuracies ? accuracies[keptBest] : null,
+      overfitGap: finalTrainAcc - test.acc,
+      epochSeconds: medianEpochSeconds(history.history.seconds),
+      totalSeconds: (performance.now() - started) / 1000,
+      backend: backendInfo()?.name ?? backend.name,
+      runDir: runDir === undefined ? null : path.resolve(runDir),
+      finishedAt: new Date().toISOString(),
+    };
+    if (runDir !== undefined) await writeJsonAtomic(path.join(runDir, RUN_FILES.metrics), result);
+    return result;
+  } finally {
+    tf.dispose(tensors);
+    if (model !== null) {
+      model.optimizer?.dispose();
+      model.dispose();
+    }
+  }
+}
+
+/** The history up to and including `epoch`: the resumed part from the state, this call's part appended. */
+function historyThrough(state: RunState | null, epoch: number, logs: EpochLogs): TrainingHistory {
+  const base: TrainingHistory = state?.history ?? { epoch: [], history: { loss: [], acc: [], seconds: [] } };
+  const keep = epoch;
+  const record = base.history;
+  const history: TrainingHistory = {
+    epoch: [...base.epoch.slice(0, keep), epoch],
+    history: { loss: [...record.loss.slice(0, keep), logs.loss], acc: [...record.acc.slice(0, keep), logs.acc], seconds: [...record.seconds.slice(0, keep), logs.seconds] },
+  };
+  if (logs.val_loss !== undefined) history.history.val_loss = [...(record.val_loss ?? []).slice(0, keep), logs.val_loss];
+  if (logs.val_acc !== undefined) history.history.val_acc = [...(record.val_acc ?? []).slice(0, keep), logs.val_acc];
+  return history;
+}

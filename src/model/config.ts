@@ -1,0 +1,83 @@
+/**
+ * The typed description of a multilayer perceptron. An ablation is a spread:
+ * `{...DEFAULT_MLP, hiddenUnits: [256, 256]}`. Names follow Keras where Keras
+ * has one.
+ */
+
+export const ACTIVATIONS = ['relu', 'linear', 'sigmoid', 'tanh'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+export const OPTIMIZERS = ['rmsprop', 'adam', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export const LOSSES = ['categorical_crossentropy', 'sparse_categorical_crossentropy'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+/** Optimizer hyper-parameters; anything left out takes Keras's default for that optimizer. */
+export interface OptimizerOptions {
+  /** Step size (Keras `learning_rate`). */
+  learningRate?: number;
+  /** RMSprop: decay of the running average of squared gradients. */
+  rho?: number;
+  /** SGD: momentum (Keras default 0). */
+  momentum?: number;
+  /** Adam: decay of the first-moment estimate. */
+  beta1?: number;
+  /** Adam: decay of the second-moment estimate. */
+  beta2?: number;
+  /** Small constant for numerical stability (Keras default 1e-7). */
+  epsilon?: number;
+}
+
+export interface MlpConfig {
+  /** Shape of one input image; a Flatten layer turns it into a vector. */
+  inputShape: number[];
+  /** Units of each hidden Dense layer, in order; `[]` is a linear softmax classifier. */
+  hiddenUnits: number[];
+  /** Activation of every hidden layer. */
+  activation: Activation;
+  /** Dropout rate after each hidden layer; 0 means no Dropout layers. */
+  dropoutRate: number;
+  /** Number of output classes (softmax units). */
+  numClasses: number;
+  /** Optimizer by Keras name. */
+  optimizer: OptimizerName;
+  /** Overrides of the optimizer's Keras defaults. */
+  optimizerOptions: OptimizerOptions;
+  /** Loss by Keras name; sparse takes class indices, categorical takes one-hot rows. */
+  loss: LossName;
+  /** Seed for the weight initialisers (and, in training, dropout and shuffling). */
+  seed: number;
+}
+
+/** The network of seed 000 (784-512 relu-10 softmax, rmsprop). */
+export const DEFAULT_MLP: MlpConfig = {
+  inputShape: [28, 28],
+  hiddenUnits: [512],
+  activation: 'relu',
+  dropoutRate: 0,
+  numClasses: 10,
+  optimizer: 'rmsprop',
+  optimizerOptions: {},
+  loss: 'categorical_crossentropy',
+  seed: 42,
+};
+
+/**
+ * Keras 3's default hyper-parameters per optimizer (`keras.optimizers.*`
+ * constructors). Overrides in `MlpConfig.optimizerOptions` replace single fields.
+ */
+export const OPTIMIZER_DEFAULTS: Record<OptimizerName, Required<OptimizerOptions>> = {
+  rmsprop: { learningRate: 0.001, rho: 0.9, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+  adam: { learningRate: 0.001, rho: 0.9, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+  sgd: { learningRate: 0.01, rho: 0.9, momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+};
+
+/** The optimizer's Keras defaults with the config's overrides applied. */
+export function resolveOptimizerOptions(name: OptimizerName, overrides: OptimizerOptions = {}): Required<OptimizerOptions> {
+  const resolved = { ...OPTIMIZER_DEFAULTS[name] };
+  for (const [key, value] of Object.entries(overrides) as [keyof OptimizerOptions, number | undefined][]) {
+    if (value !== undefined) resolved[key] = value;
+  }
+  return resolved;
+}

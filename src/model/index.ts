@@ -1,0 +1,5 @@
+export * from './config';
+export * from './validate';
+export * from './optimizers';
+export * from './mlp';
+export * from './summary';

@@ -1,0 +1,374 @@
+/**
+ * `fit(model, images, labels, config)`: Keras's `model.fit`, as a custom
+ * training loop. tfjs's own `model.fit` slices, converts and synchronises
+ * every batch and computes the loss from clipped probabilities; this loop
+ * keeps the data on the backend, gathers each batch with one op, reads
+ * metrics back only when the display redraws, and computes cross-entropy
+ * from the logits of the softmax layer as Keras does on TensorFlow (which
+ * matters when the softmax saturates, e.g. without input scaling).
+ */
+import { initBackend, tf } from '../backend';
+import { ConfigError } from '../errors';
+import { toTensor, type NumericArray } from '../data/preprocess';
+import { deriveSeed, SeededRandom } from './random';
+import { ProgressReporter, type EpochLogs, type ProgressSink } from './progress';
+import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory, type TestMetrics } from './types';
+import { createTrainStep } from './step';
+
+/** Images or labels as tensors or as ndarrays (e.g. from `loadData`). */
+export type TrainingArray = tf.Tensor | NumericArray;
+
+/** Keras-style callbacks; a returned promise is awaited before training goes on. */
+export interface FitCallbacks {
+  onTrainBegin?: () => void | Promise<void>;
+  onEpochBegin?: (epoch: number) => void | Promise<void>;
+  /** After each epoch's validation; `model` holds that epoch's weights. */
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  onTrainEnd?: (history: TrainingHistory) => void | Promise<void>;
+}
+
+export interface FitOptions extends Partial<TrainConfig> {
+  /** Explicit validation set (Keras `validation_data`); takes precedence over validationSplit. */
+  validationData?: [TrainingArray, TrainingArray];
+  callbacks?: FitCallbacks;
+  /** Epoch to start at, for resuming (Keras `initial_epoch`); epochs before it are not run. */
+  initialEpoch?: number;
+  /** History of the epochs before `initialEpoch` (resuming); the returned history continues it. */
+  previousHistory?: TrainingHistory;
+  /**
+   * At the end, put back the weights of the epoch with the lowest val_loss
+   * (held in memory; only for epochs run in this call).
+   */
+  restoreBestWeights?: boolean;
+  /** Where progress goes (default: the notebook display inside tslab, else stdout). */
+  progressSink?: ProgressSink;
+}
+
+/** How a layer of the model enters the hand-written forward pass. */
+type Stage =
+  | { kind: 'flatten' }
+  | { kind: 'dense'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; isOutput: boolean }
+  | { kind: 'dropout'; rate: number; index: number };
+
+/** The model as a list of stages; throws for layers this loop does not know. */
+function planForward(model: tf.LayersModel): { stages: Stage[]; variables: tf.Variable[] } {
+  const stages: Stage[] = [];
+  let dropoutIndex = 0;
+  const layers = model.layers;
+  layers.forEach((layer, index) => {
+    const className = layer.getClassName();
+    const config = layer.getConfig();
+    if (className === 'Flatten' || className === 'InputLayer') {
+      if (className === 'Flatten') stages.push({ kind: 'flatten' });
+    } else if (className === 'Dense') {
+      const [kernel, bias] = layer.weights.map((weight) => weight.read() as tf.Variable);
+      stages.push({ kind: 'dense', kernel, bias: bias ?? null, activation: String(config.activation ?? 'linear'), isOutput: index === layers.length - 1 });
+    } else if (className === 'Dropout') {
+      const rate = Number(config.rate);
+      if (rate > 0) stages.push({ kind: 'dropout', rate, index: dropoutIndex++ });
+    } else {
+      throw new ConfigError('model', `fit() trains Flatten/Dense/Dropout networks and found a ${className} layer`, 'models from createMlp(), or use model.fit() for other layers');
+    }
+  });
+  const last = stages[stages.length - 1];
+  if (last === undefined || last.kind !== 'dense' || last.activation !== 'softmax') {
+    throw new ConfigError('model', 'the last layer must be a Dense layer with softmax activation', 'a classifier built by createMlp()');
+  }
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  return { stages, variables };
+}
+
+function activate(x: tf.Tensor2D, activation: string): tf.Tensor2D {
+  switch (activation) {
+    case 'relu':
+      return tf.relu(x);
+    case 'linear':
+      return x;
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    default:
+      throw new ConfigError('activation', `fit() does not support '${activation}' in hidden layers`, 'relu, linear, sigmoid, tanh');
+  }
+}
+
+/** Logits of the output layer (softmax left out: the loss takes logits). `masks` switch dropout on. */
+function forwardLogits(stages: Stage[], images: tf.Tensor, masks: tf.Tensor[] | null): tf.Tensor2D {
+  let x = images as tf.Tensor2D;
+  for (const stage of stages) {
+    if (stage.kind === 'flatten') {
+      x = tf.reshape(x, [x.shape[0], -1]);
+    } else if (stage.kind === 'dropout') {
+      if (masks !== null) x = tf.mul(x, masks[stage.index]) as tf.Tensor2D;
+    } else {
+      const fusable = stage.isOutput || stage.activation === 'relu' || stage.activation === 'linear';
+      if (fusable) {
+        const activation = stage.isOutput || stage.activation === 'linear' ? 'linear' : 'relu';
+        x = tf.fused.matMul({ a: x, b: stage.kernel as tf.Tensor2D, bias: stage.bias ?? undefined, activation }) as tf.Tensor2D;
+      } else {
+        const linear = tf.matMul(x, stage.kernel as tf.Tensor2D) as tf.Tensor2D;
+        x = activate(stage.bias ? (tf.add(linear, stage.bias) as tf.Tensor2D) : linear, stage.activation);
+      }
+    }
+  }
+  return x;
+}
+
+/** Count of rows whose arg-max matches the one-hot label's. */
+function correctCount(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(oneHot, 1)), 'float32'));
+}
+
+function asTensor(array: TrainingArray, dtype: 'float32' | 'int32'): { tensor: tf.Tensor; owned: boolean } {
+  if (array instanceof tf.Tensor) return { tensor: array, owned: false };
+  return { tensor: toTensor(array, dtype), owned: true };
+}
+
+/**
+ * Labels as one-hot float rows, whatever form they came in: class indices
+ * `[N]` (sparse losses) or one-hot `[N, numClasses]` (categorical).
+ */
+function oneHotLabels(labels: tf.Tensor, numClasses: number, count: number): tf.Tensor2D {
+  if (labels.shape[0] !== count) {
+    throw new ConfigError('labels', `has ${labels.shape[0]} rows but images has ${count}`, 'one label per image');
+  }
+  if (labels.rank === 1 || (labels.rank === 2 && labels.shape[1] === 1)) {
+    return tf.tidy(() => tf.oneHot(tf.cast(tf.reshape(labels, [count]), 'int32'), numClasses).toFloat() as tf.Tensor2D);
+  }
+  if (labels.rank === 2 && labels.shape[1] === numClasses) return tf.cast(labels, 'float32') as tf.Tensor2D;
+  throw new ConfigError('labels', `has shape [${labels.shape.join(', ')}]`, `[N] class indices or [N, ${numClasses}] one-hot rows`);
+}
+
+/** Training or validation data prepared once: float images, one-hot labels, on the backend. */
+interface PreparedData {
+  images: tf.Tensor;
+  labels: tf.Tensor2D;
+  count: number;
+}
+
+function prepare(imagesIn: TrainingArray, labelsIn: TrainingArray, numClasses: number, owned: tf.Tensor[]): PreparedData {
+  const images = asTensor(imagesIn, 'float32');
+  if (images.owned) owned.push(images.tensor);
+  const floatImages = images.tensor.dtype === 'float32' ? images.tensor : tf.cast(images.tensor, 'float32');
+  if (floatImages !== images.tensor) owned.push(floatImages);
+  const labels = asTensor(labelsIn, 'int32');
+  if (labels.owned) owned.push(labels.tensor);
+  const oneHot = oneHotLabels(labels.tensor, numClasses, floatImages.shape[0]);
+  if (oneHot !== labels.tensor) owned.push(oneHot);
+  return { images: floatImages, labels: oneHot, count: floatImages.shape[0] };
+}
+
+const EVALUATION_CHUNK = 2048;
+
+/**
+ * Mean loss and accuracy over a data set (no dropout), in chunks so memory
+ * stays bounded. Loss from logits, as in training.
+ */
+function evaluatePrepared(stages: Stage[], data: PreparedData): TestMetrics {
+  const [lossSum, correct] = tf.tidy(() => {
+    let lossTotal: tf.Tensor = tf.scalar(0);
+    let correctTotal: tf.Tensor = tf.scalar(0);
+    for (let start = 0; start < data.count; start += EVALUATION_CHUNK) {
+      const size = Math.min(EVALUATION_CHUNK, data.count - start);
+      const images = tf.slice(data.images, start, size);
+      const labels = tf.slice(data.labels, start, size) as tf.Tensor2D;
+      const logits = forwardLogits(stages, images, null);
+      lossTotal = tf.add(lossTotal, tf.mul(tf.losses.softmaxCrossEntropy(labels, logits), size));
+      correctTotal = tf.add(correctTotal, correctCount(logits, labels));
+    }
+    return [lossTotal.dataSync()[0], correctTotal.dataSync()[0]];
+  });
+  return { loss: lossSum / data.count, acc: correct / data.count };
+}
+
+/** Test loss and accuracy of a model from `createMlp` (loss from logits, as Keras computes it). */
+export async function evaluateModel(model: tf.LayersModel, images: TrainingArray, labels: TrainingArray): Promise<TestMetrics> {
+  await initBackend();
+  const { stages } = planForward(model);
+  const owned: tf.Tensor[] = [];
+  try {
+    const numClasses = (model.outputs[0].shape[1] ?? 0) as number;
+    return evaluatePrepared(stages, prepare(images, labels, numClasses, owned));
+  } finally {
+    tf.dispose(owned);
+  }
+}
+
+function checkTrainConfig(config: TrainConfig, hasValidationData: boolean): void {
+  const positive = (field: keyof TrainConfig) => {
+    const value = config[field];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(value)}`);
+    }
+  };
+  positive('epochs');
+  positive('batchSize');
+  if (!hasValidationData && !(config.validationSplit >= 0 && config.validationSplit < 1)) {
+    throw new ConfigError('validationSplit', `must be in [0, 1), got ${config.validationSplit}`, '0 (no validation) or e.g. 0.2');
+  }
+  if (![0, 1, 2].includes(config.verbose)) throw new ConfigError('verbose', `must be 0, 1 or 2, got ${config.verbose}`, '0 silent, 1 progress bar, 2 one line per epoch');
+  if (!Number.isInteger(config.seed) || config.seed < 0) throw new ConfigError('seed', `must be a non-negative integer, got ${config.seed}`);
+}
+
+/** Yield to the event loop so timers, Ctrl-C and notebook output get through during long epochs. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const YIELD_EVERY_SECONDS = 0.1;
+
+/**
+ * Train `model` (from `createMlp`) on `images`/`labels` and return Keras's
+ * `History`. Labels may be class indices or one-hot rows; images must
+ * already be scaled as the model expects.
+ */
+export async function fit(model: tf.LayersModel, images: TrainingArray, labels: TrainingArray, options: FitOptions = {}): Promise<TrainingHistory> {
+  await initBackend();
+  const config: TrainConfig = { ...DEFAULT_TRAIN, ...stripUndefined(options) };
+  checkTrainConfig(config, options.validationData !== undefined);
+  const optimizer = model.optimizer;
+  if (optimizer == null) throw new ConfigError('model', 'is not compiled', 'build it with createMlp() or call model.compile() first');
+  const { stages, variables } = planForward(model);
+  const numClasses = (model.outputs[0].shape[1] ?? 0) as number;
+  const initialEpoch = options.initialEpoch ?? 0;
+  const history: TrainingHistory = cloneHistory(options.previousHistory, initialEpoch);
+  const owned: tf.Tensor[] = [];
+  const best: { valLoss: number; weights: tf.Tensor[] | null } = { valLoss: Infinity, weights: null };
+  let sums: { loss: tf.Variable; correct: tf.Variable } | null = null;
+  try {
+    const all = prepare(images, labels, numClasses, owned);
+    let train = all;
+    let validation: PreparedData | null = null;
+    if (options.validationData !== undefined) {
+      validation = prepare(options.validationData[0], options.validationData[1], numClasses, owned);
+    } else if (config.validationSplit > 0) {
+      // Keras: split_at = int(n * (1 - validation_split)); the tail validates.
+      const splitAt = Math.floor(all.count * (1 - config.validationSplit));
+      if (splitAt < 1 || splitAt >= all.count) {
+        throw new ConfigError('validationSplit', `leaves no training or no validation examples out of ${all.count}`, 'a fraction that keeps both parts non-empty');
+      }
+      const slice = (start: number, size: number): PreparedData => {
+        const part = { images: tf.slice(all.images, start, size), labels: tf.slice(all.labels, start, size) as tf.Tensor2D, count: size };
+        owned.push(part.images, part.labels);
+        return part;
+      };
+      train = slice(0, splitAt);
+      validation = slice(splitAt, all.count - splitAt);
+    }
+    const steps = Math.ceil(train.count / config.batchSize);
+    const hiddenWidths = stages.filter((stage): stage is Extract<Stage, { kind: 'dropout' }> => stage.kind === 'dropout').map((stage) => {
+      const dense = stages[stages.indexOf(stage) - 1];
+      return { rate: stage.rate, units: dense.kind === 'dense' ? (dense.kernel.shape[1] ?? 0) : 0 };
+    });
+    // Inside tidy so the initial scalars go; variables survive it.
+    sums = tf.tidy(() => ({ loss: tf.variable(tf.scalar(0), false), correct: tf.variable(tf.scalar(0), false) }));
+    const running = sums;
+    const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
+    await options.callbacks?.onTrainBegin?.();
+    for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
+      await options.callbacks?.onEpochBegin?.(epoch);
+      reporter.epochBegin(epoch, config.epochs, steps);
+      const started = performance.now();
+      let lastYield = started;
+      tf.tidy(() => {
+        running.loss.assign(tf.scalar(0));
+        running.correct.assign(tf.scalar(0));
+      });
+      const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
+      const dropoutRandom = new SeededRandom(deriveSeed(config.seed, 'dropout', epoch));
+      const orderTensor = order !== null ? tf.tensor1d(order, 'int32') : null;
+      let seen = 0;
+      // Weights may live in backend-side variables during the epoch; finish() puts them back.
+      const trainStep = await createTrainStep(stages, variables, optimizer);
+      try {
+        for (let step = 0; step < steps; step++) {
+          const start = step * config.batchSize;
+          const size = Math.min(config.batchSize, train.count - start);
+          tf.tidy(() => {
+            const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
+            const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
+            const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
+            const masks = hiddenWidths.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
+            // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
+            const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
+            running.loss.assign(tf.add(running.loss, lossSum));
+            running.correct.assign(tf.add(running.correct, correct));
+          });
+          seen += size;
+          const now = performance.now();
+          if (reporter.wantsUpdate(now / 1000) && step + 1 < steps) {
+            reporter.batch(step + 1, steps, (now - started) / 1000, readRunning(running, seen), now / 1000);
+          }
+          if (now - lastYield > YIELD_EVERY_SECONDS * 1000) {
+            await yieldToEventLoop();
+            lastYield = performance.now();
+          }
+        }
+      } finally {
+        await trainStep.finish();
+      }
+      orderTensor?.dispose();
+      const trainLogs = readRunning(running, seen);
+      const logs: EpochLogs = { loss: trainLogs.loss, acc: trainLogs.acc, seconds: 0 };
+      if (validation !== null) {
+        const metrics = evaluatePrepared(stages, validation);
+        logs.val_loss = metrics.loss;
+        logs.val_acc = metrics.acc;
+      }
+      logs.seconds = (performance.now() - started) / 1000;
+      appendEpoch(history, epoch, logs);
+      reporter.epochEnd(steps, logs);
+      if (options.restoreBestWeights && logs.val_loss !== undefined && logs.val_loss < best.valLoss) {
+        best.valLoss = logs.val_loss;
+        tf.dispose(best.weights ?? []);
+        best.weights = variables.map((variable) => tf.keep(variable.clone()));
+      }
+      await options.callbacks?.onEpochEnd?.(epoch, logs);
+    }
+    if (options.restoreBestWeights && best.weights !== null) {
+      const weights = best.weights;
+      variables.forEach((variable, index) => variable.assign(weights[index]));
+    }
+    await options.callbacks?.onTrainEnd?.(history);
+    return history;
+  } finally {
+    tf.dispose(owned);
+    tf.dispose(best.weights ?? []);
+    if (sums !== null) tf.dispose([sums.loss, sums.correct]);
+  }
+}
+
+function readRunning(running: { loss: tf.Variable; correct: tf.Variable }, seen: number): { loss: number; acc: number } {
+  return { loss: running.loss.dataSync()[0] / Math.max(seen, 1), acc: running.correct.dataSync()[0] / Math.max(seen, 1) };
+}
+
+function stripUndefined(options: FitOptions): Partial<TrainConfig> {
+  const picked: Partial<TrainConfig> = {};
+  for (const key of Object.keys(DEFAULT_TRAIN) as (keyof TrainConfig)[]) {
+    if (options[key] !== undefined) (picked as Record<string, unknown>)[key] = options[key];
+  }
+  return picked;
+}
+
+/** A fresh history, or a copy of the first `epochs` entries of a previous one. */
+function cloneHistory(previous: TrainingHistory | undefined, epochs: number): TrainingHistory {
+  const history: TrainingHistory = { epoch: [], history: { loss: [], acc: [], seconds: [] } };
+  if (previous === undefined || epochs === 0) return history;
+  if (previous.epoch.length < epochs) {
+    throw new ConfigError('previousHistory', `has ${previous.epoch.length} epochs but initialEpoch is ${epochs}`, 'the history saved with the checkpoint being resumed');
+  }
+  history.epoch = previous.epoch.slice(0, epochs);
+  const record = previous.history;
+  history.history = { loss: record.loss.slice(0, epochs), acc: record.acc.slice(0, epochs), seconds: record.seconds.slice(0, epochs) };
+  if (record.val_loss) history.history.val_loss = record.val_loss.slice(0, epochs);
+  if (record.val_acc) history.history.val_acc = record.val_acc.slice(0, epochs);
+  return history;
+}
+
+function appendEpoch(history: TrainingHistory, epoch: number, logs: EpochLogs): void {
+  history.epoch.push(epoch);
+  const record = history.history;
+  record.loss.push(logs.loss);
+  record.acc.push(logs.acc);
+  record.seconds.push(logs.seconds);
+  if (logs.val_loss !== undefined) (record.val_loss ??= []).push(logs.val_loss);
+  if (logs.val_acc !== undefined) (record.val_acc ??= []).push(logs.val_acc);
+}

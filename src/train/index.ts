@@ -1,0 +1,4 @@
+export * from './types';
+export * from './random';
+export * from './progress';
+export * from './fit';

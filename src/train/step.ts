@@ -1,0 +1,355 @@
+/**
+ * The inner training step of `fit`, written for speed (issue "Training
+ * speed"). Two things make tfjs slower than Keras per step, and this file
+ * removes both:
+ *
+ * - Autodiff: `tf.variableGrads` records every forward op and replays
+ *   generic gradient kernels (broadcast reductions, the clipped softmax
+ *   cross-entropy's chain). For a Dense/Dropout stack the backward pass is
+ *   a handful of matrix products, written out here by hand. The loss is the
+ *   same softmax cross-entropy from logits, averaged over the batch.
+ * - The optimizer: a Keras update rule written with tfjs ops reads and
+ *   writes every weight about ten times per step. On the native backend the
+ *   weights live in TensorFlow resource variables for the epoch, and one
+ *   fused kernel (`ResourceApplyRMSProp`, `ResourceApplyAdam`, ...) updates
+ *   each in one pass, with the same math as Keras. Weights and optimizer
+ *   state go back into the model and its optimizer at the end of every
+ *   epoch, so validation, callbacks and checkpoints see the usual objects.
+ *
+ * On wasm and cpu the hand-written backward pass is used with the model's
+ * own optimizer (src/model/optimizers.ts).
+ */
+import { tf } from '../backend';
+import { ConfigError } from '../errors';
+import { KerasAdam, KerasMomentumSGD, KerasRMSprop, KerasSGD } from '../model/optimizers';
+
+/** The stages of `fit`'s forward plan (structurally the same type as in fit.ts). */
+export type StepStage =
+  | { kind: 'flatten' }
+  | { kind: 'dense'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; isOutput: boolean }
+  | { kind: 'dropout'; rate: number; index: number };
+
+/** What one step adds to the epoch's running sums. */
+export interface StepResult {
+  /** Sum over the batch of the per-example losses. */
+  lossSum: tf.Scalar;
+  /** Number of examples whose arg-max matches the label. */
+  correct: tf.Scalar;
+}
+
+export interface TrainStep {
+  /** One gradient step on a batch (one-hot labels; one mask per dropout stage). */
+  run(images: tf.Tensor, labels: tf.Tensor2D, masks: tf.Tensor[]): StepResult;
+  /** Write weights and optimizer state back to the model; call once after the epoch's last step. */
+  finish(): Promise<void>;
+}
+
+interface DenseLayer {
+  kernel: tf.Variable;
+  bias: tf.Variable | null;
+  activation: 'relu' | 'linear' | 'sigmoid' | 'tanh' | 'softmax';
+  /** Dropout masks applied to this layer's output, in order. */
+  maskIndices: number[];
+}
+
+const HIDDEN_ACTIVATIONS = ['relu', 'linear', 'sigmoid', 'tanh'];
+
+function planLayers(stages: readonly StepStage[]): DenseLayer[] {
+  const layers: DenseLayer[] = [];
+  for (const stage of stages) {
+    if (stage.kind === 'dense') {
+      const activation = stage.isOutput ? 'softmax' : stage.activation;
+      if (!stage.isOutput && !HIDDEN_ACTIVATIONS.includes(activation)) {
+        throw new ConfigError('activation', `fit() does not support '${activation}' in hidden layers`, HIDDEN_ACTIVATIONS.join(', '));
+      }
+      layers.push({ kernel: stage.kernel, bias: stage.bias, activation: activation as DenseLayer['activation'], maskIndices: [] });
+    } else if (stage.kind === 'dropout') {
+      const last = layers[layers.length - 1];
+      if (last === undefined) throw new ConfigError('model', 'has a Dropout layer before the first Dense layer', 'Dropout after a hidden Dense layer');
+      last.maskIndices.push(stage.index);
+    }
+  }
+  return layers;
+}
+
+/** The weights in the order the step uses them: kernel, then bias, per layer. */
+function weightList(layers: readonly DenseLayer[]): tf.Variable[] {
+  return layers.flatMap((layer) => (layer.bias !== null ? [layer.kernel, layer.bias] : [layer.kernel]));
+}
+
+/** Softmax cross-entropy from logits: per-example losses and their gradient w.r.t. the logits. */
+type SoftmaxCrossEntropy = (logits: tf.Tensor2D, labels: tf.Tensor2D) => [tf.Tensor1D, tf.Tensor2D];
+/** Gradient through a hidden activation, given its output. */
+type ActivationGrad = (upstream: tf.Tensor2D, output: tf.Tensor2D, activation: DenseLayer['activation']) => tf.Tensor2D;
+
+function genericSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor2D): [tf.Tensor1D, tf.Tensor2D] {
+  const logProbabilities = tf.logSoftmax(logits);
+  const losses = tf.neg(tf.sum(tf.mul(labels, logProbabilities), 1)) as tf.Tensor1D;
+  return [losses, tf.sub(tf.exp(logProbabilities), labels) as tf.Tensor2D];
+}
+
+function genericActivationGrad(upstream: tf.Tensor2D, output: tf.Tensor2D, activation: DenseLayer['activation']): tf.Tensor2D {
+  switch (activation) {
+    case 'relu':
+      return tf.mul(upstream, tf.step(output));
+    case 'sigmoid':
+      return tf.mul(upstream, tf.mul(output, tf.sub(1, output)));
+    case 'tanh':
+      return tf.mul(upstream, tf.sub(1, tf.square(output)));
+    default:
+      return upstream;
+  }
+}
+
+/**
+ * Forward pass with the dropout masks, keeping what the backward pass needs,
+ * then the backward pass. Returns gradients in `weightList` order.
+ */
+function forwardBackward(
+  layers: readonly DenseLayer[],
+  weights: readonly tf.Tensor[],
+  images: tf.Tensor,
+  labels: tf.Tensor2D,
+  masks: readonly tf.Tensor[],
+  softmaxCrossEntropy: SoftmaxCrossEntropy,
+  activationGrad: ActivationGrad,
+): { grads: tf.Tensor[]; lossSum: tf.Scalar; correct: tf.Scalar } {
+  const batchSize = images.shape[0];
+  let x = (images.rank === 2 ? images : tf.reshape(images, [batchSize, -1])) as tf.Tensor2D;
+  const inputs: tf.Tensor2D[] = [];
+  const outputs: tf.Tensor2D[] = [];
+  let weightIndex = 0;
+  const layerWeights = layers.map((layer) => {
+    const kernel = weights[weightIndex++] as tf.Tensor2D;
+    const bias = layer.bias !== null ? (weights[weightIndex++] as tf.Tensor1D) : null;
+    return { kernel, bias };
+  });
+  layers.forEach((layer, index) => {
+    inputs.push(x);
+    const { kernel, bias } = layerWeights[index];
+    const fusable = layer.activation === 'relu' || layer.activation === 'linear' || layer.activation === 'softmax';
+    if (fusable) {
+      x = tf.fused.matMul({ a: x, b: kernel, bias: bias ?? undefined, activation: layer.activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor2D;
+    } else {
+      const linear: tf.Tensor2D = bias !== null ? tf.add(tf.matMul(x, kernel), bias) : tf.matMul(x, kernel);
+      x = (layer.activation === 'sigmoid' ? tf.sigmoid(linear) : tf.tanh(linear)) as tf.Tensor2D;
+    }
+    outputs.push(x);
+    for (const maskIndex of layer.maskIndices) x = tf.mul(x, masks[maskIndex]);
+  });
+  const logits = x;
+  const [losses, logitGrad] = softmaxCrossEntropy(logits, labels);
+  const lossSum = tf.sum(losses) as tf.Scalar;
+  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)), 'float32')) as tf.Scalar;
+  // The loss is the batch mean, so each example's gradient is scaled by 1/batchSize.
+  let delta = tf.mul(logitGrad, tf.scalar(1 / batchSize)) as tf.Tensor2D;
+  const grads: tf.Tensor[] = new Array(weights.length);
+  for (let index = layers.length - 1; index >= 0; index--) {
+    const layer = layers[index];
+    if (index < layers.length - 1) {
+      // delta is the gradient w.r.t. this layer's (masked) output.
+      for (const maskIndex of layer.maskIndices) delta = tf.mul(delta, masks[maskIndex]);
+      delta = activationGrad(delta, outputs[index], layer.activation);
+    }
+    const kernelSlot = layerWeights.slice(0, index).reduce((count, weightsOf) => count + (weightsOf.bias !== null ? 2 : 1), 0);
+    grads[kernelSlot] = tf.matMul(inputs[index], delta, true, false);
+    if (layer.bias !== null) grads[kernelSlot + 1] = tf.sum(delta, 0);
+    if (index > 0) delta = tf.matMul(delta, layerWeights[index].kernel, false, true);
+  }
+  return { grads, lossSum, correct };
+}
+
+/** tfjs-node's kernel backend, reached for TensorFlow ops tfjs has no wrapper for. */
+interface NativeBackend {
+  binding: { TF_ATTR_STRING: number; TF_ATTR_TYPE: number; TF_ATTR_SHAPE: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
+  executeSingleOutput(name: string, attrs: NativeAttr[], inputs: tf.Tensor[]): tf.Tensor;
+  executeMultipleOutputs(name: string, attrs: NativeAttr[], inputs: tf.Tensor[], count: number): tf.Tensor[];
+}
+interface NativeAttr {
+  name: string;
+  type: number;
+  value: unknown;
+}
+
+function nativeBackend(): NativeBackend | null {
+  if (tf.getBackend() !== 'tensorflow') return null;
+  const backend = tf.backend() as unknown as Partial<NativeBackend>;
+  return typeof backend.executeMultipleOutputs === 'function' && backend.binding !== undefined ? (backend as NativeBackend) : null;
+}
+
+let resourceCounter = 0;
+
+/** TensorFlow ops through tfjs-node's binding: resource variables, fused updates, fused gradients. */
+class NativeOps {
+  private readonly floatT: NativeAttr[];
+  private readonly floatDtype: NativeAttr[];
+  private readonly applyAttrs: NativeAttr[];
+
+  constructor(private readonly native: NativeBackend) {
+    const binding = native.binding;
+    this.floatT = [{ name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT }];
+    this.floatDtype = [{ name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT }];
+    this.applyAttrs = [...this.floatT, { name: 'use_locking', type: binding.TF_ATTR_BOOL, value: false }];
+  }
+
+  createResource(initial: tf.Tensor): tf.Tensor {
+    const binding = this.native.binding;
+    const handle = this.native.executeSingleOutput(
+      'VarHandleOp',
+      [
+        { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
+        // Unique per process: a shared name would alias another run's variable.
+        { name: 'shared_name', type: binding.TF_ATTR_STRING, value: `mnist_lab_step_${process.pid}_${resourceCounter++}` },
+        ...this.floatDtype,
+        { name: 'shape', type: binding.TF_ATTR_SHAPE, value: initial.shape },
+      ],
+      [],
+    );
+    this.native.executeMultipleOutputs('AssignVariableOp', this.floatDtype, [handle, initial], 0);
+    return handle;
+  }
+
+  read(handle: tf.Tensor): tf.Tensor {
+    return this.native.executeSingleOutput('ReadVariableOp', this.floatDtype, [handle]);
+  }
+
+  destroy(handle: tf.Tensor): void {
+    this.native.executeMultipleOutputs('DestroyResourceOp', [{ name: 'ignore_lookup_error', type: this.native.binding.TF_ATTR_BOOL, value: true }], [handle], 0);
+    handle.dispose();
+  }
+
+  apply(op: string, inputs: tf.Tensor[], extraAttrs: NativeAttr[] = []): void {
+    this.native.executeMultipleOutputs(op, [...this.applyAttrs, ...extraAttrs], inputs, 0);
+  }
+
+  boolAttr(name: string, value: boolean): NativeAttr {
+    return { name, type: this.native.binding.TF_ATTR_BOOL, value };
+  }
+
+  readonly softmaxCrossEntropy: SoftmaxCrossEntropy = (logits, labels) => {
+    const [losses, backprop] = this.native.executeMultipleOutputs('SoftmaxCrossEntropyWithLogits', this.floatT, [logits, labels], 2);
+    return [losses as tf.Tensor1D, backprop as tf.Tensor2D];
+  };
+
+  readonly activationGrad: ActivationGrad = (upstream, output, activation) => {
+    const op = activation === 'relu' ? 'ReluGrad' : activation === 'sigmoid' ? 'SigmoidGrad' : activation === 'tanh' ? 'TanhGrad' : null;
+    if (op === null) return upstream;
+    // ReluGrad takes (gradients, features); SigmoidGrad/TanhGrad take (y, dy).
+    const inputs = op === 'ReluGrad' ? [upstream, output] : [output, upstream];
+    return this.native.executeSingleOutput(op, this.floatT, inputs) as tf.Tensor2D;
+  };
+}
+
+/** How one Keras optimizer maps to TensorFlow's fused kernel, and where its state lives. */
+interface FusedRule {
+  /** Slot names in the optimizer's weight layout (src/model/optimizers.ts). */
+  slotSuffixes: string[];
+  /** Update one weight in place; `step` is the 1-based iteration. */
+  apply(weight: tf.Tensor, slots: tf.Tensor[], gradient: tf.Tensor, step: number): void;
+  constants: tf.Tensor[];
+}
+
+function fusedRule(optimizer: tf.Optimizer, ops: NativeOps): FusedRule | null {
+  const config = optimizer.getConfig() as Record<string, number>;
+  const scalar = (value: number) => tf.scalar(value);
+  if (optimizer instanceof KerasRMSprop) {
+    const constants = [config.learningRate, optimizer.rho, optimizer.momentum, optimizer.epsilon].map(scalar);
+    // TensorFlow's ApplyRMSProp: ms = rho ms + (1-rho) g^2; mom = momentum mom + lr g / sqrt(ms + epsilon); w -= mom.
+    return { slotSuffixes: ['rms', 'momentum'], constants, apply: (weight, [meanSquare, moment], gradient) => ops.apply('ResourceApplyRMSProp', [weight, meanSquare, moment, ...constants, gradient]) };
+  }
+  if (optimizer instanceof KerasAdam) {
+    const constants = [config.learningRate, optimizer.beta1, optimizer.beta2, optimizer.epsilon].map(scalar);
+    const [learningRate, beta1, beta2, epsilon] = constants;
+    const nesterov = ops.boolAttr('use_nesterov', false);
+    // TensorFlow's ApplyAdam: lr_t = lr sqrt(1-beta2^t)/(1-beta1^t); w -= lr_t m / (sqrt(v) + epsilon), as Keras.
+    return {
+      slotSuffixes: ['m', 'v'],
+      constants,
+      apply: (weight, [firstMoment, secondMoment], gradient, step) =>
+        tf.tidy(() => {
+          const powers = [tf.scalar(Math.pow(optimizer.beta1, step)), tf.scalar(Math.pow(optimizer.beta2, step))];
+          ops.apply('ResourceApplyAdam', [weight, firstMoment, secondMoment, ...powers, learningRate, beta1, beta2, epsilon, gradient], [nesterov]);
+        }),
+    };
+  }
+  if (optimizer instanceof KerasMomentumSGD) {
+    const constants = [config.learningRate, optimizer.momentum].map(scalar);
+    const nesterov = ops.boolAttr('use_nesterov', false);
+    // TensorFlow's ApplyMomentum: a = momentum a + g; w -= lr a (the tfjs form KerasMomentumSGD keeps).
+    return { slotSuffixes: ['momentum'], constants, apply: (weight, [accumulation], gradient) => ops.apply('ResourceApplyMomentum', [weight, accumulation, constants[0], gradient, constants[1]], [nesterov]) };
+  }
+  if (optimizer instanceof KerasSGD) {
+    const constants = [scalar(config.learningRate)];
+    return { slotSuffixes: [], constants, apply: (weight, _slots, gradient) => ops.apply('ResourceApplyGradientDescent', [weight, constants[0], gradient]) };
+  }
+  return null;
+}
+
+/** Step that keeps weights in TensorFlow resource variables and updates them with one fused kernel each. */
+async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], optimizer: tf.Optimizer, ops: NativeOps, rule: FusedRule): Promise<TrainStep> {
+  const state = await optimizer.getWeights();
+  const [iterations, ...slotValues] = state;
+  let step = iterations !== undefined ? (await iterations.tensor.data())[0] : 0;
+  iterations?.tensor.dispose();
+  const kinds = rule.slotSuffixes.length;
+  const haveSlots = slotValues.length === kinds * variables.length && kinds > 0;
+  const weights = variables.map((variable) => ops.createResource(variable));
+  const slots = variables.map((variable, index) =>
+    rule.slotSuffixes.map((_, kind) => (haveSlots ? ops.createResource(slotValues[kind * variables.length + index].tensor) : tf.tidy(() => ops.createResource(tf.zerosLike(variable))))),
+  );
+  return {
+    run(images, labels, masks) {
+      // The weight reads end with this tidy, so the fused updates below
+      // write in place instead of copying weights that are still referenced.
+      const { grads, lossSum, correct } = tf.tidy(() => {
+        const values = weights.map((handle) => ops.read(handle));
+        return forwardBackward(layers, values, images, labels, masks, ops.softmaxCrossEntropy, ops.activationGrad);
+      });
+      step += 1;
+      grads.forEach((gradient, index) => rule.apply(weights[index], slots[index], gradient, step));
+      tf.dispose(grads);
+      return { lossSum, correct };
+    },
+    async finish() {
+      try {
+        variables.forEach((variable, index) => tf.tidy(() => variable.assign(ops.read(weights[index]))));
+        if (kinds > 0 || step > 0) {
+          const slotTensors = rule.slotSuffixes.flatMap((suffix, kind) => variables.map((variable, index) => ({ name: `${variable.name}/${suffix}`, tensor: tf.tidy(() => tf.clone(ops.read(slots[index][kind]))) })));
+          const iterationTensor = tf.scalar(step, 'int32');
+          await optimizer.setWeights([{ name: 'iter', tensor: iterationTensor }, ...slotTensors]);
+          tf.dispose([iterationTensor, ...slotTensors.map((slot) => slot.tensor)]);
+        }
+      } finally {
+        [...weights, ...slots.flat()].forEach((handle) => ops.destroy(handle));
+        tf.dispose(rule.constants);
+      }
+    },
+  };
+}
+
+/**
+ * The training step for one epoch of `fit`. Create it before the epoch's
+ * first batch and call `finish()` after the last one (also on errors).
+ */
+export async function createTrainStep(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer): Promise<TrainStep> {
+  const layers = planLayers(stages);
+  const ordered = weightList(layers);
+  if (ordered.length !== variables.length || ordered.some((variable, index) => variable !== variables[index])) {
+    throw new ConfigError('model', 'has trainable weights outside its Dense layers', 'models from createMlp()');
+  }
+  const native = nativeBackend();
+  if (native !== null && process.env.MNIST_LAB_FUSED_STEP !== '0') {
+    const ops = new NativeOps(native);
+    const rule = fusedRule(optimizer, ops);
+    if (rule !== null) return createNativeStep(layers, variables, optimizer, ops, rule);
+  }
+  return {
+    run(images, labels, masks) {
+      const { grads, lossSum, correct } = tf.tidy(() => forwardBackward(layers, variables, images, labels, masks, genericSoftmaxCrossEntropy, genericActivationGrad));
+      optimizer.applyGradients(variables.map((variable, index) => ({ name: variable.name, tensor: grads[index] })));
+      tf.dispose(grads);
+      return { lossSum, correct };
+    },
+    finish: async () => undefined,
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * The one figure description every renderer reads. A figure is plain,
+ * JSON-serialisable data: the builders in `figures.ts` turn images, histories
+ * and matrices into it, and `svg.ts`, `html.ts`, `png.ts`, `terminal.ts`,
+ * `notebook.ts` and `live.ts` draw it. Keeping the data apart from the
+ * drawing is what lets one call work in a notebook, a script and a file.
+ */
+
+/** A grayscale or signed image as rows of numbers, with how to map them to colour. */
+export interface ImageTile {
+  /** Pixel values, `pixels[row][column]`. */
+  pixels: number[][];
+  /** Caption under the tile (e.g. "label 5"). */
+  caption: string;
+  /** Second caption line (e.g. "pred 3"), empty when there is none. */
+  detail: string;
+  /** How the tile is framed: mistakes are marked so the eye finds them. */
+  mark: 'none' | 'correct' | 'wrong';
+}
+
+/** Figure 1: one image, each pixel a cell with its value written in it. */
+export interface PixelGridFigure {
+  kind: 'pixelGrid';
+  title: string;
+  /** Values as shown, `values[row][column]` (raw 0-255 or scaled 0-1). */
+  values: number[][];
+  /** Decimals used when writing the values (0 for raw bytes). */
+  decimals: number;
+  /** Value at which the text turns from white to black (seed 001: max / 2.5). */
+  textThreshold: number;
+  /** Value drawn as white; black is 0 (matplotlib `imshow(cmap='gray')` on the image's range). */
+  maxValue: number;
+  /** Write the numbers in the cells (false draws only the shades). */
+  showValues: boolean;
+}
+
+/** Figures 2 and 6: tiles in a grid (digit gallery, first-layer weights). */
+export interface ImageGridFigure {
+  kind: 'imageGrid';
+  title: string;
+  /** One line under the title (e.g. "3 of 20 wrong"), empty when there is none. */
+  subtitle: string;
+  tiles: ImageTile[];
+  /** Tiles per row. */
+  columns: number;
+  /** `gray`: low = black, high = white over [minValue, maxValue]; `diverging`: negative blue, zero white, positive red, symmetric around 0. */
+  colorScale: 'gray' | 'diverging';
+  minValue: number;
+  maxValue: number;
+}
+
+/** One line of a line chart. */
+export interface LineSeries {
+  /** Legend entry, e.g. "S1-base train". */
+  name: string;
+  x: number[];
+  y: number[];
+  /** CSS colour; runs keep one colour, train vs validation differ by dash. */
+  color: string;
+  dash: 'solid' | 'dash';
+}
+
+/** A point worth pointing at, e.g. the epoch with the lowest val_loss. */
+export interface ChartMarker {
+  x: number;
+  y: number;
+  label: string;
+  color: string;
+}
+
+/** The area between two curves, e.g. the train/validation gap. */
+export interface ShadedGap {
+  x: number[];
+  lower: number[];
+  upper: number[];
+  color: string;
+  label: string;
+}
+
+/** One panel (axes) of a line chart. */
+export interface ChartPanel {
+  title: string;
+  yLabel: string;
+  series: LineSeries[];
+  markers: ChartMarker[];
+  gaps: ShadedGap[];
+}
+
+/** Figure 3: training curves, one panel per metric, panels side by side. */
+export interface LineChartFigure {
+  kind: 'lineChart';
+  title: string;
+  xLabel: string;
+  panels: ChartPanel[];
+}
+
+/** Figure 4: a matrix of counts as a heatmap, with a column of per-row numbers beside it. */
+export interface HeatmapFigure {
+  kind: 'heatmap';
+  title: string;
+  /** Row labels (true classes). */
+  rowLabels: string[];
+  /** Column labels (predicted classes). */
+  columnLabels: string[];
+  rowTitle: string;
+  columnTitle: string;
+  /** `values[row][column]`. */
+  values: number[][];
+  /** Heading and values of the side column (per-class accuracy), or null. */
+  rowSummary: { title: string; values: number[]; format: 'percent' } | null;
+}
+
+/** One bar of a bar chart. */
+export interface Bar {
+  category: string;
+  /** Bar height (mean over seeds). */
+  value: number;
+  /** Half-height of the error bar (standard deviation), 0 for none. */
+  error: number;
+  /** Reference value drawn as a marker (the seed tutorial's number), or null. */
+  reference: number | null;
+  /** Number of runs averaged, shown in the hover text. */
+  count: number;
+}
+
+/** Figure 5: one bar per configuration, error bars, reference markers. */
+export interface BarChartFigure {
+  kind: 'barChart';
+  title: string;
+  yLabel: string;
+  bars: Bar[];
+  /** Axis range; bars of accuracies near 1 are unreadable from 0. */
+  yRange: [number, number];
+  /** Tick/hover format. */
+  format: 'percent' | 'number';
+  referenceLabel: string;
+}
+
+/** Figure 7: a table (the model summary). */
+export interface TableFigure {
+  kind: 'table';
+  title: string;
+  columns: string[];
+  /** Cells as text, `rows[row][column]`. */
+  rows: string[][];
+  /** Lines under the table (totals). */
+  footer: string[];
+}
+
+/** Every figure mnist-lab can draw. */
+export type Figure = PixelGridFigure | ImageGridFigure | LineChartFigure | HeatmapFigure | BarChartFigure | TableFigure;
+export type FigureKind = Figure['kind'];
+
+/** Figures drawn as interactive plotly charts where scripts run (others are static SVG everywhere). */
+export function isChart(figure: Figure): figure is LineChartFigure | HeatmapFigure | BarChartFigure {
+  return figure.kind === 'lineChart' || figure.kind === 'heatmap' || figure.kind === 'barChart';
+}
+
+/** Colours for runs on one chart (matplotlib's tab10, familiar to Keras users). */
+export const RUN_COLORS: readonly string[] = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
+
+/** Natural size of a figure in CSS pixels, used when no size is asked for. */
+export function naturalSize(figure: Figure): { width: number; height: number } {
+  switch (figure.kind) {
+    case 'pixelGrid':
+      return { width: figure.values[0].length * PIXEL_CELL + 2 * MARGIN, height: figure.values.length * PIXEL_CELL + TITLE_HEIGHT + MARGIN };
+    case 'imageGrid': {
+      const rows = Math.ceil(figure.tiles.length / figure.columns);
+      const tile = tileSize(figure);
+      return { width: figure.columns * tile.width + 2 * MARGIN, height: rows * tile.height + TITLE_HEIGHT + (figure.subtitle ? SUBTITLE_HEIGHT : 0) + MARGIN };
+    }
+    case 'lineChart':
+      return { width: Math.max(1, figure.panels.length) * 480 + 40, height: 400 };
+    case 'heatmap':
+      return { width: 40 * figure.columnLabels.length + 260, height: 40 * figure.rowLabels.length + 100 };
+    case 'barChart':
+      return { width: Math.max(480, 70 * figure.bars.length + 160), height: 420 };
+    case 'table':
+      return { width: 640, height: 28 * (figure.rows.length + figure.footer.length + 1) + 70 };
+  }
+}
+
+/** Layout constants shared by the SVG renderer and `naturalSize`. */
+export const PIXEL_CELL = 28;
+export const MARGIN = 16;
+export const TITLE_HEIGHT = 40;
+export const SUBTITLE_HEIGHT = 20;
+
+/** Size of one tile of an image grid, caption included. */
+export function tileSize(figure: ImageGridFigure): { width: number; height: number; scale: number } {
+  const first = figure.tiles[0]?.pixels ?? [[0]];
+  const imageWidth = first[0]?.length ?? 1;
+  // Digits are drawn at a few screen pixels per image pixel so galleries stay slide-sized.
+  const scale = Math.max(2, Math.round(84 / imageWidth));
+  const hasDetail = figure.tiles.some((tile) => tile.detail !== '');
+  return { width: imageWidth * scale + 12, height: first.length * scale + (hasDetail ? 40 : 24), scale };
+}

@@ -1,0 +1,29 @@
+/**
+ * Visualisation: one figure description (`figure.ts`), built from the lab's
+ * data (`figures.ts`), drawn by several renderers: notebook, HTML, SVG, PNG,
+ * terminal, and a live browser chart for scripts.
+ */
+export * from './figure';
+export * from './figures';
+export { renderSvg, escapeXml, niceTicks, svgSize } from './svg';
+export { toPlotly, plotlyPath, type PlotlySpec, type PlotlyObject } from './plotly';
+export { renderHtml, figureFragment, DEFAULT_HTML, type HtmlOptions } from './html';
+export { renderTerminal, defaultTerminalOptions, visibleLength, type TerminalOptions } from './terminal';
+export { renderPng, openBrowser, findChromium, screenshotHtmlFigure, BrowserNotFoundError, CHROMIUM_PATHS, CHROMIUM_ARGS, DEFAULT_PNG, type PngOptions, type BrowserSession } from './png';
+export { saveFigure, figureBytes, formatOf, FIGURE_FORMATS, DEFAULT_SAVE_FIGURE, type FigureFormat, type SaveFigureOptions } from './save';
+export { show, notebookHtml, notebookHasPlotly, resetNotebookPlotly, DEFAULT_SHOW, type ShowOptions, type HtmlDisplay } from './notebook';
+export {
+  createLivePlot,
+  plotInBrowser,
+  serveLivePlots,
+  detectDisplay,
+  offlineIndexHtml,
+  defaultLivePlotOptions,
+  type LivePlot,
+  type LivePlotOptions,
+  type LivePlotResult,
+  type LivePlotData,
+  type LivePlotServer,
+  type LiveEpochLogs,
+  type DisplayCheck,
+} from './live';

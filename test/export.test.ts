@@ -1,0 +1,132 @@
+/**
+ * `npm run export` in quick mode on two notebooks (01 has a results table,
+ * 02 has figures and plotly charts): the files it promises exist, the HTML
+ * needs no network, and headless Chromium, offline, draws the charts.
+ */
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
+import { PROJECT_ROOT, findChromium } from '../src';
+import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
+
+const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
+const DATA_NOTEBOOK = '01-loading-the-data';
+const FIGURE_NOTEBOOK = '02-looking-at-pixels';
+
+const canRun = !existsSync(PYTHON) ? 'the project .venv is missing (npm run setup)' : !REAL_DATA_DIR ? 'MNIST_LAB_DATA is not set' : false;
+
+/** Share of pixels that are not (near) white, and how many distinct colours there are. */
+function inkStatistics(png: Buffer): { inkShare: number; colours: number } {
+  const image = PNG.sync.read(png);
+  let ink = 0;
+  const colours = new Set<number>();
+  for (let offset = 0; offset < image.data.length; offset += 4) {
+    const [red, green, blue] = [image.data[offset], image.data[offset + 1], image.data[offset + 2]];
+    if (red < 235 || green < 235 || blue < 235) ink++;
+    colours.add(((red >> 4) << 8) | ((green >> 4) << 4) | (blue >> 4));
+  }
+  return { inkShare: ink / (image.width * image.height), colours: colours.size };
+}
+
+describe('npm run export (quick mode)', { skip: canRun }, () => {
+  const out = path.join(tempDir('mnist-lab-export-'), 'export');
+  let status: number | null = null;
+  let log = '';
+
+  before(() => {
+    // --no-build: `npm test` builds first, and a rebuild here would race other test files.
+    const result = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'export.mjs'), '--no-build', '--out', out, DATA_NOTEBOOK, FIGURE_NOTEBOOK], {
+      encoding: 'utf8',
+      env: { ...process.env, MNIST_LAB_QUIET: '1' },
+    });
+    status = result.status;
+    log = result.stdout + result.stderr;
+  });
+
+  test('runs the notebooks and exits 0', () => {
+    assert.equal(status, 0, log);
+    assert.match(log, /export: quick mode/);
+  });
+
+  test('writes HTML, Markdown and the executed notebook for each, and an index linking them', () => {
+    const index = readFileSync(path.join(out, 'index.html'), 'utf8');
+    for (const name of [DATA_NOTEBOOK, FIGURE_NOTEBOOK]) {
+      assert.ok(existsSync(path.join(out, `${name}.html`)), `${name}.html`);
+      assert.ok(existsSync(path.join(out, `${name}.md`)), `${name}.md`);
+      assert.ok(existsSync(path.join(out, 'notebooks', `${name}.ipynb`)), `notebooks/${name}.ipynb`);
+      assert.match(index, new RegExp(`href="${name}\\.html"`));
+      assert.match(index, new RegExp(`href="${name}\\.md"`));
+    }
+    assert.match(index, /Executed in <b>quick<\/b> mode/);
+    const markdown = readFileSync(path.join(out, `${DATA_NOTEBOOK}.md`), 'utf8');
+    assert.match(markdown, /# 1\. Loading the data/);
+    assert.match(markdown, /train images: uint8 \[60000, 28, 28\]/);
+    assert.doesNotMatch(markdown, /application\/json/, 'the exporter-only JSON is stripped from Markdown');
+  });
+
+  test('writes results tables as Markdown, CSV and JSON with exact numbers', () => {
+    const base = path.join(out, 'tables', `${DATA_NOTEBOOK}--class-counts`);
+    const csv = readFileSync(`${base}.csv`, 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'digit,train,test');
+    assert.equal(csv[1], '0,5923,980');
+    assert.equal(csv.length, 11);
+    const json = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { columns: string[]; rows: Record<string, number>[] };
+    assert.deepEqual(json.columns, ['digit', 'train', 'test']);
+    assert.equal(json.rows.reduce((sum, row) => sum + row.train, 0), 60000);
+    assert.match(readFileSync(`${base}.md`, 'utf8'), /\| digit \| train \| test \|\n\| --- \| --- \| --- \|\n\| 0 \| 5923 \| 980 \|/);
+  });
+
+  test('writes every figure as a standalone SVG', () => {
+    const dir = path.join(out, 'figures', FIGURE_NOTEBOOK);
+    const svgs = readdirSync(dir).filter((name) => name.endsWith('.svg'));
+    assert.ok(svgs.length >= 6, `only ${svgs.length} SVGs: ${svgs.join(', ')}`);
+    for (const name of svgs) {
+      const svg = readFileSync(path.join(dir, name), 'utf8');
+      assert.match(svg, /^<\?xml[^>]*>\n<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, name);
+      assert.match(svg, /<\/svg>\n$/, name);
+    }
+  });
+
+  test('the HTML loads nothing from the network', () => {
+    for (const name of [DATA_NOTEBOOK, FIGURE_NOTEBOOK]) {
+      const page = readFileSync(path.join(out, `${name}.html`), 'utf8');
+      assert.doesNotMatch(page, /<script[^>]+src="https?:/i, `${name}.html loads a script from the network`);
+      assert.doesNotMatch(page, /<link[^>]+href="https?:/i, `${name}.html loads a stylesheet from the network`);
+    }
+    const charts = readFileSync(path.join(out, `${FIGURE_NOTEBOOK}.html`), 'utf8');
+    assert.equal((charts.match(/\* plotly\.js v/g) ?? []).length, 1, 'plotly.js is inlined exactly once');
+  });
+
+  test('headless Chromium, offline, draws the charts and the page is not blank', { skip: findChromium() ? false : 'Chromium is not installed' }, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, offline: true });
+      const requests: string[] = [];
+      context.on('request', (request) => {
+        if (!request.url().startsWith('file:') && !request.url().startsWith('data:')) requests.push(request.url());
+      });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(pathToFileURL(path.join(out, `${FIGURE_NOTEBOOK}.html`)).href, { waitUntil: 'load', timeout: 60_000 });
+      await page.waitForSelector('[data-rendered="plotly"] .main-svg', { timeout: 60_000 });
+      const chart = page.locator('[data-rendered="plotly"]').first();
+      await chart.scrollIntoViewIfNeeded();
+      const chartShot = inkStatistics(await chart.screenshot({ type: 'png' }));
+      assert.ok(chartShot.inkShare > 0.02, `the chart is blank (${(chartShot.inkShare * 100).toFixed(2)}% ink)`);
+      assert.ok(chartShot.colours > 4, `the chart has only ${chartShot.colours} colours`);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      const pageShot = inkStatistics(await page.screenshot({ type: 'png' }));
+      assert.ok(pageShot.inkShare > 0.01, `the page is blank (${(pageShot.inkShare * 100).toFixed(2)}% ink)`);
+      assert.deepEqual(requests, [], 'the page tried to reach the network');
+      assert.deepEqual(errors, [], 'the page threw script errors');
+    } finally {
+      await browser.close();
+    }
+  });
+});

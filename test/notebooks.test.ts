@@ -1,0 +1,160 @@
+/**
+ * The notebooks: committed clean, shaped like the rest of the course, and
+ * executed top to bottom in quick mode through nbclient and the tslab kernel
+ * (scripts/notebooks/run.py), with their key outputs checked.
+ */
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../src';
+import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
+
+const NOTEBOOK_DIR = path.join(PROJECT_ROOT, 'notebooks');
+const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
+const EXPECTED_NOTEBOOKS = 7;
+
+interface Cell {
+  cell_type: 'code' | 'markdown' | 'raw';
+  source: string | string[];
+  outputs?: Output[];
+  execution_count?: number | null;
+  metadata: Record<string, unknown>;
+}
+interface Output {
+  output_type: string;
+  text?: string | string[];
+  data?: Record<string, string | string[]>;
+}
+interface Notebook {
+  cells: Cell[];
+  metadata: { kernelspec?: { name: string } };
+}
+
+const joined = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join('') : (value ?? ''));
+const readNotebook = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Notebook;
+const notebookFiles = () =>
+  readdirSync(NOTEBOOK_DIR)
+    .filter((name) => /^\d\d-.*\.ipynb$/.test(name))
+    .sort();
+
+/** Everything a notebook printed or displayed, cell by cell. */
+function outputText(cell: Cell): string {
+  return (cell.outputs ?? []).map((output) => joined(output.text) + Object.values(output.data ?? {}).map(joined).join('\n')).join('\n');
+}
+
+describe('committed notebooks', () => {
+  test(`there are ${EXPECTED_NOTEBOOKS} numbered notebooks on the tslab kernel`, () => {
+    const files = notebookFiles();
+    assert.equal(files.length, EXPECTED_NOTEBOOKS, `found: ${files.join(', ')}`);
+    for (const file of files) assert.equal(readNotebook(path.join(NOTEBOOK_DIR, file)).metadata.kernelspec?.name, 'tslab', file);
+  });
+
+  test('have no outputs, execution counts or UI metadata (run `npm run nb:clean`)', () => {
+    for (const file of notebookFiles()) {
+      readNotebook(path.join(NOTEBOOK_DIR, file)).cells.forEach((cell, index) => {
+        assert.deepEqual(cell.outputs ?? [], [], `${file} cell ${index} has outputs`);
+        assert.equal(cell.execution_count ?? null, null, `${file} cell ${index} has an execution count`);
+        assert.deepEqual(Object.keys(cell.metadata).filter((key) => key !== 'tags'), [], `${file} cell ${index} has metadata`);
+      });
+    }
+  });
+
+  test('follow the course shape: title, imports cell, versions cell, sections, summary, exercises', () => {
+    for (const file of notebookFiles()) {
+      const cells = readNotebook(path.join(NOTEBOOK_DIR, file)).cells;
+      const markdown = cells.filter((cell) => cell.cell_type === 'markdown').map((cell) => joined(cell.source));
+      const code = cells.filter((cell) => cell.cell_type === 'code').map((cell) => joined(cell.source));
+      assert.match(joined(cells[0].source), /^# \d\. /, `${file}: the first cell is the title`);
+      assert.match(joined(cells[0].source), /In this notebook you will/, `${file}: the title says what the learner will do`);
+      assert.match(code[0], /import \* as lab from "mnist-lab";/, `${file}: the first code cell holds the imports`);
+      assert.match(code[1], /labInfo\(\)/, `${file}: the second code cell prints versions`);
+      assert.match(code[1], /notebookSettings\(\)/, `${file}: the second code cell reads the mode and seed`);
+      assert.ok(markdown.filter((text) => /^## /m.test(text)).length >= 4, `${file}: has ## sections`);
+      assert.match(markdown.at(-1) ?? '', /## Summary[\s\S]*## Exercises/, `${file}: ends with a summary and exercises`);
+      for (const source of code) {
+        assert.doesNotMatch(source, /from ["']\.\.?\//, `${file}: imports the package by name, not a relative path`);
+        assert.ok(source.split('\n').length <= 16, `${file}: code cell too long (keep cells short):\n${source}`);
+      }
+    }
+  });
+
+  test('clean.py --check fails on a notebook with outputs and passes once it is cleaned', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'dirty.ipynb');
+    copyFileSync(path.join(NOTEBOOK_DIR, notebookFiles()[0]), file);
+    const notebook = readNotebook(file);
+    const codeCell = notebook.cells.find((cell) => cell.cell_type === 'code')!;
+    codeCell.outputs = [{ output_type: 'stream', text: 'hello\n' }];
+    codeCell.execution_count = 3;
+    codeCell.metadata = { scrolled: true, tags: ['keep'] };
+    writeFileSync(file, JSON.stringify(notebook));
+    const clean = (...args: string[]) => spawnSync('python3', [path.join(PROJECT_ROOT, 'scripts', 'notebooks', 'clean.py'), ...args, file], { encoding: 'utf8' });
+    const check = clean('--check');
+    assert.equal(check.status, 1);
+    assert.match(check.stderr, /not clean.*dirty\.ipynb.*npm run nb:clean/);
+    assert.equal(clean().status, 0);
+    assert.equal(clean('--check').status, 0);
+    const cleaned = readNotebook(file).cells.find((cell) => cell.cell_type === 'code')!;
+    assert.deepEqual(cleaned.outputs, []);
+    assert.equal(cleaned.execution_count, null);
+    assert.deepEqual(cleaned.metadata, { tags: ['keep'] });
+  });
+});
+
+const canRun = !existsSync(PYTHON)
+  ? 'the project .venv is missing (npm run setup)'
+  : !REAL_DATA_DIR
+    ? 'MNIST_LAB_DATA is not set'
+    : false;
+
+describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip: canRun }, () => {
+  const out = tempDir('mnist-lab-notebooks-');
+  let status: number | null = null;
+  let log = '';
+  const executed = new Map<string, Notebook>();
+
+  before(() => {
+    const result = spawnSync(PYTHON, [path.join(PROJECT_ROOT, 'scripts', 'notebooks', 'run.py'), '--out', out], {
+      encoding: 'utf8',
+      env: { ...process.env, MNIST_LAB_QUIET: '1' },
+    });
+    status = result.status;
+    log = result.stdout + result.stderr;
+    for (const file of notebookFiles()) {
+      if (existsSync(path.join(out, file))) executed.set(file, readNotebook(path.join(out, file)));
+    }
+  });
+
+  /** All output text of one notebook, found by a unique part of its name. */
+  const outputsOf = (part: string): string => {
+    const entry = [...executed.entries()].find(([name]) => name.includes(part));
+    assert.ok(entry, `no executed notebook matching '${part}'; run log:\n${log}`);
+    return entry[1].cells.map(outputText).join('\n');
+  };
+
+  test('every notebook ran without a cell error', () => {
+    assert.equal(status, 0, `run.py failed:\n${log}`);
+    const summary = JSON.parse(readFileSync(path.join(out, 'run-summary.json'), 'utf8')) as { mode: string; notebooks: { ok: boolean }[]; totalSeconds: number };
+    assert.equal(summary.mode, 'quick');
+    assert.equal(summary.notebooks.length, EXPECTED_NOTEBOOKS);
+    assert.ok(summary.notebooks.every((entry) => entry.ok));
+  });
+
+  test('01: shapes, labels and the first image as the seeds print them', () => {
+    const text = outputsOf('01-');
+    assert.match(text, /train images: uint8 \[60000, 28, 28\]/);
+    assert.match(text, /test images: +uint8 \[10000, 28, 28\]/);
+    assert.match(text, /first 10 training labels: 5 0 4 1 9 2 1 3 1 4/);
+    assert.match(text, /0 +0 +0 +3 +18 +18 +18 +126 +136 +175 +26 +166 +255 +247 +127 +0/);
+    assert.match(text, /DatasetNotFoundError: Data set 'mnist' was not found/);
+    assert.match(text, /quick mode \(MNIST_LAB_QUICK=1\)/);
+  });
+
+  test('02: figures are drawn (static SVG inside each output)', () => {
+    const text = outputsOf('02-');
+    assert.ok((text.match(/class="mnist-lab-figure"/g) ?? []).length >= 6, 'expected at least 6 figures');
+    assert.match(text, /float32 \[60000, 28, 28\], min 0, max 1\b/);
+  });
+});
