@@ -6,11 +6,12 @@
 import { tf } from '../src';
 import { DEFAULT_MLP, createMlp } from '../src/model';
 import { evaluateModel, fit } from '../src/train';
-import type { EngineArgs, EngineRun } from './worker';
+import { cpuSeconds, type EngineArgs, type EngineRun } from './worker';
 
 export async function runProjectEngine({ network, data, epochs, seed }: EngineArgs): Promise<EngineRun> {
   const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: network.hiddenUnits, dropoutRate: network.dropoutRate, seed });
   const tensorsAtEpochEnd: number[] = [];
+  const cpuAtEpochEnd: number[] = [];
   // The model starts with Flatten over [28, 28], as the seeds' Keras models do.
   const images = tf.reshape(data.allImages, [-1, 28, 28]);
   const history = await fit(model, images, data.allLabels, {
@@ -23,6 +24,7 @@ export async function runProjectEngine({ network, data, epochs, seed }: EngineAr
     callbacks: {
       onEpochEnd: () => {
         tensorsAtEpochEnd.push(tf.memory().numTensors);
+        cpuAtEpochEnd.push(cpuSeconds());
       },
     },
   });
@@ -39,6 +41,7 @@ export async function runProjectEngine({ network, data, epochs, seed }: EngineAr
     testAcc: test.acc,
     testLoss: test.loss,
     tensorsAtEpochEnd,
+    cpuAtEpochEnd,
     note: 'src/train fit (custom loop); epoch seconds from history.seconds (training + validation)',
   };
 }

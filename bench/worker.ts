@@ -29,6 +29,8 @@ export interface EngineRun {
   testLoss: number;
   /** `tf.memory().numTensors` at the end of every epoch: flat when nothing leaks. */
   tensorsAtEpochEnd: number[];
+  /** Process CPU seconds (all threads) at the end of every epoch; less sensitive to other load than wall time. */
+  cpuAtEpochEnd: number[];
   /** Anything the engine wants the reader to know (e.g. which fit it ran). */
   note?: string;
 }
@@ -38,6 +40,12 @@ export interface EngineArgs {
   data: BenchData;
   epochs: number;
   seed: number;
+}
+
+/** CPU seconds this process has used, user + system, all threads. */
+export function cpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
 }
 
 function buildLayersModel(network: BenchNetwork, seed: number): tf.Sequential {
@@ -55,6 +63,7 @@ async function runLayersFit({ network, data, epochs, seed }: EngineArgs): Promis
   const model = buildLayersModel(network, seed);
   const epochSeconds: number[] = [];
   const tensorsAtEpochEnd: number[] = [];
+  const cpuAtEpochEnd: number[] = [];
   let started = 0;
   const validationData: [tf.Tensor, tf.Tensor] | undefined =
     data.validationImages && data.validationLabels ? [data.validationImages, data.validationLabels] : undefined;
@@ -71,6 +80,7 @@ async function runLayersFit({ network, data, epochs, seed }: EngineArgs): Promis
       onEpochEnd: async () => {
         epochSeconds.push((performance.now() - started) / 1000);
         tensorsAtEpochEnd.push(tf.memory().numTensors);
+        cpuAtEpochEnd.push(cpuSeconds());
       },
     },
   });
@@ -84,6 +94,7 @@ async function runLayersFit({ network, data, epochs, seed }: EngineArgs): Promis
     testAcc,
     testLoss,
     tensorsAtEpochEnd,
+    cpuAtEpochEnd,
     note: 'tfjs model.fit, default yieldEvery, validation passed as validationData (same split as Keras)',
   };
 }
@@ -115,6 +126,8 @@ async function main(): Promise<void> {
   const trainSamples = data.trainImages.shape[0];
   const timed = run.epochSeconds.slice(warmupEpochs);
   const medianEpochSeconds = median(timed);
+  // CPU time of epoch i = difference of consecutive epoch-end readings, so only epochs after the first.
+  const cpuPerEpoch = run.cpuAtEpochEnd.slice(1).map((value, index) => value - run.cpuAtEpochEnd[index]).slice(Math.max(warmupEpochs - 1, 0));
   const result = {
     engine,
     config: configName,
@@ -128,6 +141,7 @@ async function main(): Promise<void> {
     epochSeconds: timed,
     medianEpochSeconds,
     samplesPerSecond: trainSamples / medianEpochSeconds,
+    medianCpuSecondsPerEpoch: cpuPerEpoch.length > 0 ? median(cpuPerEpoch) : null,
     peakRssMb: peakRssMb(),
     testAcc: run.testAcc,
     testLoss: run.testLoss,

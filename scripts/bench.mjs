@@ -130,6 +130,10 @@ for (const run of runs) {
   if (run.engine === 'keras' || run.error || keras === undefined) continue;
   run.ratioToKeras = run.trainSamples === keras.trainSamples ? run.medianEpochSeconds / keras.medianEpochSeconds : keras.samplesPerSecond / run.samplesPerSecond;
   run.ratioBasis = run.trainSamples === keras.trainSamples ? 'median epoch seconds' : 'samples per second (reduced run)';
+  if (run.medianCpuSecondsPerEpoch != null && keras.medianCpuSecondsPerEpoch != null) {
+    // CPU seconds per training sample, so reduced runs compare too.
+    run.cpuRatioToKeras = run.medianCpuSecondsPerEpoch / run.trainSamples / (keras.medianCpuSecondsPerEpoch / keras.trainSamples);
+  }
 }
 
 function cpuModel() {
@@ -154,10 +158,10 @@ const report = {
 };
 
 function formatTable() {
-  const header = ['config', 'engine', 'backend', 'samples', 'first s', 'median s/epoch', 'samples/s', 'x Keras', 'peak MiB', 'test acc', 'load'];
+  const header = ['config', 'engine', 'backend', 'samples', 'first s', 'median s/epoch', 'cpu s/epoch', 'samples/s', 'x Keras', 'x Keras cpu', 'peak MiB', 'test acc', 'load'];
   const rows = runs.map((run) =>
     run.error
-      ? [run.config, run.engine, run.backend, '-', '-', `failed: ${run.error.slice(0, 60)}`, '-', '-', '-', '-', run.loadBefore[0].toFixed(2)]
+      ? [run.config, run.engine, run.backend, '-', '-', `failed: ${run.error.slice(0, 60)}`, '-', '-', '-', '-', '-', '-', run.loadBefore[0].toFixed(2)]
       : [
           run.config,
           run.engine,
@@ -165,8 +169,10 @@ function formatTable() {
           `${run.trainSamples}${run.reduced ? '*' : ''}`,
           run.firstEpochSeconds?.toFixed(2) ?? '-',
           run.medianEpochSeconds.toFixed(3),
+          run.medianCpuSecondsPerEpoch?.toFixed(2) ?? '-',
           Math.round(run.samplesPerSecond).toString(),
           run.ratioToKeras !== undefined ? run.ratioToKeras.toFixed(2) : '-',
+          run.cpuRatioToKeras !== undefined ? run.cpuRatioToKeras.toFixed(2) : '-',
           Math.round(run.peakRssMb).toString(),
           run.testAcc.toFixed(4),
           run.loadBefore[0].toFixed(2),
@@ -178,6 +184,7 @@ function formatTable() {
   lines.push('');
   lines.push(`${report.machine.cpu}, ${report.machine.cores} cores; node ${report.node}; ${report.date}; load at end ${report.loadAtEnd.join(' ')}`);
   lines.push(`medians over ${epochs} timed epochs after ${warmup} warm-up (first s = the warm-up epoch); train samples exclude the validation split.`);
+  lines.push('cpu s/epoch = process CPU time of all threads (steadier than wall time when other work shares the machine); load = 1-minute load average before the run.');
   if (runs.some((run) => run.reduced)) lines.push(`* reduced run on a slow backend: first ${slowTrainLimit} training examples, ${slowEpochs} timed epochs, same batch size; x Keras compares samples per second.`);
   return lines.join('\n');
 }

@@ -29,13 +29,26 @@ export * from './experiments/run';
 export type { ExperimentConfig, ReferenceResult, RunResult } from './experiments/types';
 export * from './evaluate';
 export * from './params';
-export * from './experiments/grid';
-export * from './experiments/cost';
-export * from './experiments/shard';
-export * from './experiments/results';
-export * from './experiments/runner';
-export * from './experiments/report';
-export * from './experiments/ablate';
+export {
+  GRID_MODES, GRID_PRESETS, FACTOR_NAMES, FACTOR_LABELS, DEFAULT_GRID_SPEC, SEED001_IDS,
+  gridPreset, referenceIds, validateGridSpec, loadGridSpec, gridSpecFromFlags, expandGrid, applyFactor, seedList, configKey, runKey, canonicalJson,
+} from './experiments/grid';
+export type { GridMode, GridFactors, FactorName, GridSpec, GridRun, GridFlags, GridPresetName } from './experiments/grid';
+export { MEASURED_COST_MODELS, costModelFor, calibrateCostModel, estimateRunSeconds, multiplyAddsPerExample, exampleCounts } from './experiments/cost';
+export type { CostModel } from './experiments/cost';
+export { parseShard, shardTag, assignShards, selectShard } from './experiments/shard';
+export type { Shard } from './experiments/shard';
+export { RESULT_ROW_FORMAT, readResults, ResultsWriter } from './experiments/results';
+export type { ResultRow, ReadResults, Engine } from './experiments/results';
+export { runGrid, defaultWorkerCount, NATIVE_CORES_PER_WORKER, runFolderName, formatProgress, formatDuration } from './experiments/runner';
+export type { RunnerOptions, RunnerProgress, RunnerSummary } from './experiments/runner';
+export {
+  DEFAULT_REPORT_OPTIONS, statsOf, welchInterval, summarizeResults, formatMarkdown, formatCsv, formatHtml, chartRows, writeReport,
+} from './experiments/report';
+export type { Stats, Difference, ConfigurationSummary, AblationReport, ReportOptions, ReportFiles } from './experiments/report';
+export { DEFAULT_ABLATION_OPTIONS, ablationPaths, plannedRuns, planAblation, runAblation } from './experiments/ablate';
+export type { AblationOptions, AblationPaths, DryRunPlan, AblationOutcome } from './experiments/ablate';
+export { runKerasExperiment, kerasAvailable } from './experiments/keras';
 export type { RunOptions, RunFunction } from './experiments/protocol';
 export * from './predict';
 export * from './viz';

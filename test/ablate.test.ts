@@ -17,7 +17,7 @@ import {
   ResultsWriter,
   summarizeResults,
   welchInterval,
-  stats,
+  statsOf,
   formatMarkdown,
   formatCsv,
   formatHtml,
@@ -99,9 +99,12 @@ describe('grid expansion', () => {
     assert.equal(expandGrid(gridPreset('seed001'))[0].key, expandGrid(gridPreset('seed001'))[0].key);
   });
 
-  test('fashion-mnist drops the seed numbers (they were measured on MNIST)', () => {
+  test('fashion-mnist, fewer epochs or a limit drop the seed numbers (they were measured without them)', () => {
     const runs = expandGrid(gridPreset('seed001', { dataset: 'fashion-mnist', seeds: 1 }));
     assert.ok(runs.every((run) => run.experiment.dataset === 'fashion-mnist' && run.experiment.reference === undefined));
+    assert.equal(expandGrid(gridPreset('seed001', { epochs: 2, seeds: 1 }))[0].experiment.reference, undefined);
+    assert.equal(expandGrid(gridPreset('seed001', { limit: 500, seeds: 1 }))[0].experiment.reference, undefined);
+    assert.ok(expandGrid(gridPreset('seed001', { epochs: 10, seeds: 1 }))[0].experiment.reference, 'the preset\'s own epochs keep them');
   });
 });
 
@@ -185,25 +188,25 @@ async function fakeRows(): Promise<ResultRow[]> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runExperiment } = require(FAKE_RUN) as typeof import('./ablate-fake-run');
   const rows: ResultRow[] = [];
-  for (const run of expandGrid(gridSpecFromFlags({ hidden: '128,2048', scale: 'off', seeds: '3', epochs: '1' }))) {
+  for (const run of expandGrid(gridSpecFromFlags({ hidden: '128,2048', scale: 'off', seeds: '3' }))) {
     const result = await runExperiment(run.experiment, { seed: run.seed });
-    rows.push({ format: 'mnist-lab.ablation-result/1', key: run.key, configKey: run.configKey, label: run.label, baseline: run.baseline, factors: run.factors, seed: run.seed, grid: 'test', engine: 'tfjs', result });
+    rows.push({ format: 'mnist-lab.ablation-result/1', key: run.key, configKey: run.configKey, label: run.label, baseline: run.baseline, factors: run.factors, seed: run.seed, position: run.position, grid: 'test', engine: 'tfjs', result });
   }
   return rows;
 }
 
 describe('reports', () => {
   test('Welch interval matches a hand computation', () => {
-    const a = stats([0.98, 0.982, 0.981]);
-    const b = stats([0.97, 0.975, 0.972]);
+    const a = statsOf([0.98, 0.982, 0.981]);
+    const b = statsOf([0.97, 0.975, 0.972]);
     const difference = welchInterval(a, b, 0.95)!;
     assert.ok(Math.abs(difference.mean - 0.0086667) < 1e-6);
     // se = sqrt(1e-6/3 + 6.3333e-6/3) = 0.0015635; df = 2.6...; t(0.975, df) ~ 3.4
     assert.ok(difference.degreesOfFreedom > 2.5 && difference.degreesOfFreedom < 2.9, String(difference.degreesOfFreedom));
     assert.ok(difference.low > 0 && difference.high < 0.015, JSON.stringify(difference));
     assert.equal(difference.exceedsNoise, true);
-    assert.equal(welchInterval(stats([0.98]), b), null);
-    assert.equal(welchInterval(stats([0.97, 0.975]), stats([0.972, 0.971])).exceedsNoise, false);
+    assert.equal(welchInterval(statsOf([0.98]), b), null);
+    assert.equal(welchInterval(statsOf([0.97, 0.975]), statsOf([0.972, 0.971])).exceedsNoise, false);
   });
 
   test('mean ± std, min/max, difference from baseline, seed numbers, all formats', async () => {
@@ -330,8 +333,8 @@ describe('kill -9 and shards, as real processes', () => {
     assert.equal(report.status, 0, report.stderr);
     const merged = JSON.parse(report.stdout) as ReturnType<typeof summarizeResults>;
     assert.equal(merged.runCount, 8);
-    assert.deepEqual(merged.configurations.map((item) => item.label), ['S1-base', 'batch=32', 'batch=512', 'activation=linear'].filter((label) => merged.configurations.some((item) => item.label === label)));
-    assert.equal(merged.configurations.length, 4);
+    // Grid order, although the rows came from two files in finishing order.
+    assert.deepEqual(merged.configurations.map((item) => item.label), ['S1-base', 'batch=32', 'batch=512', 'activation=linear']);
     assert.match(report.stderr, /Merged 3 file\(s\): 8 runs, \d+ duplicate row\(s\) dropped/);
     for (const extension of ['md', 'csv', 'json', 'html']) assert.ok(existsSync(path.join(out, 'merged', `report.${extension}`)));
   });

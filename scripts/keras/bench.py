@@ -53,12 +53,16 @@ class EpochTimer:
         class Callback(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
                 timer.started = time.perf_counter()
+                timer.cpu_started = time.process_time()
 
             def on_epoch_end(self, epoch, logs=None):
                 timer.seconds.append(time.perf_counter() - timer.started)
+                timer.cpu_seconds.append(time.process_time() - timer.cpu_started)
 
         self.seconds = []
+        self.cpu_seconds = []
         self.started = 0.0
+        self.cpu_started = 0.0
         self.callback = Callback()
 
 
@@ -111,6 +115,8 @@ def main():
         "epochSeconds": timed,
         "medianEpochSeconds": median,
         "samplesPerSecond": train_samples / median,
+        # CPU seconds of all threads: less sensitive to other processes' load than wall time.
+        "medianCpuSecondsPerEpoch": statistics.median(timer.cpu_seconds[args.warmup:]),
         "peakRssMb": keras_common.peak_rss_mb(),
         "testAcc": float(test_acc),
         "testLoss": float(test_loss),

@@ -97,7 +97,7 @@ export function registerAblate(program: Command): void {
       } else {
         console.log(
           `Grid '${spec.name}': ${summary.completed} run(s) finished now, ${summary.skipped} already done, ${summary.failed.length} failed; ` +
-            `${formatDuration(summary.seconds)} on ${summary.workers} worker(s). Results: ${outcome.paths.resultsFile}`,
+            `${formatDuration(summary.seconds)} ${summary.workers === 0 ? 'in this process' : `on ${summary.workers} worker(s)`}. Results: ${outcome.paths.resultsFile}`,
         );
         if (outcome.reportFiles) console.log(`Report: ${outcome.reportFiles.markdown} (also .csv, .json, .html)`);
       }

@@ -10,6 +10,7 @@ import { DEFAULT_TRAIN } from '../train/types';
 import { formatMetric, streamSink } from '../train/progress';
 import { PRESET_IDS, getPreset } from '../experiments/presets';
 import { runExperiment } from '../experiments/run';
+import { createLivePlot } from '../viz/live';
 import type { ExperimentConfig, RunResult } from '../experiments/types';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
 
@@ -148,20 +149,33 @@ export function registerTrain(program: Command): void {
     .option('--data-dir <dir>', 'folder with one subfolder per data set (default: env MNIST_LAB_DATA)')
     .option('--json', 'print the run result as JSON (progress goes to stderr)')
     .option('--quiet', 'no progress output')
-    .action(async (flags: TrainFlags) => {
+    .option('--plot [file]', 'live training curves in the browser (nodeplotlib, offline); without a display, written to this file (default <run>/training-curves.html)')
+    .action(async (flags: TrainFlags & { plot?: boolean | string }) => {
       const experiment = experimentFromFlags(flags);
       const runDir = path.resolve(flags.out ?? path.join('runs', experiment.id));
       process.once('SIGINT', () => {
         process.stderr.write(`\nmnist-lab: interrupted; the last completed epoch is saved in ${runDir}. Run the same command again to resume.\n`);
         process.exit(130);
       });
-      const result = await runExperiment(experiment, {
-        runDir,
-        dataDir: flags.dataDir,
-        resume: flags.resume,
-        verbose: flags.quiet ? 0 : 1,
-        progressSink: flags.json ? streamSink(process.stderr) : undefined,
-      });
+      const live = flags.plot
+        ? await createLivePlot({
+            title: `Training curves: ${experiment.id}`,
+            outFile: typeof flags.plot === 'string' ? path.resolve(flags.plot) : path.join(runDir, 'training-curves.html'),
+          })
+        : undefined;
+      let result: RunResult;
+      try {
+        result = await runExperiment(experiment, {
+          runDir,
+          dataDir: flags.dataDir,
+          resume: flags.resume,
+          verbose: flags.quiet ? 0 : 1,
+          progressSink: flags.json ? streamSink(process.stderr) : undefined,
+          onEpoch: live ? (epoch, logs) => live.onEpoch(epoch, logs) : undefined,
+        });
+      } finally {
+        await live?.close();
+      }
       console.log(flags.json ? JSON.stringify(result, null, 2) : formatRunResult(result));
     });
 }

@@ -17,7 +17,7 @@ function contiguousData<T extends Uint8Array | Float32Array>(array: NdArray<T>):
   const size = array.size;
   const isContiguous = array.offset === 0 && array.data.length === size && isRowMajor(array);
   if (isContiguous) return array.data;
-  const out = new (array.data.constructor as { new (length: number): T })(size);
+  const out = allocLike(array.data, size);
   const shape = array.shape;
   const rank = shape.length;
   const index = new Array<number>(rank).fill(0);
@@ -29,6 +29,11 @@ function contiguousData<T extends Uint8Array | Float32Array>(array: NdArray<T>):
     }
   }
   return out;
+}
+
+/** A fresh zeroed array of the same element type (Node Buffers become plain Uint8Arrays). */
+function allocLike<T extends Uint8Array | Float32Array>(like: T, length: number): T {
+  return (like instanceof Float32Array ? new Float32Array(length) : new Uint8Array(length)) as T;
 }
 
 function isRowMajor(array: NdArray): boolean {
@@ -110,7 +115,7 @@ export function subset<I extends NdArray, L extends NdArray>(
 export function takeIndices<T extends Uint8Array | Float32Array>(array: NdArray<T>, indices: readonly number[]): NdArray<T> {
   const rowSize = array.size / Math.max(array.shape[0], 1);
   const data = contiguousData(array);
-  const out = new (data.constructor as { new (length: number): T })(indices.length * rowSize);
+  const out = allocLike(data, indices.length * rowSize);
   indices.forEach((row, i) => {
     if (row < 0 || row >= array.shape[0]) throw new ConfigError('indices', `index ${row} is out of range`, `0-${array.shape[0] - 1}`);
     out.set(data.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);

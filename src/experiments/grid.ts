@@ -68,7 +68,7 @@ export interface GridSpec {
   seeds: number | number[];
   /** Override the number of epochs of every run. */
   epochs?: number;
-  /** Run on another data set (the seed's reference numbers are then dropped). */
+  /** Run on another data set. Any override (dataset, epochs, limit) drops the seed's reference numbers. */
   dataset?: DatasetName;
   /** Use only the first N training and test examples (quick runs, tests); capped at the data set's sizes. */
   limit?: number;
@@ -222,6 +222,8 @@ export interface GridRun {
   /** The factor values that differ from the baseline (empty for the baseline). */
   factors: Partial<Record<FactorName, unknown>>;
   seed: number;
+  /** 0-based position in the whole grid (before sharding): reports list configurations in this order. */
+  position: number;
   /** The experiment, with the seed written into model.seed and train.seed. */
   experiment: ExperimentConfig;
 }
@@ -304,16 +306,19 @@ export function applyFactor(experiment: ExperimentConfig, factor: FactorName, va
 function applyOverrides(experiment: ExperimentConfig, spec: GridSpec): ExperimentConfig {
   const result: ExperimentConfig = { ...experiment, model: { ...experiment.model }, train: { ...experiment.train } };
   if (spec.epochs !== undefined) result.train.epochs = spec.epochs;
-  if (spec.dataset !== undefined && spec.dataset !== experiment.dataset) {
-    result.dataset = spec.dataset;
-    // The seed's numbers were measured on the other data set.
-    delete result.reference;
-  }
+  if (spec.dataset !== undefined) result.dataset = spec.dataset;
   if (spec.limit !== undefined) {
     const counts = DATASETS[result.dataset];
     result.trainLimit = Math.min(spec.limit, counts.trainCount);
     result.testLimit = Math.min(spec.limit, counts.testCount);
   }
+  const changed =
+    result.train.epochs !== experiment.train.epochs ||
+    result.dataset !== experiment.dataset ||
+    result.trainLimit !== experiment.trainLimit ||
+    result.testLimit !== experiment.testLimit;
+  // The seed's numbers were measured with the preset's own data and epochs; beside anything else they mislead.
+  if (changed) delete result.reference;
   return result;
 }
 
@@ -384,6 +389,7 @@ export function expandGrid(input: GridSpec): GridRun[] {
         baseline: configuration.baseline,
         factors: configuration.factors,
         seed,
+        position: runs.length,
         experiment: { ...experiment, model: { ...experiment.model, seed }, train: { ...experiment.train, seed } },
       });
     }

@@ -97,7 +97,7 @@ export const DEFAULT_REPORT_OPTIONS: ReportOptions = {
   referenceTolerance: 0.005,
 };
 
-export function stats(values: readonly number[]): Stats {
+export function statsOf(values: readonly number[]): Stats {
   if (values.length === 0) return { mean: NaN, std: NaN, min: NaN, max: NaN, count: 0 };
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
   const variance = values.length > 1 ? values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1) : 0;
@@ -125,7 +125,9 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
   const settings = { ...DEFAULT_REPORT_OPTIONS, ...options };
   const groups = new Map<string, { engine: Engine; rows: ResultRow[] }[]>();
   const order: string[] = [];
-  for (const row of rows) {
+  // Grid order, whatever order workers finished in or shards were merged in.
+  const sorted = [...rows].sort((a, b) => (a.position ?? Infinity) - (b.position ?? Infinity));
+  for (const row of sorted) {
     if (!groups.has(row.configKey)) {
       groups.set(row.configKey, []);
       order.push(row.configKey);
@@ -144,7 +146,7 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
     if (ours.length === 0) continue;
     const results = ours.map((row) => row.result);
     const valAccs = results.map((result) => result.bestValAcc).filter((value): value is number => value !== null);
-    const testAcc = stats(results.map((result) => result.test.acc));
+    const testAcc = statsOf(results.map((result) => result.test.acc));
     const reference = results[0].config.reference ?? null;
     configurations.push({
       label: ours[0].label,
@@ -153,14 +155,14 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
       factors: ours[0].factors,
       seeds: ours.map((row) => row.seed).sort((a, b) => a - b),
       testAcc,
-      finalTrainAcc: stats(results.map((result) => result.finalTrainAcc)),
-      bestValAcc: valAccs.length > 0 ? stats(valAccs) : null,
-      overfitGap: stats(results.map((result) => result.overfitGap)),
-      epochSeconds: stats(results.map((result) => result.epochSeconds)),
+      finalTrainAcc: statsOf(results.map((result) => result.finalTrainAcc)),
+      bestValAcc: valAccs.length > 0 ? statsOf(valAccs) : null,
+      overfitGap: statsOf(results.map((result) => result.overfitGap)),
+      epochSeconds: statsOf(results.map((result) => result.epochSeconds)),
       testAccDifference: null,
       reference,
       referenceDelta: reference ? testAcc.mean - reference.testAcc : null,
-      keras: keras.length > 0 ? stats(keras.map((row) => row.result.test.acc)) : null,
+      keras: keras.length > 0 ? statsOf(keras.map((row) => row.result.test.acc)) : null,
       backends: [...new Set(results.map((result) => result.backend))],
     });
   }

@@ -28,6 +28,8 @@ export interface ResultRow {
   /** Factor values that differ from the baseline. */
   factors: Partial<Record<FactorName, unknown>>;
   seed: number;
+  /** Position of the run in its grid, so merged shards report in grid order. */
+  position: number;
   /** Name of the grid the run belonged to. */
   grid: string;
   engine: Engine;

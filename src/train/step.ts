@@ -244,6 +244,8 @@ class NativeOps {
 interface FusedRule {
   /** Slot names in the optimizer's weight layout (src/model/optimizers.ts). */
   slotSuffixes: string[];
+  /** Slots whose value the Keras rule never uses; written back as zeros. */
+  zeroSlots?: number[];
   /** Update one weight in place; `step` is the 1-based iteration. */
   apply(weight: tf.Tensor, slots: tf.Tensor[], gradient: tf.Tensor, step: number): void;
   constants: tf.Tensor[];
@@ -252,12 +254,15 @@ interface FusedRule {
 function fusedRule(optimizer: tf.Optimizer, ops: NativeOps): FusedRule | null {
   const config = optimizer.getConfig() as Record<string, number>;
   const scalar = (value: number) => tf.scalar(value);
-  if (optimizer instanceof KerasRMSprop) {
+  // Not `instanceof`: tfjs's Optimizer answers it for any object with an optimizer's methods.
+  const kind = Object.getPrototypeOf(optimizer) as object;
+  if (kind === KerasRMSprop.prototype && optimizer instanceof KerasRMSprop) {
     const constants = [config.learningRate, optimizer.rho, optimizer.momentum, optimizer.epsilon].map(scalar);
     // TensorFlow's ApplyRMSProp: ms = rho ms + (1-rho) g^2; mom = momentum mom + lr g / sqrt(ms + epsilon); w -= mom.
-    return { slotSuffixes: ['rms', 'momentum'], constants, apply: (weight, [meanSquare, moment], gradient) => ops.apply('ResourceApplyRMSProp', [weight, meanSquare, moment, ...constants, gradient]) };
+    // With momentum 0 Keras keeps that slot at zero while TensorFlow stores the last increment in it; write back zeros.
+    return { slotSuffixes: ['rms', 'momentum'], zeroSlots: optimizer.momentum === 0 ? [1] : [], constants, apply: (weight, [meanSquare, moment], gradient) => ops.apply('ResourceApplyRMSProp', [weight, meanSquare, moment, ...constants, gradient]) };
   }
-  if (optimizer instanceof KerasAdam) {
+  if (kind === KerasAdam.prototype && optimizer instanceof KerasAdam) {
     const constants = [config.learningRate, optimizer.beta1, optimizer.beta2, optimizer.epsilon].map(scalar);
     const [learningRate, beta1, beta2, epsilon] = constants;
     const nesterov = ops.boolAttr('use_nesterov', false);
@@ -272,13 +277,13 @@ function fusedRule(optimizer: tf.Optimizer, ops: NativeOps): FusedRule | null {
         }),
     };
   }
-  if (optimizer instanceof KerasMomentumSGD) {
+  if (kind === KerasMomentumSGD.prototype && optimizer instanceof KerasMomentumSGD) {
     const constants = [config.learningRate, optimizer.momentum].map(scalar);
     const nesterov = ops.boolAttr('use_nesterov', false);
     // TensorFlow's ApplyMomentum: a = momentum a + g; w -= lr a (the tfjs form KerasMomentumSGD keeps).
     return { slotSuffixes: ['momentum'], constants, apply: (weight, [accumulation], gradient) => ops.apply('ResourceApplyMomentum', [weight, accumulation, constants[0], gradient, constants[1]], [nesterov]) };
   }
-  if (optimizer instanceof KerasSGD) {
+  if (kind === KerasSGD.prototype) {
     const constants = [scalar(config.learningRate)];
     return { slotSuffixes: [], constants, apply: (weight, _slots, gradient) => ops.apply('ResourceApplyGradientDescent', [weight, constants[0], gradient]) };
   }
@@ -314,7 +319,7 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
       try {
         variables.forEach((variable, index) => tf.tidy(() => variable.assign(ops.read(weights[index]))));
         if (kinds > 0 || step > 0) {
-          const slotTensors = rule.slotSuffixes.flatMap((suffix, kind) => variables.map((variable, index) => ({ name: `${variable.name}/${suffix}`, tensor: tf.tidy(() => tf.clone(ops.read(slots[index][kind]))) })));
+          const slotTensors = rule.slotSuffixes.flatMap((suffix, kind) => variables.map((variable, index) => ({ name: `${variable.name}/${suffix}`, tensor: tf.tidy(() => (rule.zeroSlots?.includes(kind) ? tf.zerosLike(variable) : tf.clone(ops.read(slots[index][kind])))) })));
           const iterationTensor = tf.scalar(step, 'int32');
           await optimizer.setWeights([{ name: 'iter', tensor: iterationTensor }, ...slotTensors]);
           tf.dispose([iterationTensor, ...slotTensors.map((slot) => slot.tensor)]);
