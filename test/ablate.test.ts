@@ -181,6 +181,20 @@ describe('results file', () => {
     again.close();
     assert.deepEqual(rowsOf(file).map((row) => row.key), [rows[0].key, rows[1].key]);
   });
+
+  test('one writer per file; a lock left by a dead runner is taken over', () => {
+    const file = path.join(tempDir(), 'results.jsonl');
+    const first = new ResultsWriter(file);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    // A live owner (the test runner's parent stands in for another runner) is refused.
+    writeFileSync(`${file}.lock`, String(process.ppid));
+    assert.throws(() => new ResultsWriter(file), /results: .*results\.jsonl is being written by another runner \(pid \d+\) \(allowed: wait for it/);
+    writeFileSync(`${file}.lock`, dead.stdout);
+    const second = new ResultsWriter(file);
+    second.close();
+    first.close();
+    assert.equal(existsSync(`${file}.lock`), false);
+  });
 });
 
 /** Rows as the runner writes them, from the stand-in training function (no tf). */

@@ -157,4 +157,55 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.ok((text.match(/class="mnist-lab-figure"/g) ?? []).length >= 6, 'expected at least 6 figures');
     assert.match(text, /float32 \[60000, 28, 28\], min 0, max 1\b/);
   });
+
+  test('03: summary and hand count agree on 407,050 parameters', () => {
+    const text = outputsOf('03-');
+    assert.match(text, /Total params: 407,050/);
+    assert.match(text, /total by hand: 407,050/);
+    assert.match(text, /Total params: 669,706/, "seed 001's network");
+    assert.match(text, /Total params: 101,770/, "seed 004's network");
+    const untrained = /untrained: \{ loss: ([\d.]+), acc: ([\d.]+) \}/.exec(text);
+    assert.ok(untrained, 'the untrained evaluation is printed');
+    assert.ok(Math.abs(Number(untrained[1]) - Math.log(10)) < 0.5, `untrained loss ${untrained[1]} is near ln 10`);
+  });
+
+  test('04: trains, checkpoints the best epoch and reloads it with the same numbers', () => {
+    const text = outputsOf('04-');
+    assert.match(text, /Epoch 2\/2/);
+    assert.match(text, /train: +uint8 \[48000, 28, 28\]/);
+    assert.match(text, /validation: uint8 \[12000, 28, 28\]/);
+    const best = /test metrics of the best weights: \{ loss: ([\d.]+), acc: ([\d.]+) \}/.exec(text);
+    const reloaded = /reloaded best checkpoint: \{ loss: ([\d.]+), acc: ([\d.]+) \}/.exec(text);
+    assert.ok(best && reloaded, 'both evaluations are printed');
+    assert.equal(Number(reloaded[2]), Number(best[2]));
+    assert.ok(Math.abs(Number(reloaded[1]) - Number(best[1])) < 1e-4);
+    assert.match(text, /class="mnist-lab-table" data-name="overfitting-100-epochs"/);
+  });
+
+  test('05: every configuration of the seed 001 grid ran and is in the table and chart', () => {
+    const text = outputsOf('05-');
+    assert.doesNotMatch(text, /FAILED/);
+    assert.match(text, /9 runs summarised/);
+    for (const id of ['S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32']) {
+      assert.match(text, new RegExp(`<td>${id}</td>`), `${id} in the results table`);
+    }
+    assert.match(text, /data-figure="barChart"/);
+  });
+
+  test('06: Fashion-MNIST loads, trains and gets a confusion matrix', () => {
+    const text = outputsOf('06-');
+    assert.match(text, /train images: uint8 \[60000, 28, 28\]/);
+    assert.match(text, /9 Ankle boot/);
+    assert.match(text, /data-figure="heatmap"/);
+    assert.match(text, /data-name="mnist-vs-fashion"/);
+  });
+
+  test('07: reloads, resumes, exports parameters exactly and classifies an image file', () => {
+    const text = outputsOf('07-');
+    assert.match(text, /resuming .*S2-interrupted after epoch 1\//);
+    assert.match(text, /resumed run: 2 epochs in its history/);
+    assert.match(text, /407,050 parameters in:/);
+    assert.match(text, /identical predictions after import: true/);
+    assert.match(text, /my-digit\.png \(a 2 from the test set\):\n +\d: [\d.]+%/);
+  });
 });

@@ -4,7 +4,8 @@
  * an fsync, so a kill -9 can at worst leave one torn last line, which the
  * next writer cuts off and every reader skips.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { ConfigError } from '../errors';
 import * as path from 'node:path';
 import type { FactorName } from './grid';
 import type { RunResult } from './types';
@@ -89,8 +90,12 @@ export class ResultsWriter {
   /** Bytes removed from the end of the file when it was opened (0 = it was whole). */
   readonly repairedBytes: number;
 
+  private readonly lockFile: string;
+
   constructor(readonly file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
+    this.lockFile = `${file}.lock`;
+    takeLock(this.lockFile, file);
     this.fd = openSync(file, 'a+');
     const text = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
     let keep = text.length;
@@ -113,5 +118,41 @@ export class ResultsWriter {
 
   close(): void {
     closeSync(this.fd);
+    rmSync(this.lockFile, { force: true });
   }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One writer per results file: a second runner on the same file would
+ * interleave rows and run the same runs twice. A lock left by a killed
+ * runner (its pid is gone) is taken over.
+ */
+function takeLock(lockFile: string, file: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(lockFile, 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+        throw new ConfigError(
+          'results',
+          `${file} is being written by another runner (pid ${owner})`,
+          'wait for it to finish, or give this run its own --out folder or --shard',
+        );
+      }
+      rmSync(lockFile, { force: true });
+    }
+  }
+  throw new ConfigError('results', `could not lock ${file} for writing`, `remove ${lockFile} if no runner is using it`);
 }
