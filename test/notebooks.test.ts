@@ -206,6 +206,6 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /resumed run: 2 epochs in its history/);
     assert.match(text, /407,050 parameters in:/);
     assert.match(text, /identical predictions after import: true/);
-    assert.match(text, /my-digit\.png \(a 2 from the test set\):\n +\d: [\d.]+%/);
+    assert.match(text, /my-digit\.png \(a 2 from the test set\):\s+\d: [\d.]+%/);
   });
 });

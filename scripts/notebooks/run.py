@@ -162,6 +162,11 @@ def main() -> int:
     # One kernel at a time already keeps both cores busy; the backend's
     # announcement line is noise in every notebook's first output.
     os.environ.setdefault("MNIST_LAB_QUIET", "1")
+    # libtensorflow's start-up notes and tfjs-node's Buffer() deprecation
+    # warning would otherwise land in every executed notebook and log.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "--no-deprecation" not in os.environ.get("NODE_OPTIONS", ""):
+        os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --no-deprecation").strip()
     timeout = args.timeout if args.timeout is not None else (QUICK_CELL_TIMEOUT if quick else None)
 
     results = []
