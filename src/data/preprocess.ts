@@ -12,8 +12,11 @@ import { NUM_CLASSES } from './registry';
 /** Any numeric ndarray the helpers accept. */
 export type NumericArray = NdArray<Uint8Array> | NdArray<Float32Array>;
 
-/** Copy an ndarray's elements in row-major order (works for views with strides/offsets). */
-function contiguousData<T extends Uint8Array | Float32Array>(array: NdArray<T>): T {
+/**
+ * An ndarray's elements in row-major order: the backing array itself when the
+ * view is already dense, otherwise a copy (views from `subset` have offsets).
+ */
+export function contiguousData<T extends Uint8Array | Float32Array>(array: NdArray<T>): T {
   const size = array.size;
   const isContiguous = array.offset === 0 && array.data.length === size && isRowMajor(array);
   if (isContiguous) return array.data;

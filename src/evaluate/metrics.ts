@@ -8,6 +8,7 @@ import type { NdArray } from 'ndarray';
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { NUM_CLASSES } from '../data/registry';
+import { contiguousData } from '../data/preprocess';
 
 /** Images as the data layer gives them (ndarray, scaled or not) or as a tensor; the first axis is examples. */
 export type ImagesInput = tf.Tensor | NdArray<Uint8Array> | NdArray<Float32Array>;
@@ -53,32 +54,6 @@ export interface Mistake {
   trueLabelProbability: number;
 }
 
-/** Dense row-major copy of an ndarray view (views from `subset` have offsets). */
-function ndarrayData(array: NdArray<Uint8Array> | NdArray<Float32Array>): Uint8Array | Float32Array {
-  const size = array.size;
-  if (array.offset === 0 && array.data.length === size && isRowMajor(array)) return array.data;
-  const out = array.data instanceof Uint8Array ? new Uint8Array(size) : new Float32Array(size);
-  const shape = array.shape;
-  const index = new Array<number>(shape.length).fill(0);
-  for (let flat = 0; flat < size; flat++) {
-    out[flat] = array.get(...index);
-    for (let axis = shape.length - 1; axis >= 0; axis--) {
-      if (++index[axis] < shape[axis]) break;
-      index[axis] = 0;
-    }
-  }
-  return out;
-}
-
-function isRowMajor(array: NdArray): boolean {
-  let expected = 1;
-  for (let axis = array.shape.length - 1; axis >= 0; axis--) {
-    if (array.shape[axis] > 1 && array.stride[axis] !== expected) return false;
-    expected *= array.shape[axis];
-  }
-  return true;
-}
-
 function isTensor(value: unknown): value is tf.Tensor {
   return value instanceof tf.Tensor;
 }
@@ -105,7 +80,7 @@ class ImageBatches {
       );
     }
     if (isTensor(images)) this.tensor = images;
-    else this.data = ndarrayData(images);
+    else this.data = contiguousData<Uint8Array | Float32Array>(images);
   }
 
   /** Rows `[start, end)` as a float32 tensor of shape `[end - start, ...modelInputShape]` (the caller disposes it). */
@@ -142,7 +117,7 @@ export function labelIndices(labels: LabelsInput, numClasses = NUM_CLASSES): Int
     values = labels.dataSync();
     shape = labels.shape;
   } else if ('shape' in labels && 'stride' in labels) {
-    values = ndarrayData(labels);
+    values = contiguousData<Uint8Array | Float32Array>(labels);
     shape = labels.shape.slice();
   } else {
     values = labels;

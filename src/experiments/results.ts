@@ -7,7 +7,7 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { ConfigError } from '../errors';
 import * as path from 'node:path';
-import type { FactorName } from './grid';
+import type { GridRun } from './grid';
 import type { RunResult } from './types';
 
 export const RESULT_ROW_FORMAT = 'mnist-lab.ablation-result/1';
@@ -15,22 +15,9 @@ export const RESULT_ROW_FORMAT = 'mnist-lab.ablation-result/1';
 /** Which implementation produced a run: ours, or Keras (the reproduction's cross-check). */
 export type Engine = 'tfjs' | 'keras';
 
-/** One line of a results file. */
-export interface ResultRow {
+/** One line of a results file: the grid run's identity (without its experiment, which `result.config` holds) and its result. */
+export interface ResultRow extends Pick<GridRun, 'key' | 'configKey' | 'label' | 'baseline' | 'factors' | 'seed' | 'position'> {
   format: typeof RESULT_ROW_FORMAT;
-  /** Run key (config + seed); unique per results set. */
-  key: string;
-  /** Configuration key (same for every seed of a configuration). */
-  configKey: string;
-  /** Readable configuration name. */
-  label: string;
-  /** True for the configuration the others are compared with. */
-  baseline: boolean;
-  /** Factor values that differ from the baseline. */
-  factors: Partial<Record<FactorName, unknown>>;
-  seed: number;
-  /** Position of the run in its grid, so merged shards report in grid order. */
-  position: number;
   /** Name of the grid the run belonged to. */
   grid: string;
   engine: Engine;
