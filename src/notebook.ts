@@ -263,6 +263,7 @@ export function pixelHistogram(images: NdArray<Uint8Array> | NdArray<Float32Arra
     })),
     yRange: [0, Math.max(...counts) / Math.max(total, 1)],
     format: 'percent',
+    valueLabel: 'share of pixels per bin',
     referenceLabel: '',
   };
 }

@@ -133,6 +133,9 @@ export interface BarChartFigure {
   yRange: [number, number];
   /** Tick/hover format. */
   format: 'percent' | 'number';
+  /** Legend entry of the bars (e.g. 'mean ± std over seeds'). */
+  valueLabel: string;
+  /** Legend entry of the reference markers; empty when there are none. */
   referenceLabel: string;
 }
 

@@ -274,6 +274,7 @@ export function ablationChart(rows: readonly AblationRow[] | readonly RunResult[
     bars: table.map((row) => ({ category: row.name, value: row.mean, error: row.std, reference: row.reference, count: row.count })),
     yRange: [low, 1],
     format: 'percent',
+    valueLabel: 'mean ± std over seeds',
     referenceLabel: 'seed tutorial',
   };
 }

@@ -130,7 +130,7 @@ function barChartSpec(figure: BarChartFigure): PlotlySpec {
       error_y: { type: 'data', array: figure.bars.map((bar) => bar.error), visible: true },
       customdata: figure.bars.map((bar) => bar.count),
       hovertemplate: `%{x}: %{y:${format}} ± %{error_y.array:${format}} (%{customdata} runs)<extra></extra>`,
-      name: 'mean ± std over seeds',
+      name: figure.valueLabel,
       marker: { color: '#1f77b4' },
     },
   ];

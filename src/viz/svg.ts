@@ -296,8 +296,10 @@ function renderBarChart(figure: BarChartFigure): string {
     parts.push(`<text transform="translate(${center} ${top + plotHeight + 14}) rotate(30)" font-size="11">${escapeXml(bar.category)}</text>`);
   });
   parts.push(`<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#888888"/>`);
-  parts.push(`<rect x="${left}" y="${height - 24}" width="14" height="10" fill="#1f77b4"/><text x="${left + 20}" y="${height - 15}" font-size="11">mean ± std over seeds</text>`);
-  parts.push(`<path d="M${left + 187} ${height - 25}l6 6l-6 6l-6 -6z" fill="#ff7f0e" stroke="#000000"/><text x="${left + 200}" y="${height - 15}" font-size="11">${escapeXml(figure.referenceLabel)}</text>`);
+  parts.push(`<rect x="${left}" y="${height - 24}" width="14" height="10" fill="#1f77b4"/><text x="${left + 20}" y="${height - 15}" font-size="11">${escapeXml(figure.valueLabel)}</text>`);
+  if (figure.referenceLabel !== '') {
+    parts.push(`<path d="M${left + 187} ${height - 25}l6 6l-6 6l-6 -6z" fill="#ff7f0e" stroke="#000000"/><text x="${left + 200}" y="${height - 15}" font-size="11">${escapeXml(figure.referenceLabel)}</text>`);
+  }
   parts.push('</svg>');
   return parts.join('');
 }
