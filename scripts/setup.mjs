@@ -11,7 +11,8 @@
 //   3. native TensorFlow backend: @tensorflow/tfjs-node built offline against the
 //                   TensorFlow C library shipped in the tensorflow-cpu wheel
 //                   skip with MNIST_LAB_SKIP_NATIVE=1
-//   4. node_modules/mnist-lab -> .. so notebooks can `import ... from "mnist-lab"`
+//   (notebooks import the package by name through the committed link
+//    notebooks/node_modules/mnist-lab -> ../.., which npm never touches)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -486,30 +487,8 @@ async function nativeBackendLocked() {
 }
 
 // ---------------------------------------------------------------------------
-// 4. node_modules/mnist-lab -> ..  (import {...} from "mnist-lab" in notebooks/)
-// ---------------------------------------------------------------------------
-async function selfLink() {
-  const link = path.join(ROOT, 'node_modules', 'mnist-lab');
-  const st = lstatOrNull(link);
-  if (st) {
-    let target = null;
-    try {
-      target = fs.realpathSync(link);
-    } catch {}
-    if (target === fs.realpathSync(ROOT)) return 'up to date (node_modules/mnist-lab -> ..)';
-    log.warn(`node_modules/mnist-lab exists and is not a link to the project root; leaving it alone.`);
-    return 'left as is';
-  }
-  if (!exists(path.join(ROOT, 'node_modules'))) return 'skipped (no node_modules; run npm install)';
-  if (IS_WIN) fs.symlinkSync(ROOT, link, 'junction');
-  else fs.symlinkSync('..', link);
-  return 'created node_modules/mnist-lab -> ..';
-}
-
-// ---------------------------------------------------------------------------
 await step('python env', pythonEnv);
 await step('tslab kernel', tslabKernel);
 await step('native backend', nativeBackend);
-await step('mnist-lab link', selfLink);
 log(`done in ${seconds(Date.now() - t0)}`);
 process.exit(0);

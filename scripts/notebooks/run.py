@@ -65,9 +65,9 @@ def check_environment() -> None:
             f"run.py: the Jupyter kernel '{KERNEL_NAME}' is not installed in {sys.prefix}. "
             "Run `npm run setup` (or `node_modules/.bin/tslab install --python=.venv/bin/python --prefix=.venv`)."
         )
-    link = ROOT / "node_modules" / "mnist-lab"
+    link = ROOT / "notebooks" / "node_modules" / "mnist-lab"
     if not link.exists():
-        sys.exit("run.py: node_modules/mnist-lab is missing, so notebooks cannot `import ... from \"mnist-lab\"`. Run `npm run setup` (or `ln -s .. node_modules/mnist-lab`).")
+        sys.exit("run.py: notebooks/node_modules/mnist-lab is missing, so notebooks cannot `import ... from \"mnist-lab\"`. Restore it with `git checkout notebooks/node_modules` (a link to ../..).")
     if not (ROOT / "dist" / "index.js").exists():
         sys.exit("run.py: dist/ is missing. Run `npm run build` first.")
 
