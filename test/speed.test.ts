@@ -7,25 +7,12 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend, createMlp, createOptimizer, fit, DEFAULT_MLP, type MlpConfig } from '../src';
+import { planForward } from '../src/train/fit';
 import { createTrainStep, type StepStage } from '../src/train/step';
 import { SeededRandom } from '../src/train/random';
 
-/** The same plan `fit` derives from a createMlp model. */
-function stagesOf(model: tf.LayersModel): StepStage[] {
-  const stages: StepStage[] = [];
-  let dropoutIndex = 0;
-  model.layers.forEach((layer, index) => {
-    const name = layer.getClassName();
-    if (name === 'Flatten') stages.push({ kind: 'flatten' });
-    if (name === 'Dense') {
-      const [kernel, bias] = layer.weights.map((weight) => weight.read() as tf.Variable);
-      const activation = String((layer.getConfig() as { activation: string }).activation);
-      stages.push({ kind: 'dense', kernel, bias, activation, isOutput: index === model.layers.length - 1 });
-    }
-    if (name === 'Dropout') stages.push({ kind: 'dropout', rate: Number(layer.getConfig().rate), index: dropoutIndex++ });
-  });
-  return stages;
-}
+/** The plan `fit` itself derives from a createMlp model. */
+const stagesOf = (model: tf.LayersModel): StepStage[] => planForward(model).stages;
 
 function variablesOf(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((weight) => weight.read() as tf.Variable);

@@ -7,23 +7,12 @@
  */
 import { tf, createMlp, DEFAULT_MLP } from '../../src';
 import { SeededRandom } from '../../src/train';
+import { planForward } from '../../src/train/fit';
 import { createTrainStep, type StepStage } from '../../src/train/step';
 import { BENCH_NETWORKS, loadBenchData } from '../common';
 
-function stagesOf(model: tf.LayersModel): StepStage[] {
-  const stages: StepStage[] = [];
-  let dropoutIndex = 0;
-  model.layers.forEach((layer, index) => {
-    const name = layer.getClassName();
-    if (name === 'Flatten') stages.push({ kind: 'flatten' });
-    if (name === 'Dense') {
-      const [kernel, bias] = layer.weights.map((weight) => weight.read() as tf.Variable);
-      stages.push({ kind: 'dense', kernel, bias, activation: String((layer.getConfig() as { activation: string }).activation), isOutput: index === model.layers.length - 1 });
-    }
-    if (name === 'Dropout') stages.push({ kind: 'dropout', rate: 0.2, index: dropoutIndex++ });
-  });
-  return stages;
-}
+/** The plan `fit` itself derives from a createMlp model. */
+const stagesOf = (model: tf.LayersModel): StepStage[] => planForward(model).stages;
 
 async function main(): Promise<void> {
   const steps = Number(process.argv[2] ?? 200);

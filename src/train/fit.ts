@@ -50,8 +50,8 @@ type Stage =
   | { kind: 'dense'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; isOutput: boolean }
   | { kind: 'dropout'; rate: number; index: number };
 
-/** The model as a list of stages; throws for layers this loop does not know. */
-function planForward(model: tf.LayersModel): { stages: Stage[]; variables: tf.Variable[] } {
+/** The model as a list of stages; throws for layers this loop does not know. Exported for the step tests and benchmarks. */
+export function planForward(model: tf.LayersModel): { stages: Stage[]; variables: tf.Variable[] } {
   const stages: Stage[] = [];
   let dropoutIndex = 0;
   const layers = model.layers;
