@@ -21,7 +21,10 @@ if (!exists(path.join(kernels, 'tslab', 'kernel.json'))) {
 const notebooks = path.join(ROOT, 'notebooks');
 fs.mkdirSync(notebooks, { recursive: true });
 
-const args = ['lab', `--notebook-dir=${notebooks}`, '--ip=127.0.0.1'];
+// notebooks/node_modules only holds the link that lets notebooks import
+// "mnist-lab"; keep it out of the learner's file browser.
+const hideGlobs = ['__pycache__', '*.pyc', '*.pyo', '.DS_Store', '*~', 'node_modules'];
+const args = ['lab', `--notebook-dir=${notebooks}`, '--ip=127.0.0.1', `--ContentsManager.hide_globs=${JSON.stringify(hideGlobs)}`];
 const headless = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
 if (headless) args.push('--no-browser');
 // Jupyter refuses to run as root without this (containers, CI, teaching VMs).
