@@ -21,7 +21,7 @@ export async function runExperiment(experiment: ExperimentConfig, options: RunOp
   const epochs = experiment.train.epochs;
   for (let epoch = 0; epoch < epochs; epoch++) {
     await new Promise((resolve) => setTimeout(resolve, delay / epochs));
-    options.onEpoch?.(epoch, { loss: 0.1, acc: 0.9 });
+    options.onEpoch?.(epoch, { loss: 0.1, acc: 0.9, seconds: 0 });
   }
   // Accuracy: a per-configuration level (wider = better) plus seed noise of about ±0.2 points.
   const noise = createHash('sha256').update(`${experiment.id}:${seed}`).digest().readUInt16BE(0) / 65535 - 0.5;

@@ -6,17 +6,10 @@
 import * as path from 'node:path';
 import type { GridRun } from './grid';
 import type { ExperimentConfig, RunResult } from './types';
+import type { RunExperimentOptions } from './run';
 
-/** Options the runner passes to the training function of one run. */
-export interface RunOptions {
-  seed?: number;
-  runDir?: string;
-  dataDir?: string;
-  verbose?: 0 | 1 | 2;
-  /** Continue from the run folder's checkpoint when a killed runner left one. */
-  resume?: boolean;
-  onEpoch?: (epoch: number, logs: object) => void;
-}
+/** Options the runner passes to the training function of one run: the subset of runExperiment's that a worker can carry. */
+export type RunOptions = Pick<RunExperimentOptions, 'seed' | 'runDir' | 'dataDir' | 'verbose' | 'resume' | 'onEpoch'>;
 
 /** The shape of `runExperiment` in src/experiments/run.ts. */
 export type RunFunction = (experiment: ExperimentConfig, options: RunOptions) => Promise<RunResult>;
