@@ -11,6 +11,9 @@
 //   3. native TensorFlow backend: @tensorflow/tfjs-node built offline against the
 //                   TensorFlow C library shipped in the tensorflow-cpu wheel
 //                   skip with MNIST_LAB_SKIP_NATIVE=1
+//   4. graph binding native/tf_graph.cc (node-gyp, against tfjs-node's libtensorflow):
+//                   `fit` runs its training step as one TensorFlow graph with it,
+//                   eager ops without it (slower, still correct)
 //   (notebooks import the package by name through the committed link
 //    notebooks/node_modules/mnist-lab -> ../.., which npm never touches)
 import crypto from 'node:crypto';
@@ -487,8 +490,88 @@ async function nativeBackendLocked() {
 }
 
 // ---------------------------------------------------------------------------
+// 4. graph binding
+// ---------------------------------------------------------------------------
+const GRAPH_DIR = path.join(ROOT, 'native');
+const GRAPH_BINDING = path.join(GRAPH_DIR, 'build', 'Release', 'tf_graph.node');
+const GRAPH_STAMP = path.join(GRAPH_DIR, 'build', 'mnist-lab-source.sha256');
+
+function graphSourceHash() {
+  const hash = crypto.createHash('sha256');
+  for (const file of ['binding.gyp', 'tf_graph.cc']) hash.update(fs.readFileSync(path.join(GRAPH_DIR, file)));
+  return hash.digest('hex');
+}
+
+/** npm's own node-gyp (npm sets npm_config_node_gyp for scripts; else next to npm-cli.js). */
+function nodeGypScript() {
+  const candidates = [env.npm_config_node_gyp];
+  if (env.npm_execpath) candidates.push(path.join(path.dirname(env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  candidates.push(path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  return candidates.find((file) => file && exists(file)) ?? null;
+}
+
+const VERIFY_GRAPH_JS = `
+require('@tensorflow/tfjs-node');
+const binding = require(${JSON.stringify(GRAPH_BINDING)});
+const g = new binding.Graph();
+const c = g.addOp('Const', 'c', [], [{ name: 'dtype', kind: 'type', value: 'float32' }, { name: 'value', kind: 'tensor', value: { dtype: 'float32', shape: [2], data: Float32Array.of(3, 4) } }], []);
+const sq = g.addOp('Square', 'sq', [[c, 0]], [{ name: 'T', kind: 'type', value: 'float32' }], []);
+const s = new binding.Session(g);
+const [out] = s.run([], [[sq, 0]], []);
+s.close();
+if (out.data.join(',') !== '9,16') throw new Error('Square gave ' + out.data.join(','));
+console.log(binding.tensorflowVersion);
+`;
+
+function verifyGraph() {
+  const r = runCapture(process.execPath, ['-e', VERIFY_GRAPH_JS], { cwd: ROOT, timeout: 120000, env: { ...env, TF_CPP_MIN_LOG_LEVEL: env.TF_CPP_MIN_LOG_LEVEL ?? '2' } });
+  if (r.ok) return { ok: true, version: r.stdout.trim().split('\n').pop() };
+  const err = (r.stderr || '').split('\n').filter((l) => /Error|error:/.test(l))[0] || String(r.error || `exit ${r.status}`);
+  return { ok: false, error: err.trim() };
+}
+
+async function graphBinding() {
+  const eager = 'training falls back to eager steps (same results, about 1.7x slower)';
+  if (truthy(env.MNIST_LAB_SKIP_NATIVE)) return 'skipped (MNIST_LAB_SKIP_NATIVE=1)';
+  if (!exists(path.join(TFJS_NODE_DIR, 'deps', 'include', 'tensorflow', 'c', 'c_api.h'))) {
+    return `skipped (no native TensorFlow backend with C headers in ${TFJS_NODE}/deps)`;
+  }
+  const hash = graphSourceHash();
+  if (exists(GRAPH_BINDING) && exists(GRAPH_STAMP) && fs.readFileSync(GRAPH_STAMP, 'utf8').trim() === hash) {
+    const v = verifyGraph();
+    if (v.ok) return `up to date (TensorFlow ${v.version})`;
+  }
+  const nodeGyp = nodeGypScript();
+  if (!nodeGyp) {
+    log.warn(`graph binding: npm's node-gyp was not found; ${eager}. Run \`npm run setup\` through npm to build it.`);
+    return 'not built (node-gyp not found)';
+  }
+  const logFile = path.join(LOG_DIR, 'graph-build.log');
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  fs.writeFileSync(logFile, '');
+  const nodedir = nodeHeadersDir();
+  const args = [nodeGyp, 'rebuild'];
+  if (nodedir) args.push(`--nodedir=${nodedir}`);
+  log(`  compiling native/tf_graph.cc with node-gyp, ~10 s ...`);
+  const b = await runToLog(process.execPath, args, logFile, { cwd: GRAPH_DIR, env: { ...env, ...(nodedir ? { npm_config_nodedir: nodedir } : {}) } });
+  if (!b.ok) {
+    log.warn(`graph binding: compiling failed [${b.firstError}] (log: ${path.relative(ROOT, logFile)}); ${eager}. It needs make and a C++17 compiler.`);
+    return 'not built (compile failed)';
+  }
+  const v = verifyGraph();
+  if (!v.ok) {
+    log.warn(`graph binding: built but does not work: ${v.error}; ${eager}.`);
+    fs.rmSync(GRAPH_BINDING, { force: true });
+    return 'not built (does not load)';
+  }
+  fs.writeFileSync(GRAPH_STAMP, hash + '\n');
+  return `built against TensorFlow ${v.version}`;
+}
+
+// ---------------------------------------------------------------------------
 await step('python env', pythonEnv);
 await step('tslab kernel', tslabKernel);
 await step('native backend', nativeBackend);
+await step('graph binding', graphBinding);
 log(`done in ${seconds(Date.now() - t0)}`);
 process.exit(0);

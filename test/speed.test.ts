@@ -7,69 +7,12 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend, createMlp, createOptimizer, fit, DEFAULT_MLP, type MlpConfig } from '../src';
-import { planForward } from '../src/train/fit';
-import { createTrainStep, type StepStage } from '../src/train/step';
+import { createTrainStep } from '../src/train/step';
+import { graphStepUnavailable, TRAIN_STEP_ENGINES } from '../src/train/graph-step';
 import { SeededRandom } from '../src/train/random';
-
-/** The plan `fit` itself derives from a createMlp model. */
-const stagesOf = (model: tf.LayersModel): StepStage[] => planForward(model).stages;
-
-function variablesOf(model: tf.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-}
-
-function syntheticBatch(seed: number, count: number, features: number, classes: number): { images: tf.Tensor; labels: tf.Tensor2D } {
-  const random = new SeededRandom(seed);
-  const images = Float32Array.from({ length: count * features }, () => random.next());
-  const labels = new Float32Array(count * classes);
-  for (let row = 0; row < count; row++) labels[row * classes + (row % classes)] = 1;
-  return { images: tf.tensor3d(images, [count, 4, features / 4]), labels: tf.tensor2d(labels, [count, classes]) };
-}
-
-/** One step the slow way: autodiff of the masked forward pass, then the model's Keras optimizer. */
-function referenceStep(model: tf.LayersModel, images: tf.Tensor, labels: tf.Tensor2D, masks: tf.Tensor[]): void {
-  const stages = stagesOf(model);
-  const variables = variablesOf(model);
-  tf.tidy(() => {
-    const { grads } = tf.variableGrads(() => {
-      let x = tf.reshape(images, [images.shape[0], -1]) as tf.Tensor2D;
-      for (const stage of stages) {
-        if (stage.kind === 'dropout') x = tf.mul(x, masks[stage.index]);
-        if (stage.kind !== 'dense') continue;
-        const linear = tf.add(tf.matMul(x, stage.kernel as tf.Tensor2D), stage.bias as tf.Tensor) as tf.Tensor2D;
-        const activation = stage.isOutput ? 'linear' : stage.activation;
-        x = activation === 'relu' ? tf.relu(linear) : activation === 'tanh' ? tf.tanh(linear) : activation === 'sigmoid' ? tf.sigmoid(linear) : linear;
-      }
-      return tf.losses.softmaxCrossEntropy(labels, x) as tf.Scalar;
-    }, variables);
-    model.optimizer.applyGradients(variables.map((variable) => ({ name: variable.name, tensor: grads[variable.name] })));
-  });
-}
-
-function maxDifference(a: tf.Tensor[], b: tf.Tensor[]): number {
-  return Math.max(...a.map((tensor, index) => tf.tidy(() => tf.max(tf.abs(tf.sub(tensor, b[index]))).dataSync()[0])));
-}
-
-async function optimizerState(model: tf.LayersModel): Promise<{ iterations: number; slots: tf.Tensor[] }> {
-  const [iterations, ...slots] = await model.optimizer.getWeights();
-  const count = (await iterations.tensor.data())[0];
-  iterations.tensor.dispose();
-  return { iterations: count, slots: slots.map((slot) => slot.tensor) };
-}
-
-const TINY: MlpConfig = { ...DEFAULT_MLP, inputShape: [4, 4], hiddenUnits: [8, 6], dropoutRate: 0.25, numClasses: 3, seed: 7 };
-
-function disposeModel(model: tf.LayersModel): void {
-  model.optimizer?.dispose();
-  model.dispose();
-}
+import { disposeModel, maxDifference, optimizerState, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
 
 describe('the fast training step matches autodiff + the Keras optimizers', () => {
-  const previousSwitch = process.env.MNIST_LAB_FUSED_STEP;
-  after(() => {
-    if (previousSwitch === undefined) delete process.env.MNIST_LAB_FUSED_STEP;
-    else process.env.MNIST_LAB_FUSED_STEP = previousSwitch;
-  });
   const optimizers: [string, Partial<MlpConfig>][] = [
     ['rmsprop', { optimizer: 'rmsprop' }],
     ['adam', { optimizer: 'adam' }],
@@ -82,7 +25,6 @@ describe('the fast training step matches autodiff + the Keras optimizers', () =>
       for (const activation of activations) {
         test(`${path}: ${title}, ${activation}: weights and optimizer state after 3 steps over 2 epochs`, async () => {
           await initBackend();
-          process.env.MNIST_LAB_FUSED_STEP = path === 'generic ops' ? '0' : '1';
           const config: MlpConfig = { ...TINY, ...change, activation };
           const tensorsBefore = tf.memory().numTensors;
           const fast = createMlp(config);
@@ -90,7 +32,7 @@ describe('the fast training step matches autodiff + the Keras optimizers', () =>
           const random = new SeededRandom(3);
           // Steps split over two "epochs", so state must survive finish() and a new step object.
           for (const stepsInEpoch of [2, 1]) {
-            const trainStep = await createTrainStep(stagesOf(fast), variablesOf(fast), fast.optimizer);
+            const trainStep = await createTrainStep(stagesOf(fast), variablesOf(fast), fast.optimizer, path !== 'generic ops');
             for (let step = 0; step < stepsInEpoch; step++) {
               const { images, labels } = syntheticBatch(step + 10 * stepsInEpoch, 5, 16, 3);
               const masks = config.hiddenUnits.map((units) => tf.tensor2d(random.dropoutMask(5 * units, config.dropoutRate), [5, units]));
@@ -131,8 +73,12 @@ describe('the fast training step matches autodiff + the Keras optimizers', () =>
 });
 
 describe('fit does not leak tensors', () => {
-  test('tf.memory().numTensors is the same at the end of every epoch and back to the start after disposal', async () => {
+  for (const engine of TRAIN_STEP_ENGINES) test(`${engine} step: tf.memory().numTensors is the same at the end of every epoch and back to the start after disposal`, async (t) => {
     await initBackend();
+    if (engine !== 'generic' && tf.getBackend() !== 'tensorflow') return t.skip(`the ${engine} step needs the native backend`);
+    if (engine === 'graph' && graphStepUnavailable(null) !== null && process.env.CI !== 'true') return t.skip(graphStepUnavailable(null) ?? '');
+    process.env.MNIST_LAB_TRAIN_STEP = engine;
+    t.after(() => void delete process.env.MNIST_LAB_TRAIN_STEP);
     const count = 600;
     const random = new SeededRandom(11);
     const images = tf.tensor3d(Float32Array.from({ length: count * 784 }, () => random.next()), [count, 28, 28]);
@@ -155,26 +101,27 @@ describe('fit does not leak tensors', () => {
     tf.dispose([images, labels]);
   });
 
-  test('the fused and the generic step give the same history (state carried across epochs)', async () => {
+  test('the fused and the generic step give the same history (state carried across epochs)', async (t) => {
     await initBackend();
+    if (tf.getBackend() !== 'tensorflow') return t.skip('the fused step needs the native backend');
     const count = 400;
     const random = new SeededRandom(5);
     const images = tf.tensor3d(Float32Array.from({ length: count * 784 }, () => random.next()), [count, 28, 28]);
     const labels = tf.tensor1d(Int32Array.from({ length: count }, (_, index) => (index * 7) % 10), 'int32');
-    const run = async (fused: '0' | '1'): Promise<number[]> => {
-      process.env.MNIST_LAB_FUSED_STEP = fused;
+    const run = async (engine: 'fused' | 'generic'): Promise<number[]> => {
+      process.env.MNIST_LAB_TRAIN_STEP = engine;
       const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [24], dropoutRate: 0.2, seed: 9 });
       const history = await fit(model, images, labels, { epochs: 3, batchSize: 64, validationSplit: 0.25, verbose: 0, seed: 4 });
       disposeModel(model);
       return [...history.history.loss, ...(history.history.val_loss ?? [])];
     };
     try {
-      const fused = await run('1');
-      const generic = await run('0');
+      const fused = await run('fused');
+      const generic = await run('generic');
       assert.equal(fused.length, 6);
       fused.forEach((value, index) => assert.ok(Math.abs(value - generic[index]) < 1e-4, `entry ${index}: ${value} vs ${generic[index]}`));
     } finally {
-      delete process.env.MNIST_LAB_FUSED_STEP;
+      delete process.env.MNIST_LAB_TRAIN_STEP;
       tf.dispose([images, labels]);
     }
   });

@@ -14,6 +14,7 @@ import { deriveSeed, SeededRandom } from './random';
 import { ProgressReporter, type EpochLogs, type ProgressSink } from './progress';
 import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory, type TestMetrics } from './types';
 import { createTrainStep } from './step';
+import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
 
 /** Images or labels as tensors or as ndarrays (e.g. from `loadData`). */
 export type TrainingArray = tf.Tensor | NumericArray;
@@ -232,7 +233,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
   const history: TrainingHistory = cloneHistory(options.previousHistory, initialEpoch);
   const owned: tf.Tensor[] = [];
   const best: { valLoss: number; weights: tf.Tensor[] | null } = { valLoss: Infinity, weights: null };
-  let sums: { loss: tf.Variable; correct: tf.Variable } | null = null;
+  let graphTrainer: GraphTrainer | null = null;
   try {
     const all = prepare(images, labels, numClasses, owned);
     let train = all;
@@ -258,9 +259,8 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
       const dense = stages[stages.indexOf(stage) - 1];
       return { rate: stage.rate, units: dense.kind === 'dense' ? (dense.kernel.shape[1] ?? 0) : 0 };
     });
-    // Inside tidy so the initial scalars go; variables survive it.
-    sums = tf.tidy(() => ({ loss: tf.variable(tf.scalar(0), false), correct: tf.variable(tf.scalar(0), false) }));
-    const running = sums;
+    const engine = selectTrainStep(optimizer);
+    if (engine.name === 'graph') graphTrainer = createGraphTrainer(stages, variables, optimizer, train, config.seed);
     const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
     await options.callbacks?.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
@@ -268,34 +268,18 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
       reporter.epochBegin(epoch, config.epochs, steps);
       const started = performance.now();
       let lastYield = started;
-      tf.tidy(() => {
-        running.loss.assign(tf.scalar(0));
-        running.correct.assign(tf.scalar(0));
-      });
       const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
-      const dropoutRandom = new SeededRandom(deriveSeed(config.seed, 'dropout', epoch));
-      const orderTensor = order !== null ? tf.tensor1d(order, 'int32') : null;
+      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(stages, variables, optimizer, engine.name === 'fused', train, order, hiddenWidths, deriveSeed(config.seed, 'dropout', epoch));
       let seen = 0;
-      // Weights may live in backend-side variables during the epoch; finish() puts them back.
-      const trainStep = await createTrainStep(stages, variables, optimizer);
       try {
         for (let step = 0; step < steps; step++) {
           const start = step * config.batchSize;
           const size = Math.min(config.batchSize, train.count - start);
-          tf.tidy(() => {
-            const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
-            const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
-            const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
-            const masks = hiddenWidths.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
-            // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
-            const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
-            running.loss.assign(tf.add(running.loss, lossSum));
-            running.correct.assign(tf.add(running.correct, correct));
-          });
+          runner.step(step, start, size);
           seen += size;
           const now = performance.now();
           if (reporter.wantsUpdate(now / 1000) && step + 1 < steps) {
-            reporter.batch(step + 1, steps, (now - started) / 1000, readRunning(running, seen), now / 1000);
+            reporter.batch(step + 1, steps, (now - started) / 1000, runner.means(seen), now / 1000);
           }
           if (now - lastYield > YIELD_EVERY_SECONDS * 1000) {
             await yieldToEventLoop();
@@ -303,10 +287,9 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
           }
         }
       } finally {
-        await trainStep.finish();
+        await runner.finish();
       }
-      orderTensor?.dispose();
-      const trainLogs = readRunning(running, seen);
+      const trainLogs = runner.means(seen);
       const logs: EpochLogs = { loss: trainLogs.loss, acc: trainLogs.acc, seconds: 0 };
       if (validation !== null) {
         const metrics = evaluatePrepared(stages, validation);
@@ -332,12 +315,84 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
   } finally {
     tf.dispose(owned);
     tf.dispose(best.weights ?? []);
-    if (sums !== null) tf.dispose([sums.loss, sums.correct]);
+    graphTrainer?.dispose();
   }
 }
 
-function readRunning(running: { loss: tf.Variable; correct: tf.Variable }, seen: number): { loss: number; acc: number } {
-  return { loss: running.loss.dataSync()[0] / Math.max(seen, 1), acc: running.correct.dataSync()[0] / Math.max(seen, 1) };
+/** One epoch of training steps; `means` reads the running loss and accuracy. */
+interface EpochRunner {
+  step(step: number, start: number, size: number): void;
+  means(seen: number): { loss: number; acc: number };
+  /** Weights back into the model; call after the last step, also on errors. */
+  finish(): Promise<void>;
+}
+
+/**
+ * An epoch of eager steps (step.ts): each batch is gathered with one op,
+ * dropout masks come from the seeded JS generator, and the sums stay on the
+ * backend until the display reads them.
+ */
+async function eagerEpoch(
+  stages: Stage[],
+  variables: tf.Variable[],
+  optimizer: tf.Optimizer,
+  fused: boolean,
+  train: PreparedData,
+  order: Int32Array | null,
+  hiddenWidths: { rate: number; units: number }[],
+  dropoutSeed: number,
+): Promise<EpochRunner> {
+  const dropoutRandom = new SeededRandom(dropoutSeed);
+  // Weights may live in backend-side variables during the epoch; finish() puts them back.
+  const trainStep = await createTrainStep(stages, variables, optimizer, fused);
+  const orderTensor = order !== null ? tf.tensor1d(order, 'int32') : null;
+  // Inside tidy so the initial scalars go; variables survive it.
+  const sums = tf.tidy(() => ({ loss: tf.variable(tf.scalar(0), false), correct: tf.variable(tf.scalar(0), false) }));
+  let final: [number, number] | null = null;
+  const read = (): [number, number] => final ?? [sums.loss.dataSync()[0], sums.correct.dataSync()[0]];
+  return {
+    step(_step, start, size) {
+      tf.tidy(() => {
+        const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
+        const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
+        const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
+        const masks = hiddenWidths.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
+        // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
+        const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
+        sums.loss.assign(tf.add(sums.loss, lossSum));
+        sums.correct.assign(tf.add(sums.correct, correct));
+      });
+    },
+    means(seen) {
+      const [lossSum, correct] = read();
+      return { loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1) };
+    },
+    async finish() {
+      try {
+        await trainStep.finish();
+      } finally {
+        final = read();
+        tf.dispose([sums.loss, sums.correct, ...(orderTensor !== null ? [orderTensor] : [])]);
+      }
+    },
+  };
+}
+
+/** An epoch of graph steps (graph-step.ts): one session call per batch, sums kept in JavaScript. */
+async function graphEpoch(trainer: GraphTrainer, epoch: number, order: Int32Array | null, count: number): Promise<EpochRunner> {
+  await trainer.beginEpoch(epoch);
+  const rows = order ?? Int32Array.from({ length: count }, (_, row) => row);
+  let lossSum = 0;
+  let correct = 0;
+  return {
+    step(step, start, size) {
+      const result = trainer.step(rows.subarray(start, start + size), step);
+      lossSum += result.lossSum;
+      correct += result.correct;
+    },
+    means: (seen) => ({ loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1) }),
+    finish: () => trainer.endEpoch(),
+  };
 }
 
 function stripUndefined(options: FitOptions): Partial<TrainConfig> {

@@ -17,8 +17,10 @@
  *   epoch, so validation, callbacks and checkpoints see the usual objects.
  *
  * On wasm and cpu the hand-written backward pass is used with the model's
- * own optimizer (src/model/optimizers.ts). Set MNIST_LAB_FUSED_STEP=0 to
- * use that path on the native backend too (for comparisons).
+ * own optimizer (src/model/optimizers.ts); `fused = false` uses that path on
+ * the native backend too (MNIST_LAB_TRAIN_STEP=generic, for comparisons).
+ * With the graph binding built, `fit` runs the same step as one TensorFlow
+ * graph instead (graph-step.ts).
  */
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
@@ -255,58 +257,86 @@ class NativeOps {
   };
 }
 
-/** How one Keras optimizer maps to TensorFlow's fused kernel, and where its state lives. */
-interface FusedRule {
+/**
+ * A Keras optimizer as one of TensorFlow's fused update kernels: which
+ * kernel, where its state lives and how its inputs line up. Shared by the
+ * eager step below and the graph step (graph-step.ts).
+ */
+export interface FusedUpdate {
+  /** TensorFlow kernel that updates one weight in place, e.g. `ResourceApplyRMSProp`. */
+  op: string;
   /** Slot names in the optimizer's weight layout (src/model/optimizers.ts). */
   slotSuffixes: string[];
   /** Slots whose value the Keras rule never uses; written back as zeros. */
-  zeroSlots?: number[];
-  /** Update one weight in place; `step` is the 1-based iteration. */
-  apply(weight: tf.Tensor, slots: tf.Tensor[], gradient: tf.Tensor, step: number): void;
-  constants: tf.Tensor[];
+  zeroSlots: number[];
+  /** Scalar hyper-parameters, in the order `inputs` takes them. */
+  constants: number[];
+  /** Bases whose powers beta^t the kernel takes every step (Adam's beta1, beta2); `t` is the 1-based iteration. */
+  powerBases: number[];
+  /** Bool attrs of the kernel besides `use_locking`. */
+  boolAttrs: Record<string, boolean>;
+  /** The kernel's inputs in order. */
+  inputs<T>(weight: T, slots: T[], constants: T[], powers: T[], gradient: T): T[];
 }
 
-function fusedRule(optimizer: tf.Optimizer, ops: NativeOps): FusedRule | null {
+/** The fused kernel for a Keras optimizer from src/model/optimizers.ts, or null for other optimizers. */
+export function fusedUpdate(optimizer: tf.Optimizer): FusedUpdate | null {
   const config = optimizer.getConfig() as Record<string, number>;
-  const scalar = (value: number) => tf.scalar(value);
   // Not `instanceof`: tfjs's Optimizer answers it for any object with an optimizer's methods.
   const kind = Object.getPrototypeOf(optimizer) as object;
   if (kind === KerasRMSprop.prototype && optimizer instanceof KerasRMSprop) {
-    const constants = [config.learningRate, optimizer.rho, optimizer.momentum, optimizer.epsilon].map(scalar);
     // TensorFlow's ApplyRMSProp: ms = rho ms + (1-rho) g^2; mom = momentum mom + lr g / sqrt(ms + epsilon); w -= mom.
     // With momentum 0 Keras keeps that slot at zero while TensorFlow stores the last increment in it; write back zeros.
-    return { slotSuffixes: ['rms', 'momentum'], zeroSlots: optimizer.momentum === 0 ? [1] : [], constants, apply: (weight, [meanSquare, moment], gradient) => ops.apply('ResourceApplyRMSProp', [weight, meanSquare, moment, ...constants, gradient]) };
+    return {
+      op: 'ResourceApplyRMSProp',
+      slotSuffixes: ['rms', 'momentum'],
+      zeroSlots: optimizer.momentum === 0 ? [1] : [],
+      constants: [config.learningRate, optimizer.rho, optimizer.momentum, optimizer.epsilon],
+      powerBases: [],
+      boolAttrs: {},
+      inputs: (weight, slots, constants, _powers, gradient) => [weight, ...slots, ...constants, gradient],
+    };
   }
   if (kind === KerasAdam.prototype && optimizer instanceof KerasAdam) {
-    const constants = [config.learningRate, optimizer.beta1, optimizer.beta2, optimizer.epsilon].map(scalar);
-    const [learningRate, beta1, beta2, epsilon] = constants;
-    const nesterov = ops.boolAttr('use_nesterov', false);
     // TensorFlow's ApplyAdam: lr_t = lr sqrt(1-beta2^t)/(1-beta1^t); w -= lr_t m / (sqrt(v) + epsilon), as Keras.
     return {
+      op: 'ResourceApplyAdam',
       slotSuffixes: ['m', 'v'],
-      constants,
-      apply: (weight, [firstMoment, secondMoment], gradient, step) =>
-        tf.tidy(() => {
-          const powers = [tf.scalar(Math.pow(optimizer.beta1, step)), tf.scalar(Math.pow(optimizer.beta2, step))];
-          ops.apply('ResourceApplyAdam', [weight, firstMoment, secondMoment, ...powers, learningRate, beta1, beta2, epsilon, gradient], [nesterov]);
-        }),
+      zeroSlots: [],
+      constants: [config.learningRate, optimizer.beta1, optimizer.beta2, optimizer.epsilon],
+      powerBases: [optimizer.beta1, optimizer.beta2],
+      boolAttrs: { use_nesterov: false },
+      inputs: (weight, slots, constants, powers, gradient) => [weight, ...slots, ...powers, ...constants, gradient],
     };
   }
   if (kind === KerasMomentumSGD.prototype && optimizer instanceof KerasMomentumSGD) {
-    const constants = [config.learningRate, optimizer.momentum].map(scalar);
-    const nesterov = ops.boolAttr('use_nesterov', false);
     // TensorFlow's ApplyMomentum: a = momentum a + g; w -= lr a (the tfjs form KerasMomentumSGD keeps).
-    return { slotSuffixes: ['momentum'], constants, apply: (weight, [accumulation], gradient) => ops.apply('ResourceApplyMomentum', [weight, accumulation, constants[0], gradient, constants[1]], [nesterov]) };
+    return {
+      op: 'ResourceApplyMomentum',
+      slotSuffixes: ['momentum'],
+      zeroSlots: [],
+      constants: [config.learningRate, optimizer.momentum],
+      powerBases: [],
+      boolAttrs: { use_nesterov: false },
+      inputs: (weight, [accumulation], [learningRate, momentum], _powers, gradient) => [weight, accumulation, learningRate, gradient, momentum],
+    };
   }
   if (kind === KerasSGD.prototype) {
-    const constants = [scalar(config.learningRate)];
-    return { slotSuffixes: [], constants, apply: (weight, _slots, gradient) => ops.apply('ResourceApplyGradientDescent', [weight, constants[0], gradient]) };
+    return {
+      op: 'ResourceApplyGradientDescent',
+      slotSuffixes: [],
+      zeroSlots: [],
+      constants: [config.learningRate],
+      powerBases: [],
+      boolAttrs: {},
+      inputs: (weight, _slots, [learningRate], _powers, gradient) => [weight, learningRate, gradient],
+    };
   }
   return null;
 }
 
 /** Step that keeps weights in TensorFlow resource variables and updates them with one fused kernel each. */
-async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], optimizer: tf.Optimizer, ops: NativeOps, rule: FusedRule): Promise<TrainStep> {
+async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], optimizer: tf.Optimizer, ops: NativeOps, rule: FusedUpdate): Promise<TrainStep> {
   const state = await optimizer.getWeights();
   const [iterations, ...slotValues] = state;
   let step = iterations !== undefined ? (await iterations.tensor.data())[0] : 0;
@@ -317,6 +347,8 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
   const slots = variables.map((variable, index) =>
     rule.slotSuffixes.map((_, kind) => (haveSlots ? ops.createResource(slotValues[kind * variables.length + index].tensor) : tf.tidy(() => ops.createResource(tf.zerosLike(variable))))),
   );
+  const constants = rule.constants.map((value) => tf.scalar(value));
+  const attrs = Object.entries(rule.boolAttrs).map(([name, value]) => ops.boolAttr(name, value));
   return {
     run(images, labels, masks) {
       // The weight reads end with this tidy, so the fused updates below
@@ -326,7 +358,10 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
         return forwardBackward(layers, values, images, labels, masks, ops.softmaxCrossEntropy, ops.activationGrad);
       });
       step += 1;
-      grads.forEach((gradient, index) => rule.apply(weights[index], slots[index], gradient, step));
+      tf.tidy(() => {
+        const powers = rule.powerBases.map((base) => tf.scalar(Math.pow(base, step)));
+        grads.forEach((gradient, index) => ops.apply(rule.op, rule.inputs(weights[index], slots[index], constants, powers, gradient), attrs));
+      });
       tf.dispose(grads);
       return { lossSum, correct };
     },
@@ -334,14 +369,14 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
       try {
         variables.forEach((variable, index) => tf.tidy(() => variable.assign(ops.read(weights[index]))));
         if (kinds > 0 || step > 0) {
-          const slotTensors = rule.slotSuffixes.flatMap((suffix, kind) => variables.map((variable, index) => ({ name: `${variable.name}/${suffix}`, tensor: tf.tidy(() => (rule.zeroSlots?.includes(kind) ? tf.zerosLike(variable) : tf.clone(ops.read(slots[index][kind])))) })));
+          const slotTensors = rule.slotSuffixes.flatMap((suffix, kind) => variables.map((variable, index) => ({ name: `${variable.name}/${suffix}`, tensor: tf.tidy(() => (rule.zeroSlots.includes(kind) ? tf.zerosLike(variable) : tf.clone(ops.read(slots[index][kind])))) })));
           const iterationTensor = tf.scalar(step, 'int32');
           await optimizer.setWeights([{ name: 'iter', tensor: iterationTensor }, ...slotTensors]);
           tf.dispose([iterationTensor, ...slotTensors.map((slot) => slot.tensor)]);
         }
       } finally {
         [...weights, ...slots.flat()].forEach((handle) => ops.destroy(handle));
-        tf.dispose(rule.constants);
+        tf.dispose(constants);
       }
     },
   };
@@ -351,7 +386,7 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
  * The training step for one epoch of `fit`. Create it before the epoch's
  * first batch and call `finish()` after the last one (also on errors).
  */
-export async function createTrainStep(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer): Promise<TrainStep> {
+export async function createTrainStep(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer, fused = true): Promise<TrainStep> {
   const layers = planLayers(stages);
   const ordered = weightList(layers);
   if (ordered.length !== variables.length || ordered.some((variable, index) => variable !== variables[index])) {
@@ -359,9 +394,9 @@ export async function createTrainStep(stages: readonly StepStage[], variables: t
   }
   const native = nativeBackend();
   const matMul = tf.getBackend() === 'wasm' ? matMulExplicitTranspose : matMulTransposed;
-  if (native !== null && process.env.MNIST_LAB_FUSED_STEP !== '0') {
+  if (native !== null && fused) {
     const ops = new NativeOps(native);
-    const rule = fusedRule(optimizer, ops);
+    const rule = fusedUpdate(optimizer);
     if (rule !== null) return createNativeStep(layers, variables, optimizer, ops, rule);
   }
   return {

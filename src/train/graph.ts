@@ -1,0 +1,179 @@
+/**
+ * TensorFlow graphs from TypeScript, through the small native binding in
+ * `native/tf_graph.cc` (built by `npm install` next to tfjs-node's, against
+ * the same libtensorflow). A graph is built op by op, then run in a session
+ * with one call per training step: TensorFlow's graph optimizer fuses
+ * MatMul + BiasAdd + Relu and the step costs one JavaScript -> C++ round
+ * trip instead of one per op. This is how Keras runs `model.fit`
+ * (`tf.function`), and why the step in graph-step.ts is faster than eager.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Data types the binding passes in and out. */
+export type GraphDtype = 'float32' | 'int32' | 'int64';
+/** Data types an op attr can name (bool results of comparisons are never fetched). */
+type AttrDtype = GraphDtype | 'bool';
+type HostArray = Float32Array | Int32Array | BigInt64Array;
+
+/** One output of an op: [op id, output index]. */
+export type GraphOutput = readonly [op: number, index: number];
+
+/** An op attribute, tagged with the TensorFlow attr type it sets. */
+export type GraphAttr =
+  | { kind: 'type'; value: AttrDtype }
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'string'; value: string }
+  | { kind: 'shape'; value: number[] }
+  | { kind: 'listInt'; value: number[] }
+  | { kind: 'tensor'; value: HostTensor };
+
+/** A tensor on the JavaScript side: dtype, shape and a typed array of its values. */
+export interface HostTensor {
+  dtype: GraphDtype;
+  shape: number[];
+  data: HostArray;
+}
+
+interface NativeGraph {
+  addOp(type: string, name: string, inputs: (GraphOutput | GraphOutput[])[], attrs: ({ name: string } & GraphAttr)[], controlInputs: number[]): number;
+}
+interface NativeSession {
+  run(feeds: ({ output: GraphOutput } & HostTensor)[], fetches: GraphOutput[], targets: number[]): HostTensor[];
+  close(): void;
+}
+interface NativeModule {
+  Graph: new () => NativeGraph;
+  Session: new (graph: NativeGraph) => NativeSession;
+  tensorflowVersion: string;
+}
+
+/** Where `npm install` (scripts/setup.mjs) puts the compiled binding, from src/train or dist/train. */
+export const GRAPH_BINDING_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'tf_graph.node');
+
+let loaded: { module: NativeModule | null; reason: string } | null = null;
+
+/**
+ * The graph binding, or null with the reason it is unavailable (not built,
+ * e.g. no C++ compiler at install time; or built for another TensorFlow).
+ * Load tfjs-node first: the binding uses the libtensorflow it loaded.
+ */
+export function graphBinding(): { module: NativeModule | null; reason: string } {
+  if (loaded !== null) return loaded;
+  if (!fs.existsSync(GRAPH_BINDING_PATH)) {
+    loaded = { module: null, reason: `the graph binding is not built (${path.relative(process.cwd(), GRAPH_BINDING_PATH)} is missing; run \`npm run setup\`)` };
+    return loaded;
+  }
+  try {
+    // A native module, loaded at run time from a path only known after install.
+    const module = require(GRAPH_BINDING_PATH) as NativeModule;
+    loaded = { module, reason: `TensorFlow ${module.tensorflowVersion} graph binding` };
+  } catch (error) {
+    loaded = { module: null, reason: `the graph binding does not load: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return loaded;
+}
+
+const attr = {
+  type: (value: AttrDtype): GraphAttr => ({ kind: 'type', value }),
+  int: (value: number): GraphAttr => ({ kind: 'int', value }),
+  float: (value: number): GraphAttr => ({ kind: 'float', value }),
+  bool: (value: boolean): GraphAttr => ({ kind: 'bool', value }),
+  string: (value: string): GraphAttr => ({ kind: 'string', value }),
+  shape: (value: number[]): GraphAttr => ({ kind: 'shape', value }),
+};
+export { attr as graphAttr };
+
+/**
+ * Builds a graph with TensorFlow's op names and attrs, plus helpers for the
+ * handful of ops a Dense/Dropout training step needs. Every method adds ops;
+ * nothing runs until a `GraphSession` runs it.
+ */
+export class GraphBuilder {
+  readonly native: NativeGraph;
+  private count = 0;
+
+  constructor(module: NativeModule) {
+    this.native = new module.Graph();
+  }
+
+  /** Add an op; returns its id (for control inputs and targets). */
+  op(type: string, inputs: (GraphOutput | GraphOutput[])[], attrs: Record<string, GraphAttr> = {}, controlInputs: number[] = []): number {
+    const list = Object.entries(attrs).map(([name, value]) => ({ name, ...value }));
+    return this.native.addOp(type, `${type}_${this.count++}`, inputs, list, controlInputs);
+  }
+
+  /** Add an op and return its first output. */
+  out(type: string, inputs: (GraphOutput | GraphOutput[])[], attrs: Record<string, GraphAttr> = {}, controlInputs: number[] = []): GraphOutput {
+    return [this.op(type, inputs, attrs, controlInputs), 0];
+  }
+
+  placeholder(dtype: GraphDtype, shape: number[]): GraphOutput {
+    return this.out('Placeholder', [], { dtype: attr.type(dtype), shape: attr.shape(shape) });
+  }
+
+  constant(value: number, dtype: GraphDtype = 'float32'): GraphOutput {
+    const data = dtype === 'float32' ? Float32Array.of(value) : dtype === 'int32' ? Int32Array.of(value) : BigInt64Array.of(BigInt(value));
+    return this.out('Const', [], { dtype: attr.type(dtype), value: { kind: 'tensor', value: { dtype, shape: [], data } } });
+  }
+
+  /** A resource variable (float32) of a fixed shape. `sharedName` must be unique in the process. */
+  variable(shape: number[], sharedName: string): GraphOutput {
+    return this.out('VarHandleOp', [], { dtype: attr.type('float32'), shape: attr.shape(shape), container: attr.string(''), shared_name: attr.string(sharedName) });
+  }
+
+  read(handle: GraphOutput, controlInputs: number[] = []): GraphOutput {
+    return this.out('ReadVariableOp', [handle], { dtype: attr.type('float32') }, controlInputs);
+  }
+
+  /** Op that assigns a fed value to `handle`; returns [assign op, the placeholder to feed]. */
+  assigner(handle: GraphOutput, shape: number[]): { op: number; value: GraphOutput } {
+    const value = this.placeholder('float32', shape);
+    return { op: this.op('AssignVariableOp', [handle, value], { dtype: attr.type('float32') }), value };
+  }
+
+  matMul(a: GraphOutput, b: GraphOutput, transposeA = false, transposeB = false): GraphOutput {
+    return this.out('MatMul', [a, b], { T: attr.type('float32'), transpose_a: attr.bool(transposeA), transpose_b: attr.bool(transposeB) });
+  }
+
+  /** An element-wise or unary float op (Relu, Sigmoid, Mul, ReluGrad, ...). */
+  float(type: string, ...inputs: GraphOutput[]): GraphOutput {
+    return this.out(type, inputs, { T: attr.type('float32') });
+  }
+
+  /** Sum over `axes` (int32 constant built here). */
+  sum(x: GraphOutput, axes: number[], keepDims = false): GraphOutput {
+    const axis = this.out('Const', [], { dtype: attr.type('int32'), value: { kind: 'tensor', value: { dtype: 'int32', shape: [axes.length], data: Int32Array.from(axes) } } });
+    return this.out('Sum', [x, axis], { T: attr.type('float32'), Tidx: attr.type('int32'), keep_dims: attr.bool(keepDims) });
+  }
+
+  cast(x: GraphOutput, from: AttrDtype, to: GraphDtype): GraphOutput {
+    return this.out('Cast', [x], { SrcT: attr.type(from), DstT: attr.type(to) });
+  }
+}
+
+/** A session on a finished graph: `run` feeds placeholders, fetches outputs and runs target ops. */
+export class GraphSession {
+  private readonly native: NativeSession;
+  private closed = false;
+
+  constructor(module: NativeModule, graph: GraphBuilder) {
+    this.native = new module.Session(graph.native);
+  }
+
+  run(feeds: [GraphOutput, HostTensor][], fetches: GraphOutput[] = [], targets: number[] = []): HostTensor[] {
+    return this.native.run(
+      feeds.map(([output, tensor]) => ({ output, ...tensor })),
+      fetches,
+      targets,
+    );
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+  }
+}

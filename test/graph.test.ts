@@ -1,0 +1,236 @@
+/**
+ * The graph training step (src/train/graph-step.ts) and the binding under
+ * it (native/tf_graph.cc, src/train/graph.ts): the same training as tfjs
+ * autodiff + the Keras optimizers, dropout masks that depend only on
+ * (seed, epoch, mask, step), and clear errors. Under CI=true the binding
+ * must be built; elsewhere these tests skip without it.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
+import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
+import { createGraphTrainer, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
+import { deriveSeed, SeededRandom } from '../src/train/random';
+import { disposeModel, maxDifference, optimizerState, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
+
+/** Skip (or, under CI, fail) when the graph step cannot run here. */
+async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
+  await initBackend();
+  const unavailable = graphStepUnavailable(null);
+  if (unavailable === null) return true;
+  assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
+  t.skip(unavailable);
+  return false;
+}
+
+/**
+ * The dropout mask the graph draws for (seed pair, shape), drawn again by
+ * the same TensorFlow kernel through tfjs-node's eager binding.
+ */
+function eagerMask(rate: number, seedPair: [number, number], shape: [number, number]): tf.Tensor2D {
+  const backend = tf.backend() as unknown as {
+    binding: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number; TF_INT64: number };
+    executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[]): tf.Tensor;
+  };
+  const { binding } = backend;
+  return tf.tidy(() => {
+    // Int32 seeds as in the graph (the uint32 seed wraps the same way).
+    const seed = tf.tensor1d(Int32Array.from(seedPair), 'int32');
+    const uniform = backend.executeSingleOutput(
+      'StatelessRandomUniform',
+      [
+        { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+        { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
+        { name: 'Tseed', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
+      ],
+      [tf.tensor1d(shape, 'int32'), seed],
+    );
+    return tf.mul(tf.cast(tf.greaterEqual(uniform, rate), 'float32'), 1 / (1 - rate)) as tf.Tensor2D;
+  });
+}
+
+describe('graph binding', () => {
+  test('builds and runs a small graph: feeds, fetches, constants', async (t) => {
+    if (!(await needGraph(t))) return;
+    const module = graphBinding().module!;
+    const g = new GraphBuilder(module);
+    const a = g.placeholder('float32', [-1, 2]);
+    const b = g.out('Const', [], { dtype: graphAttr.type('float32'), value: { kind: 'tensor', value: { dtype: 'float32', shape: [2, 1], data: Float32Array.of(3, 4) } } });
+    const product = g.matMul(a, b);
+    const total = g.sum(product, [0, 1]);
+    const session = new GraphSession(module, g);
+    const [rows, sum] = session.run([[a, { dtype: 'float32', shape: [2, 2], data: Float32Array.of(1, 2, 5, 6) }]], [product, total]);
+    assert.deepEqual(rows.shape, [2, 1]);
+    assert.deepEqual([...rows.data], [11, 39]);
+    assert.deepEqual(sum.shape, []);
+    assert.equal(sum.data[0], 50);
+    session.close();
+    assert.throws(() => session.run([], [total]), /this session is closed/);
+  });
+
+  test('TensorFlow errors come back as exceptions that name the problem', async (t) => {
+    if (!(await needGraph(t))) return;
+    const module = graphBinding().module!;
+    const g = new GraphBuilder(module);
+    assert.throws(() => g.op('NoSuchOp', []), /NoSuchOp.*(not registered|Op type not registered)/i);
+    const a = g.placeholder('float32', [-1, 2]);
+    const product = g.matMul(a, a, false, true);
+    const column = g.out('Const', [], { dtype: graphAttr.type('float32'), value: { kind: 'tensor', value: { dtype: 'float32', shape: [2, 1], data: Float32Array.of(1, 1) } } });
+    const projected = g.matMul(a, column);
+    const session = new GraphSession(module, g);
+    assert.throws(() => session.run([], [product]), /TensorFlow session run failed: .*(placeholder|must feed)/i);
+    assert.throws(() => session.run([[a, { dtype: 'float32', shape: [2, 2], data: Float32Array.of(1, 2, 3) }]], [product]), /12 bytes, its shape and dtype need 16/);
+    assert.throws(() => session.run([[a, { dtype: 'float32', shape: [1, 3], data: Float32Array.of(1, 2, 3) }]], [projected]), /TensorFlow session run failed: .*Matrix size-incompatible/);
+    session.close();
+  });
+});
+
+describe('graph training step', () => {
+  const optimizers: [string, Partial<MlpConfig>][] = [
+    ['rmsprop', { optimizer: 'rmsprop' }],
+    ['adam', { optimizer: 'adam' }],
+    ['sgd', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1 } }],
+    ['sgd with momentum', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1, momentum: 0.9 } }],
+  ];
+  const activations: MlpConfig['activation'][] = ['relu', 'tanh', 'sigmoid', 'linear'];
+  for (const [title, change] of optimizers) {
+    for (const activation of activations) {
+      test(`${title}, ${activation}, dropout: weights and optimizer state after 3 steps over 2 epochs match autodiff`, async (t) => {
+        if (!(await needGraph(t))) return;
+        const config: MlpConfig = { ...TINY, ...change, activation };
+        const seed = 21;
+        const count = 7;
+        const tensorsBefore = tf.memory().numTensors;
+        const { images, labels } = syntheticBatch(5, count, 16, 3);
+        const fast = createMlp(config);
+        const slow = createMlp(config);
+        const trainer = createGraphTrainer(stagesOf(fast), variablesOf(fast), fast.optimizer, { images, labels }, seed);
+        try {
+          const batches = [
+            [Int32Array.of(3, 0, 6, 1, 5), Int32Array.of(2, 4)],
+            [Int32Array.of(6, 5, 4, 3, 2)],
+          ];
+          for (const [epoch, rowsOfSteps] of batches.entries()) {
+            await trainer.beginEpoch(epoch);
+            for (const [step, rows] of rowsOfSteps.entries()) {
+              const { lossSum, correct } = trainer.step(rows, step);
+              assert.ok(Number.isFinite(lossSum) && lossSum > 0, 'summed loss is positive');
+              assert.ok(Number.isInteger(correct) && correct >= 0 && correct <= rows.length);
+              const indices = tf.tensor1d(rows, 'int32');
+              const batchImages = tf.gather(images, indices);
+              const batchLabels = tf.gather(labels, indices) as tf.Tensor2D;
+              const masks = config.hiddenUnits.map((units, mask) => eagerMask(config.dropoutRate, [deriveSeed(seed, 'dropout', epoch, mask), step], [rows.length, units]));
+              referenceStep(slow, batchImages, batchLabels, masks);
+              tf.dispose([indices, batchImages, batchLabels, ...masks]);
+            }
+            await trainer.endEpoch();
+          }
+        } finally {
+          trainer.dispose();
+        }
+        const weightDifference = maxDifference(variablesOf(fast), variablesOf(slow));
+        assert.ok(weightDifference < 2e-5, `weights differ by ${weightDifference}`);
+        const fastState = await optimizerState(fast);
+        const slowState = await optimizerState(slow);
+        assert.equal(fastState.iterations, 3);
+        assert.equal(slowState.iterations, 3);
+        assert.equal(fastState.slots.length, slowState.slots.length);
+        if (fastState.slots.length > 0) {
+          const slotDifference = maxDifference(fastState.slots, slowState.slots);
+          assert.ok(slotDifference < 2e-5, `optimizer state differs by ${slotDifference}`);
+        }
+        tf.dispose([...fastState.slots, ...slowState.slots]);
+        disposeModel(fast);
+        disposeModel(slow);
+        tf.dispose([images, labels]);
+        assert.equal(tf.memory().numTensors, tensorsBefore, 'every tensor was released');
+      });
+    }
+  }
+
+  test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {
+    if (!(await needGraph(t))) return;
+    const rate = 0.2;
+    const first = eagerMask(rate, [deriveSeed(1, 'dropout', 0, 0), 0], [128, 512]);
+    const second = eagerMask(rate, [deriveSeed(1, 'dropout', 0, 0), 1], [128, 512]);
+    const kept = tf.tidy(() => tf.mean(tf.cast(tf.greater(first, 0), 'float32')).dataSync()[0]);
+    assert.ok(Math.abs(kept - (1 - rate)) < 0.01, `kept fraction ${kept}`);
+    const same = tf.tidy(() => tf.mean(tf.cast(tf.equal(first, second), 'float32')).dataSync()[0]);
+    assert.ok(same < 0.8, `masks of consecutive steps agree on ${same} of the units`);
+    tf.dispose([first, second]);
+  });
+});
+
+describe('fit with the graph step', () => {
+  const data = () => {
+    const count = 400;
+    const random = new SeededRandom(5);
+    const images = tf.tensor3d(Float32Array.from({ length: count * 784 }, () => random.next()), [count, 28, 28]);
+    const labels = tf.tensor1d(Int32Array.from({ length: count }, (_, index) => (index * 7) % 10), 'int32');
+    return { images, labels };
+  };
+  const history = async (engine: string, images: tf.Tensor, labels: tf.Tensor, change: Partial<MlpConfig>, seed: number): Promise<number[]> => {
+    process.env.MNIST_LAB_TRAIN_STEP = engine;
+    try {
+      const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [24, 16], seed: 9, ...change });
+      const result = await fit(model, images, labels, { epochs: 3, batchSize: 64, validationSplit: 0.25, verbose: 0, seed });
+      disposeModel(model);
+      return [...result.history.loss, ...(result.history.val_loss ?? [])];
+    } finally {
+      delete process.env.MNIST_LAB_TRAIN_STEP;
+    }
+  };
+
+  test('without dropout, the graph, fused and generic steps give the same history', async (t) => {
+    if (!(await needGraph(t))) return;
+    const { images, labels } = data();
+    for (const optimizer of ['rmsprop', 'adam'] as const) {
+      const graph = await history('graph', images, labels, { dropoutRate: 0, optimizer }, 4);
+      const fused = await history('fused', images, labels, { dropoutRate: 0, optimizer }, 4);
+      const generic = await history('generic', images, labels, { dropoutRate: 0, optimizer }, 4);
+      assert.equal(graph.length, 6);
+      graph.forEach((value, index) => {
+        assert.ok(Math.abs(value - fused[index]) < 1e-4, `${optimizer} entry ${index}: graph ${value} vs fused ${fused[index]}`);
+        assert.ok(Math.abs(value - generic[index]) < 1e-4, `${optimizer} entry ${index}: graph ${value} vs generic ${generic[index]}`);
+      });
+    }
+    tf.dispose([images, labels]);
+  });
+
+  test('with dropout, the same seed repeats a run exactly and another seed does not', async (t) => {
+    if (!(await needGraph(t))) return;
+    const { images, labels } = data();
+    const first = await history('graph', images, labels, { dropoutRate: 0.3 }, 4);
+    const again = await history('graph', images, labels, { dropoutRate: 0.3 }, 4);
+    const other = await history('graph', images, labels, { dropoutRate: 0.3 }, 5);
+    assert.deepEqual(again, first);
+    assert.notDeepEqual(other, first);
+    tf.dispose([images, labels]);
+  });
+
+  test('MNIST_LAB_TRAIN_STEP is validated and a forced engine is used', async (t) => {
+    if (!(await needGraph(t))) return;
+    const optimizer = createMlp(TINY).optimizer;
+    const chosen = (value: string | undefined) => {
+      if (value === undefined) delete process.env.MNIST_LAB_TRAIN_STEP;
+      else process.env.MNIST_LAB_TRAIN_STEP = value;
+      try {
+        return selectTrainStep(optimizer).name;
+      } finally {
+        delete process.env.MNIST_LAB_TRAIN_STEP;
+      }
+    };
+    assert.equal(chosen(undefined), 'graph');
+    assert.equal(chosen('auto'), 'graph');
+    assert.equal(chosen('fused'), 'fused');
+    assert.equal(chosen('generic'), 'generic');
+    assert.throws(() => chosen('fast'), (error: unknown) => error instanceof ConfigError && /MNIST_LAB_TRAIN_STEP: is 'fast'.*graph, fused, generic/.test(error.message));
+    // tfjs's own optimizers have no fused kernel here: the graph step says so instead of training differently.
+    process.env.MNIST_LAB_TRAIN_STEP = 'graph';
+    try {
+      assert.throws(() => selectTrainStep(tf.train.adagrad(0.1)), /is graph, but .*no fused TensorFlow kernel/);
+    } finally {
+      delete process.env.MNIST_LAB_TRAIN_STEP;
+    }
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The slow, obvious training step (tfjs autodiff + the Keras optimizers of
+ * src/model/optimizers.ts) that the fast steps are checked against, and
+ * small helpers around it. Used by speed.test.ts and graph.test.ts.
+ */
+import { tf, DEFAULT_MLP, type MlpConfig } from '../../src';
+import { planForward } from '../../src/train/fit';
+import type { StepStage } from '../../src/train/step';
+import { SeededRandom } from '../../src/train/random';
+
+/** A network small enough to check every weight: 16 inputs as 4x4 images, two hidden layers, 3 classes. */
+export const TINY: MlpConfig = { ...DEFAULT_MLP, inputShape: [4, 4], hiddenUnits: [8, 6], dropoutRate: 0.25, numClasses: 3, seed: 7 };
+
+/** The plan `fit` itself derives from a createMlp model. */
+export const stagesOf = (model: tf.LayersModel): StepStage[] => planForward(model).stages;
+
+export function variablesOf(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+}
+
+export function syntheticBatch(seed: number, count: number, features: number, classes: number): { images: tf.Tensor; labels: tf.Tensor2D } {
+  const random = new SeededRandom(seed);
+  const images = Float32Array.from({ length: count * features }, () => random.next());
+  const labels = new Float32Array(count * classes);
+  for (let row = 0; row < count; row++) labels[row * classes + (row % classes)] = 1;
+  return { images: tf.tensor3d(images, [count, 4, features / 4]), labels: tf.tensor2d(labels, [count, classes]) };
+}
+
+/** One step the slow way: autodiff of the masked forward pass, then the model's Keras optimizer. */
+export function referenceStep(model: tf.LayersModel, images: tf.Tensor, labels: tf.Tensor2D, masks: tf.Tensor[]): void {
+  const stages = stagesOf(model);
+  const variables = variablesOf(model);
+  tf.tidy(() => {
+    const { grads } = tf.variableGrads(() => {
+      let x = tf.reshape(images, [images.shape[0], -1]) as tf.Tensor2D;
+      for (const stage of stages) {
+        if (stage.kind === 'dropout') x = tf.mul(x, masks[stage.index]);
+        if (stage.kind !== 'dense') continue;
+        const linear = tf.add(tf.matMul(x, stage.kernel as tf.Tensor2D), stage.bias as tf.Tensor) as tf.Tensor2D;
+        const activation = stage.isOutput ? 'linear' : stage.activation;
+        x = activation === 'relu' ? tf.relu(linear) : activation === 'tanh' ? tf.tanh(linear) : activation === 'sigmoid' ? tf.sigmoid(linear) : linear;
+      }
+      return tf.losses.softmaxCrossEntropy(labels, x) as tf.Scalar;
+    }, variables);
+    model.optimizer.applyGradients(variables.map((variable) => ({ name: variable.name, tensor: grads[variable.name] })));
+  });
+}
+
+export function maxDifference(a: tf.Tensor[], b: tf.Tensor[]): number {
+  return Math.max(...a.map((tensor, index) => tf.tidy(() => tf.max(tf.abs(tf.sub(tensor, b[index]))).dataSync()[0])));
+}
+
+export async function optimizerState(model: tf.LayersModel): Promise<{ iterations: number; slots: tf.Tensor[] }> {
+  const [iterations, ...slots] = await model.optimizer.getWeights();
+  const count = (await iterations.tensor.data())[0];
+  iterations.tensor.dispose();
+  return { iterations: count, slots: slots.map((slot) => slot.tensor) };
+}
+
+export function disposeModel(model: tf.LayersModel): void {
+  model.optimizer?.dispose();
+  model.dispose();
+}
+
