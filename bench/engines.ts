@@ -6,10 +6,12 @@
 import { tf } from '../src';
 import { DEFAULT_MLP, createMlp } from '../src/model';
 import { evaluateModel, fit } from '../src/train';
+import { selectTrainStep } from '../src/train/graph-step';
 import { cpuSeconds, type EngineArgs, type EngineRun } from './worker';
 
 export async function runProjectEngine({ network, data, epochs, seed }: EngineArgs): Promise<EngineRun> {
   const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: network.hiddenUnits, dropoutRate: network.dropoutRate, seed });
+  const step = selectTrainStep(model.optimizer);
   const tensorsAtEpochEnd: number[] = [];
   const cpuAtEpochEnd: number[] = [];
   // The model starts with Flatten over [28, 28], as the seeds' Keras models do.
@@ -42,6 +44,6 @@ export async function runProjectEngine({ network, data, epochs, seed }: EngineAr
     testLoss: test.loss,
     tensorsAtEpochEnd,
     cpuAtEpochEnd,
-    note: 'src/train fit (custom loop); epoch seconds from history.seconds (training + validation)',
+    note: `src/train fit (custom loop, ${step.name} step: ${step.reason}); epoch seconds from history.seconds (training + validation)`,
   };
 }

@@ -5,7 +5,10 @@
  * comes from MNIST_LAB_BACKEND.
  *
  * Engines:
- * - `project`: the training path the notebooks and CLI use (src/train `fit`).
+ * - `project`: the training path the notebooks and CLI use (src/train `fit`,
+ *   with the fastest step available: the graph step on the native backend).
+ * - `project-fused`, `project-generic`: the same `fit` forced to its eager
+ *   steps (MNIST_LAB_TRAIN_STEP), to show what the graph step gains.
  * - `layers-fit`: plain tfjs `model.fit` with an equivalent model, the
  *   "before" baseline the project's loop is measured against.
  */
@@ -15,7 +18,7 @@ import { tf } from '../src';
 import { BENCH_NETWORKS, disposeBenchData, isBenchConfigName, loadBenchData, median, peakRssMb, type BenchData, type BenchNetwork } from './common';
 import { runProjectEngine } from './engines';
 
-export const ENGINES = ['project', 'layers-fit'] as const;
+export const ENGINES = ['project', 'project-fused', 'project-generic', 'layers-fit'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** What one engine reports back for one network. */
@@ -122,7 +125,8 @@ async function main(): Promise<void> {
 
   const data = await loadBenchData(network, trainLimit);
   const args: EngineArgs = { network, data, epochs: warmupEpochs + timedEpochs, seed };
-  const run = engine === 'project' ? await runProjectEngine(args) : await runLayersFit(args);
+  if (engine.startsWith('project-')) process.env.MNIST_LAB_TRAIN_STEP = engine.slice('project-'.length);
+  const run = engine.startsWith('project') ? await runProjectEngine(args) : await runLayersFit(args);
   const trainSamples = data.trainImages.shape[0];
   const timed = run.epochSeconds.slice(warmupEpochs);
   const medianEpochSeconds = median(timed);

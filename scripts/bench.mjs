@@ -10,7 +10,9 @@
 //   --warmup N            untimed first epochs, reported apart (default 1)
 //   --configs LIST        networks of the seed table: S0, S1-base
 //   --backends LIST       tfjs backends: tensorflow (native), wasm, cpu
-//   --engines LIST        project (src/train fit) and/or layers-fit (plain tfjs model.fit, the "before")
+//   --engines LIST        project (src/train fit, fastest step: graph on the native backend),
+//                         project-fused / project-generic (the same fit forced to its eager steps),
+//                         layers-fit (plain tfjs model.fit, the "before")
 //   --train-limit N       first N training examples for every run (default: all 60000)
 //   --wasm-epochs N       timed epochs on the slow backends (wasm, cpu; default 2)
 //   --wasm-train-limit N  training examples on the slow backends (default 12000)
@@ -67,6 +69,13 @@ for (const config of configs) {
   }
 }
 const engines = list(values.engines);
+const ENGINE_NAMES = ['project', 'project-fused', 'project-generic', 'layers-fit'];
+for (const engine of engines) {
+  if (!ENGINE_NAMES.includes(engine)) {
+    console.error(`bench: --engines: unknown engine '${engine}' (allowed: ${ENGINE_NAMES.join(', ')})`);
+    process.exit(2);
+  }
+}
 const nativeLoads = spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: root, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } }).status === 0;
 const backends = values.backends ? list(values.backends) : [...(nativeLoads ? ['tensorflow'] : []), 'wasm'];
 if (backends.includes('tensorflow') && !nativeLoads) {

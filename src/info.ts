@@ -7,9 +7,12 @@ import * as path from 'node:path';
 import { initBackend, tf, type BackendInfo } from './backend';
 import { DATASET_NAMES, locateDataset, type DataSource, type LoadDataOptions } from './data';
 import { PROJECT_ROOT } from './util/fs';
+import { selectTrainStep, type TrainStepEngine } from './train/graph-step';
 
 export interface LabInfo {
   backend: BackendInfo;
+  /** How `fit` runs its training step here (for createMlp's optimizers), and why. */
+  trainStep: { name: TrainStepEngine; reason: string };
   versions: Record<string, string>;
   /** Per data set: where it was found, or null when it would be downloaded. */
   datasets: Record<string, DataSource | null>;
@@ -41,7 +44,7 @@ export async function labInfo(options: LoadDataOptions = {}): Promise<LabInfo> {
   const datasets: Record<string, DataSource | null> = {};
   for (const name of DATASET_NAMES) datasets[name] = (await locateDataset(name, options)) ?? null;
   const venv = path.join(PROJECT_ROOT, '.venv');
-  return { backend, versions, datasets, pythonEnvironment: existsSync(path.join(venv, 'bin', 'python')) ? venv : null };
+  return { backend, trainStep: selectTrainStep(null), versions, datasets, pythonEnvironment: existsSync(path.join(venv, 'bin', 'python')) ? venv : null };
 }
 
 function readMnistLabVersion(): string {
@@ -50,7 +53,7 @@ function readMnistLabVersion(): string {
 
 /** Human-readable form of {@link labInfo}. */
 export function formatLabInfo(info: LabInfo): string {
-  const lines = [`backend: ${info.backend.name} (${info.backend.reason})`, 'versions:'];
+  const lines = [`backend: ${info.backend.name} (${info.backend.reason})`, `training step: ${info.trainStep.name} (${info.trainStep.reason})`, 'versions:'];
   for (const [name, version] of Object.entries(info.versions)) lines.push(`  ${name.padEnd(30)} ${version}`);
   lines.push('datasets:');
   for (const [name, source] of Object.entries(info.datasets)) {

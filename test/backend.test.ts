@@ -19,4 +19,6 @@ test('labInfo reports backend, versions and data-set locations', async () => {
   assert.ok(info.versions['@tensorflow/tfjs']);
   assert.ok('mnist' in info.datasets && 'fashion-mnist' in info.datasets);
   if (process.env.MNIST_LAB_DATA) assert.equal(info.datasets.mnist?.kind, 'explicit');
+  assert.ok(['graph', 'fused', 'generic'].includes(info.trainStep.name));
+  if (process.env.CI === 'true') assert.equal(info.trainStep.name, 'graph', `CI must train with the graph step: ${info.trainStep.reason}`);
 });
