@@ -11,7 +11,7 @@ import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConf
 import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
 import { createGraphTrainer, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/train/random';
-import { disposeModel, maxDifference, optimizerState, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
+import { assertSameTraining, disposeModel, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
 
 /** Skip (or, under CI, fail) when the graph step cannot run here. */
 async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
@@ -128,18 +128,7 @@ describe('graph training step', () => {
         } finally {
           trainer.dispose();
         }
-        const weightDifference = maxDifference(variablesOf(fast), variablesOf(slow));
-        assert.ok(weightDifference < 2e-5, `weights differ by ${weightDifference}`);
-        const fastState = await optimizerState(fast);
-        const slowState = await optimizerState(slow);
-        assert.equal(fastState.iterations, 3);
-        assert.equal(slowState.iterations, 3);
-        assert.equal(fastState.slots.length, slowState.slots.length);
-        if (fastState.slots.length > 0) {
-          const slotDifference = maxDifference(fastState.slots, slowState.slots);
-          assert.ok(slotDifference < 2e-5, `optimizer state differs by ${slotDifference}`);
-        }
-        tf.dispose([...fastState.slots, ...slowState.slots]);
+        await assertSameTraining(fast, slow, 3);
         disposeModel(fast);
         disposeModel(slow);
         tf.dispose([images, labels]);

@@ -10,7 +10,7 @@ import { tf, initBackend, createMlp, createOptimizer, fit, DEFAULT_MLP, type Mlp
 import { createTrainStep } from '../src/train/step';
 import { graphStepUnavailable, TRAIN_STEP_ENGINES } from '../src/train/graph-step';
 import { SeededRandom } from '../src/train/random';
-import { disposeModel, maxDifference, optimizerState, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
+import { assertSameTraining, disposeModel, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
 
 describe('the fast training step matches autodiff + the Keras optimizers', () => {
   const optimizers: [string, Partial<MlpConfig>][] = [
@@ -44,17 +44,7 @@ describe('the fast training step matches autodiff + the Keras optimizers', () =>
             }
             await trainStep.finish();
           }
-          const weightDifference = maxDifference(variablesOf(fast), variablesOf(slow));
-          assert.ok(weightDifference < 2e-5, `weights differ by ${weightDifference}`);
-          const fastState = await optimizerState(fast);
-          const slowState = await optimizerState(slow);
-          assert.equal(fastState.iterations, 3);
-          assert.equal(slowState.iterations, 3);
-          assert.equal(fastState.slots.length, slowState.slots.length);
-          if (fastState.slots.length > 0) {
-            const slotDifference = maxDifference(fastState.slots, slowState.slots);
-            assert.ok(slotDifference < 2e-5, `optimizer state differs by ${slotDifference}`);
-          }
+          await assertSameTraining(fast, slow, 3);
           disposeModel(fast);
           disposeModel(slow);
           assert.equal(tf.memory().numTensors, tensorsBefore, 'every tensor of the steps was released');

@@ -3,6 +3,7 @@
  * src/model/optimizers.ts) that the fast steps are checked against, and
  * small helpers around it. Used by speed.test.ts and graph.test.ts.
  */
+import assert from 'node:assert/strict';
 import { tf, DEFAULT_MLP, type MlpConfig } from '../../src';
 import { planForward } from '../../src/train/fit';
 import type { StepStage } from '../../src/train/step';
@@ -62,3 +63,18 @@ export function disposeModel(model: tf.LayersModel): void {
   model.dispose();
 }
 
+
+/** Weights and optimizer state (slots, iteration count) of the fast-trained model equal the reference's. */
+export async function assertSameTraining(fast: tf.LayersModel, slow: tf.LayersModel, iterations: number): Promise<void> {
+  const weightDifference = maxDifference(variablesOf(fast), variablesOf(slow));
+  assert.ok(weightDifference < 2e-5, `weights differ by ${weightDifference}`);
+  const fastState = await optimizerState(fast);
+  const slowState = await optimizerState(slow);
+  assert.equal(fastState.iterations, iterations);
+  assert.equal(slowState.iterations, iterations);
+  assert.equal(fastState.slots.length, slowState.slots.length);
+  if (fastState.slots.length > 0) {
+    const slotDifference = maxDifference(fastState.slots, slowState.slots);
+    assert.ok(slotDifference < 2e-5, `optimizer state differs by ${slotDifference}`);
+  }
+}
