@@ -118,6 +118,10 @@ for (const config of configs) {
     const limit = slow ? Math.min(slowTrainLimit, trainLimit ?? Infinity) : trainLimit;
     const timed = slow ? Math.min(slowEpochs, epochs) : epochs;
     for (const engine of engines) {
+      if (engine === 'project-fused' && backend !== 'tensorflow') {
+        log(`${config} ${engine} on ${backend}: skipped (the fused kernels are native only; 'project' is the generic step there)`);
+        continue;
+      }
       const args = ['--import', 'tsx', 'bench/worker.ts', '--config', config, '--engine', engine, '--epochs', String(timed), '--warmup', String(warmup)];
       if (limit !== undefined) args.push('--train-limit', String(limit));
       log(`${config} ${engine} on ${backend}${limit ? `, first ${limit} training examples` : ''}, ${warmup} warm-up + ${timed} timed epochs`);

@@ -25,6 +25,11 @@ import {
   planAblation,
   SEED001_IDS,
   DEFAULT_GRID_SPEC,
+  calibrateCostModel,
+  estimateRunSeconds,
+  getPreset,
+  initBackend,
+  tf,
   type ResultRow,
 } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
@@ -161,6 +166,22 @@ describe('shards', () => {
     assert.equal(new Set(keys).size, runs.length);
     assert.deepEqual(selectShard(runs, { index: 2, count: 4 }).map((run) => run.key), shards[2].map((run) => run.key));
     for (const shard of shards) assert.ok(shard.length >= 5 && shard.length <= 9, `shard sizes ${shards.map((s) => s.length)}`);
+  });
+});
+
+describe('cost model', () => {
+  test('calibrateCostModel measures both constants with the project\'s fit, and a wider network is estimated dearer', async () => {
+    await initBackend({ quiet: true });
+    const tensorsBefore = tf.memory().numTensors;
+    const model = await calibrateCostModel({ steps: 10 });
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'calibration releases its models and data');
+    assert.equal(model.backend, tf.getBackend());
+    assert.match(model.source, /calibrated now on this machine/);
+    assert.ok(model.secondsPerMultiplyAdd > 0 && Number.isFinite(model.secondsPerMultiplyAdd));
+    assert.ok(model.secondsPerStep >= 0 && Number.isFinite(model.secondsPerStep));
+    const base = getPreset('S1-base');
+    const wide = getPreset('S1-h2048');
+    assert.ok(estimateRunSeconds(wide, model) > estimateRunSeconds(base, model));
   });
 });
 

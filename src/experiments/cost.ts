@@ -6,6 +6,9 @@
  */
 import { tf, initBackend } from '../backend';
 import { DATASETS } from '../data/registry';
+import { createMlp } from '../model/mlp';
+import { DEFAULT_MLP } from '../model/config';
+import { fit } from '../train/fit';
 import type { ExperimentConfig } from './types';
 
 export interface CostModel {
@@ -22,14 +25,15 @@ export interface CostModel {
 }
 
 /**
- * Measured with `calibrateCostModel()` on the project's 2-core machine while
- * other trainings shared it, so they are pessimistic. Checked against real
- * runs (16,000 examples x 2 epochs, hidden 128 to 1024, batch 32 and 128):
- * estimates 10-30% above the measured times. The runner's ETA rescales them by
- * the runs it has finished.
+ * Native constants: fitted to the epoch times of the 39 runs of
+ * `npm run reproduce` (graph step, the project's 2-core machine) and
+ * rounded up: estimates are 0-40% above the measured epochs, twice for S0
+ * (no validation, no dropout). wasm and cpu: measured with
+ * `calibrateCostModel()` while other trainings shared the machine. The
+ * runner's ETA rescales them by the runs it has finished.
  */
 export const MEASURED_COST_MODELS: Record<string, CostModel> = {
-  tensorflow: { backend: 'tensorflow', secondsPerMultiplyAdd: 7e-11, secondsPerStep: 6e-3, secondsPerRun: 2, source: 'measured: native tfjs-node, 2-core machine' },
+  tensorflow: { backend: 'tensorflow', secondsPerMultiplyAdd: 1.5e-11, secondsPerStep: 1.2e-3, secondsPerRun: 2, source: 'measured: native tfjs-node (graph step), 2-core machine' },
   wasm: { backend: 'wasm', secondsPerMultiplyAdd: 1.4e-9, secondsPerStep: 2.2e-3, secondsPerRun: 2, source: 'measured: wasm backend, 2-core machine' },
   cpu: { backend: 'cpu', secondsPerMultiplyAdd: 6.2e-9, secondsPerStep: 4.5e-2, secondsPerRun: 2, source: 'measured: pure-JS cpu backend, 2-core machine' },
 };
@@ -81,30 +85,25 @@ export function costModelFor(backend: string): CostModel {
 
 /**
  * Measure the two constants on this machine: time a few training steps of a
- * wide and of a narrow network on random data, and solve for the per
- * multiply-add and per-step costs. Takes a few seconds.
+ * wide and of a narrow network on random data with the project's own `fit`
+ * (the training path the runs use), and solve for the per multiply-add and
+ * per-step costs. Takes a few seconds.
  */
 export async function calibrateCostModel(options: { steps?: number } = {}): Promise<CostModel> {
   const info = await initBackend();
-  const steps = options.steps ?? 20;
+  const steps = options.steps ?? 40;
   const batchSize = 128;
   const time = async (hiddenUnits: number): Promise<{ seconds: number; multiplyAdds: number }> => {
-    const model = tf.sequential({
-      layers: [tf.layers.dense({ inputShape: [784], units: hiddenUnits, activation: 'relu' }), tf.layers.dense({ units: 10, activation: 'softmax' })],
-    });
-    model.compile({ optimizer: tf.train.rmsprop(0.001), loss: 'categoricalCrossentropy' });
-    const images = tf.randomUniform([batchSize * steps, 784]);
-    const labels = tf.oneHot(tf.randomUniform([batchSize * steps], 0, 10, 'int32'), 10);
+    const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [hiddenUnits], dropoutRate: 0 });
+    const images = tf.randomUniform([batchSize * steps, 28, 28]);
+    const labels = tf.randomUniform([batchSize * steps], 0, 10, 'int32');
     try {
-      // The first fit compiles kernels; only the second is timed.
-      await model.fit(images.slice(0, batchSize), labels.slice(0, batchSize), { batchSize, epochs: 1, verbose: 0 });
-      const start = process.hrtime.bigint();
-      await model.fit(images, labels, { batchSize, epochs: 1, verbose: 0 });
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      return { seconds, multiplyAdds: (784 * hiddenUnits + hiddenUnits * 10) * batchSize * steps * 3 };
+      // The first epoch builds and optimises the step; only the second is timed.
+      const history = await fit(model, images, labels, { batchSize, epochs: 2, verbose: 0, validationSplit: 0 });
+      return { seconds: history.history.seconds[1], multiplyAdds: (784 * hiddenUnits + hiddenUnits * 10) * batchSize * steps * 3 };
     } finally {
-      images.dispose();
-      labels.dispose();
+      tf.dispose([images, labels]);
+      model.optimizer?.dispose();
       model.dispose();
     }
   };

@@ -2,10 +2,14 @@
  * `fit(model, images, labels, config)`: Keras's `model.fit`, as a custom
  * training loop. tfjs's own `model.fit` slices, converts and synchronises
  * every batch and computes the loss from clipped probabilities; this loop
- * keeps the data on the backend, gathers each batch with one op, reads
- * metrics back only when the display redraws, and computes cross-entropy
- * from the logits of the softmax layer as Keras does on TensorFlow (which
- * matters when the softmax saturates, e.g. without input scaling).
+ * keeps the data on the backend and computes cross-entropy from the logits
+ * of the softmax layer as Keras does on TensorFlow (which matters when the
+ * softmax saturates, e.g. without input scaling).
+ *
+ * The step itself runs one of three ways (selectTrainStep): as one
+ * TensorFlow graph per batch on the native backend (graph-step.ts, the
+ * fastest, as Keras runs `fit`), or as eager ops (step.ts) with fused
+ * optimizer kernels (native) or the model's own optimizer (wasm, cpu).
  */
 import { initBackend, tf } from '../backend';
 import { ConfigError } from '../errors';
