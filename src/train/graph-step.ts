@@ -241,7 +241,8 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
           feeds.push([assign.value, value]);
         }),
       );
-      tf.dispose(state.map((entry) => entry.tensor));
+      // The slots are the optimizer's live variables (writeBack replaces them); only the iteration count is a copy.
+      iterations?.tensor.dispose();
       session.run(feeds, [], stateIn.map((assign) => assign.op));
       epochSeeds = dropoutSeeds.map((_, mask) => deriveSeed(seed, 'dropout', epoch, mask));
     },
