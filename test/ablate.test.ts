@@ -33,6 +33,7 @@ import {
   type ResultRow,
 } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
+import { relativeRunCost } from '../src/experiments/cost';
 
 const ROOT = path.resolve(__dirname, '..');
 const FAKE_RUN = path.join(__dirname, 'ablate-fake-run.ts');
@@ -165,7 +166,11 @@ describe('shards', () => {
     assert.equal(keys.length, runs.length);
     assert.equal(new Set(keys).size, runs.length);
     assert.deepEqual(selectShard(runs, { index: 2, count: 4 }).map((run) => run.key), shards[2].map((run) => run.key));
-    for (const shard of shards) assert.ok(shard.length >= 5 && shard.length <= 9, `shard sizes ${shards.map((s) => s.length)}`);
+    // Balanced by estimated cost (greedy, longest first): the dearest and the cheapest shard differ by at most one run's cost.
+    const costs = runs.map((run) => relativeRunCost(run.experiment));
+    const loads = shards.map((shard) => shard.reduce((total, run) => total + relativeRunCost(run.experiment), 0));
+    assert.ok(Math.max(...loads) - Math.min(...loads) <= Math.max(...costs), `shard costs ${loads.map((load) => load.toFixed(0))}`);
+    assert.ok(shards.every((shard) => shard.length > 0));
   });
 });
 

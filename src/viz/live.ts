@@ -194,9 +194,13 @@ export async function serveLivePlots(plots$: Observable<LivePlotData[]>, options
       closed = true;
       subscriptions.forEach((subscription) => subscription.unsubscribe());
       connected.complete();
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // io.close() ends with httpServer.close(), which waits for every open
+      // connection: a page's pending long-poll would hold it forever. Cut the
+      // connections right away, not after io.close() has (never) finished.
+      const ioClosed = new Promise<void>((resolve) => io.close(() => resolve()));
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ioClosed;
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
