@@ -11,7 +11,7 @@ import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConf
 import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
 import { createGraphTrainer, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/train/random';
-import { assertSameTraining, disposeModel, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
+import { assertSameTraining, disposeModel, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
 
 /** Skip (or, under CI, fail) when the graph step cannot run here. */
 async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
@@ -86,15 +86,8 @@ describe('graph binding', () => {
 });
 
 describe('graph training step', () => {
-  const optimizers: [string, Partial<MlpConfig>][] = [
-    ['rmsprop', { optimizer: 'rmsprop' }],
-    ['adam', { optimizer: 'adam' }],
-    ['sgd', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1 } }],
-    ['sgd with momentum', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1, momentum: 0.9 } }],
-  ];
-  const activations: MlpConfig['activation'][] = ['relu', 'tanh', 'sigmoid', 'linear'];
-  for (const [title, change] of optimizers) {
-    for (const activation of activations) {
+  for (const [title, change] of STEP_OPTIMIZERS) {
+    for (const activation of STEP_ACTIVATIONS) {
       test(`${title}, ${activation}, dropout: weights and optimizer state after 3 steps over 2 epochs match autodiff`, async (t) => {
         if (!(await needGraph(t))) return;
         const config: MlpConfig = { ...TINY, ...change, activation };

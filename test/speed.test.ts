@@ -10,19 +10,12 @@ import { tf, initBackend, createMlp, createOptimizer, fit, DEFAULT_MLP, type Mlp
 import { createTrainStep } from '../src/train/step';
 import { graphStepUnavailable, TRAIN_STEP_ENGINES } from '../src/train/graph-step';
 import { SeededRandom } from '../src/train/random';
-import { assertSameTraining, disposeModel, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
+import { assertSameTraining, disposeModel, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
 
 describe('the fast training step matches autodiff + the Keras optimizers', () => {
-  const optimizers: [string, Partial<MlpConfig>][] = [
-    ['rmsprop', { optimizer: 'rmsprop' }],
-    ['adam', { optimizer: 'adam' }],
-    ['sgd', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1 } }],
-    ['sgd with momentum', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1, momentum: 0.9 } }],
-  ];
-  const activations: MlpConfig['activation'][] = ['relu', 'tanh', 'sigmoid', 'linear'];
   for (const path of ['native fused kernels where available', 'generic ops']) {
-    for (const [title, change] of optimizers) {
-      for (const activation of activations) {
+    for (const [title, change] of STEP_OPTIMIZERS) {
+      for (const activation of STEP_ACTIVATIONS) {
         test(`${path}: ${title}, ${activation}: weights and optimizer state after 3 steps over 2 epochs`, async () => {
           await initBackend();
           const config: MlpConfig = { ...TINY, ...change, activation };

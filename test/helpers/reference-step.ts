@@ -9,6 +9,17 @@ import { planForward } from '../../src/train/fit';
 import type { StepStage } from '../../src/train/step';
 import { SeededRandom } from '../../src/train/random';
 
+/** The optimizers every fast step is checked with (Keras optimizers of createMlp). */
+export const STEP_OPTIMIZERS: [string, Partial<MlpConfig>][] = [
+  ['rmsprop', { optimizer: 'rmsprop' }],
+  ['adam', { optimizer: 'adam' }],
+  ['sgd', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1 } }],
+  ['sgd with momentum', { optimizer: 'sgd', optimizerOptions: { learningRate: 0.1, momentum: 0.9 } }],
+];
+
+/** The hidden activations every fast step is checked with. */
+export const STEP_ACTIVATIONS: MlpConfig['activation'][] = ['relu', 'tanh', 'sigmoid', 'linear'];
+
 /** A network small enough to check every weight: 16 inputs as 4x4 images, two hidden layers, 3 classes. */
 export const TINY: MlpConfig = { ...DEFAULT_MLP, inputShape: [4, 4], hiddenUnits: [8, 6], dropoutRate: 0.25, numClasses: 3, seed: 7 };
 
