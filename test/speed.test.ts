@@ -56,33 +56,35 @@ describe('the fast training step matches autodiff + the Keras optimizers', () =>
 });
 
 describe('fit does not leak tensors', () => {
-  for (const engine of TRAIN_STEP_ENGINES) test(`${engine} step: tf.memory().numTensors is the same at the end of every epoch and back to the start after disposal`, async (t) => {
-    await initBackend();
-    if (engine !== 'generic' && tf.getBackend() !== 'tensorflow') return t.skip(`the ${engine} step needs the native backend`);
-    if (engine === 'graph' && graphStepUnavailable(null) !== null && process.env.CI !== 'true') return t.skip(graphStepUnavailable(null) ?? '');
-    process.env.MNIST_LAB_TRAIN_STEP = engine;
-    t.after(() => void delete process.env.MNIST_LAB_TRAIN_STEP);
-    const count = 600;
-    const random = new SeededRandom(11);
-    const images = tf.tensor3d(Float32Array.from({ length: count * 784 }, () => random.next()), [count, 28, 28]);
-    const labels = tf.tensor1d(Int32Array.from({ length: count }, (_, index) => index % 10), 'int32');
-    const before = tf.memory().numTensors;
-    const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [32, 32], dropoutRate: 0.2, seed: 3 });
-    const atEpochEnd: number[] = [];
-    const history = await fit(model, images, labels, {
-      epochs: 3,
-      batchSize: 128,
-      validationSplit: 0.2,
-      verbose: 0,
-      callbacks: { onEpochEnd: () => void atEpochEnd.push(tf.memory().numTensors) },
+  for (const engine of TRAIN_STEP_ENGINES) {
+    test(`${engine} step: tf.memory().numTensors is the same at the end of every epoch and back to the start after disposal`, async (t) => {
+      await initBackend();
+      if (engine !== 'generic' && tf.getBackend() !== 'tensorflow') return t.skip(`the ${engine} step needs the native backend`);
+      if (engine === 'graph' && graphStepUnavailable(null) !== null && process.env.CI !== 'true') return t.skip(graphStepUnavailable(null) ?? '');
+      process.env.MNIST_LAB_TRAIN_STEP = engine;
+      t.after(() => void delete process.env.MNIST_LAB_TRAIN_STEP);
+      const count = 600;
+      const random = new SeededRandom(11);
+      const images = tf.tensor3d(Float32Array.from({ length: count * 784 }, () => random.next()), [count, 28, 28]);
+      const labels = tf.tensor1d(Int32Array.from({ length: count }, (_, index) => index % 10), 'int32');
+      const before = tf.memory().numTensors;
+      const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [32, 32], dropoutRate: 0.2, seed: 3 });
+      const atEpochEnd: number[] = [];
+      const history = await fit(model, images, labels, {
+        epochs: 3,
+        batchSize: 128,
+        validationSplit: 0.2,
+        verbose: 0,
+        callbacks: { onEpochEnd: () => void atEpochEnd.push(tf.memory().numTensors) },
+      });
+      assert.equal(history.history.loss.length, 3);
+      assert.ok(history.history.loss.every(Number.isFinite));
+      assert.equal(new Set(atEpochEnd).size, 1, `live tensors at epoch ends: ${atEpochEnd.join(', ')}`);
+      disposeModel(model);
+      assert.equal(tf.memory().numTensors, before);
+      tf.dispose([images, labels]);
     });
-    assert.equal(history.history.loss.length, 3);
-    assert.ok(history.history.loss.every(Number.isFinite));
-    assert.equal(new Set(atEpochEnd).size, 1, `live tensors at epoch ends: ${atEpochEnd.join(', ')}`);
-    disposeModel(model);
-    assert.equal(tf.memory().numTensors, before);
-    tf.dispose([images, labels]);
-  });
+  }
 
   test('the fused and the generic step give the same history (state carried across epochs)', async (t) => {
     await initBackend();
