@@ -17,7 +17,7 @@ import { toTensor, type NumericArray } from '../data/preprocess';
 import { deriveSeed, SeededRandom } from './random';
 import { ProgressReporter, type EpochLogs, type ProgressSink } from './progress';
 import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory, type TestMetrics } from './types';
-import { createTrainStep } from './step';
+import { createTrainStep, planDenseLayers } from './step';
 import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
 
 /** Images or labels as tensors or as ndarrays (e.g. from `loadData`). */
@@ -259,10 +259,6 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
       validation = slice(splitAt, all.count - splitAt);
     }
     const steps = Math.ceil(train.count / config.batchSize);
-    const hiddenWidths = stages.filter((stage): stage is Extract<Stage, { kind: 'dropout' }> => stage.kind === 'dropout').map((stage) => {
-      const dense = stages[stages.indexOf(stage) - 1];
-      return { rate: stage.rate, units: dense.kind === 'dense' ? (dense.kernel.shape[1] ?? 0) : 0 };
-    });
     const engine = selectTrainStep(optimizer);
     if (engine.name === 'graph') graphTrainer = createGraphTrainer(stages, variables, optimizer, train, config.seed);
     const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
@@ -273,7 +269,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
       const started = performance.now();
       let lastYield = started;
       const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
-      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(stages, variables, optimizer, engine.name === 'fused', train, order, hiddenWidths, deriveSeed(config.seed, 'dropout', epoch));
+      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(stages, variables, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch));
       let seen = 0;
       try {
         for (let step = 0; step < steps; step++) {
@@ -343,10 +339,11 @@ async function eagerEpoch(
   fused: boolean,
   train: PreparedData,
   order: Int32Array | null,
-  hiddenWidths: { rate: number; units: number }[],
   dropoutSeed: number,
 ): Promise<EpochRunner> {
   const dropoutRandom = new SeededRandom(dropoutSeed);
+  // One mask per Dropout layer, in mask-index order, as wide as the Dense layer before it.
+  const maskShapes = planDenseLayers(stages, variables).flatMap((layer) => layer.dropouts.map(({ rate }) => ({ rate, units: layer.kernel.shape[1] ?? 0 })));
   // Weights may live in backend-side variables during the epoch; finish() puts them back.
   const trainStep = await createTrainStep(stages, variables, optimizer, fused);
   const orderTensor = order !== null ? tf.tensor1d(order, 'int32') : null;
@@ -360,7 +357,7 @@ async function eagerEpoch(
         const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
         const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
         const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
-        const masks = hiddenWidths.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
+        const masks = maskShapes.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
         // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
         const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
         sums.loss.assign(tf.add(sums.loss, lossSum));

@@ -20,7 +20,7 @@
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed } from './random';
-import { fusedUpdate, type FusedUpdate, type StepStage } from './step';
+import { fusedUpdate, planDenseLayers, type DenseLayer, type FusedUpdate, type StepStage } from './step';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
 
 /** What a step adds to the epoch's sums. */
@@ -48,34 +48,9 @@ export interface GraphTrainingData {
   labels: tf.Tensor2D;
 }
 
-interface GraphLayer {
-  kernel: tf.Variable;
-  bias: tf.Variable | null;
-  activation: string;
-  isOutput: boolean;
-  /** Rates of the Dropout layers after this one. */
-  dropoutRates: number[];
-}
-
-const HIDDEN_ACTIVATIONS: Record<string, string | null> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', linear: null };
-const ACTIVATION_GRADIENTS: Record<string, string | null> = { relu: 'ReluGrad', sigmoid: 'SigmoidGrad', tanh: 'TanhGrad', linear: null };
-
-function graphLayers(stages: readonly StepStage[]): GraphLayer[] {
-  const layers: GraphLayer[] = [];
-  for (const stage of stages) {
-    if (stage.kind === 'dense') {
-      if (!stage.isOutput && !(stage.activation in HIDDEN_ACTIVATIONS)) {
-        throw new ConfigError('activation', `fit() does not support '${stage.activation}' in hidden layers`, Object.keys(HIDDEN_ACTIVATIONS).join(', '));
-      }
-      layers.push({ kernel: stage.kernel, bias: stage.bias, activation: stage.activation, isOutput: stage.isOutput, dropoutRates: [] });
-    } else if (stage.kind === 'dropout') {
-      const last = layers[layers.length - 1];
-      if (last === undefined) throw new ConfigError('model', 'has a Dropout layer before the first Dense layer', 'Dropout after a hidden Dense layer');
-      last.dropoutRates.push(stage.rate);
-    }
-  }
-  return layers;
-}
+/** TensorFlow's op for each activation (null: none; the output's softmax is inside the loss). */
+const ACTIVATION_OPS: Record<DenseLayer['activation'], string | null> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', linear: null, softmax: null };
+const ACTIVATION_GRADIENTS: Record<DenseLayer['activation'], string | null> = { relu: 'ReluGrad', sigmoid: 'SigmoidGrad', tanh: 'TanhGrad', linear: null, softmax: null };
 
 let graphCounter = 0;
 
@@ -100,12 +75,8 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
   const rule = fusedUpdate(optimizer);
-  if (unavailable !== null || binding === null || rule === null) throw new ConfigError('MNIST_LAB_TRAIN_STEP', `is graph, but ${unavailable ?? 'the graph step is unavailable'}`, 'fused or generic, or unset');
-  const layers = graphLayers(stages);
-  const ordered = layers.flatMap((layer) => (layer.bias !== null ? [layer.kernel, layer.bias] : [layer.kernel]));
-  if (ordered.length !== variables.length || ordered.some((variable, index) => variable !== variables[index])) {
-    throw new ConfigError('model', 'has trainable weights outside its Dense layers', 'models from createMlp()');
-  }
+  if (unavailable !== null || binding === null || rule === null) throw new ConfigError('graph step', `is unavailable: ${unavailable ?? 'no fused kernel for this optimizer'}`, 'the eager step (selectTrainStep() picks the fastest available)');
+  const layers = planDenseLayers(stages, variables);
 
   const g = new GraphBuilder(binding);
   const prefix = `mnist_lab_graph_${process.pid}_${graphCounter++}`;
@@ -132,7 +103,7 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
 
   // The step's inputs: row indices, one seed pair per dropout mask, beta^t for Adam.
   const indices = g.placeholder('int32', [-1]);
-  const dropoutSeeds = layers.flatMap((layer) => layer.dropoutRates.map(() => g.placeholder('int32', [2])));
+  const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
   const powers = rule.powerBases.map(() => g.placeholder('float32', []));
 
   const axis0 = g.constant(0, 'int32');
@@ -151,10 +122,10 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
     const input = x;
     let output = g.matMul(x, kernel);
     if (bias !== null) output = g.out('BiasAdd', [output, bias], { T: graphAttr.type('float32') });
-    const activation = layer.isOutput ? null : HIDDEN_ACTIVATIONS[layer.activation];
+    const activation = ACTIVATION_OPS[layer.activation];
     if (activation !== null) output = g.float(activation, output);
     x = output;
-    const masks = layer.dropoutRates.map((rate) => {
+    const masks = layer.dropouts.map(({ rate }) => {
       // Inverted dropout as Keras: keep where uniform >= rate, scale kept units by 1/(1-rate).
       const shape = g.out('Shape', [output], { T: graphAttr.type('float32'), out_type: graphAttr.type('int32') });
       const uniform = g.out('StatelessRandomUniform', [shape, dropoutSeeds[seedIndex++]], { dtype: graphAttr.type('float32'), T: graphAttr.type('int32'), Tseed: graphAttr.type('int32') });
@@ -183,12 +154,11 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
   for (let index = layers.length - 1; index >= 0; index--) {
     const layer = layers[index];
     const { kernel, input, output, masks } = kept[index];
-    if (!layer.isOutput) {
-      for (const mask of masks) delta = g.float('Mul', delta, mask);
-      const gradient = ACTIVATION_GRADIENTS[layer.activation];
-      // ReluGrad takes (gradients, features); SigmoidGrad/TanhGrad take (y, dy).
-      if (gradient !== null) delta = gradient === 'ReluGrad' ? g.float(gradient, delta, output) : g.float(gradient, output, delta);
-    }
+    // The output layer's delta is already the loss gradient w.r.t. its logits.
+    for (const mask of masks) delta = g.float('Mul', delta, mask);
+    const gradient = ACTIVATION_GRADIENTS[layer.activation];
+    // ReluGrad takes (gradients, features); SigmoidGrad/TanhGrad take (y, dy).
+    if (gradient !== null) delta = gradient === 'ReluGrad' ? g.float(gradient, delta, output) : g.float(gradient, output, delta);
     slot -= layer.bias !== null ? 2 : 1;
     gradients[slot] = g.matMul(input, delta, true, false);
     if (layer.bias !== null) gradients[slot + 1] = g.out('BiasAddGrad', [delta], { T: graphAttr.type('float32') });

@@ -47,17 +47,25 @@ export interface TrainStep {
   finish(): Promise<void>;
 }
 
-interface DenseLayer {
+/** A Dense layer as the hand-written steps (eager and graph) see it. */
+export interface DenseLayer {
   kernel: tf.Variable;
   bias: tf.Variable | null;
+  /** `softmax` only for the output layer, whose logits go into the loss. */
   activation: 'relu' | 'linear' | 'sigmoid' | 'tanh' | 'softmax';
-  /** Dropout masks applied to this layer's output, in order. */
-  maskIndices: number[];
+  /** The Dropout layers right after this one: their mask index in `fit`'s plan and their rate. */
+  dropouts: { index: number; rate: number }[];
 }
 
 const HIDDEN_ACTIVATIONS = ['relu', 'linear', 'sigmoid', 'tanh'];
 
-function planLayers(stages: readonly StepStage[]): DenseLayer[] {
+/**
+ * The model's Dense layers in order, for a hand-written backward pass.
+ * Throws a ConfigError for a hidden activation the steps cannot
+ * differentiate, a Dropout before the first Dense layer, or trainable
+ * weights that are not exactly the Dense kernels and biases in order.
+ */
+export function planDenseLayers(stages: readonly StepStage[], variables: readonly tf.Variable[]): DenseLayer[] {
   const layers: DenseLayer[] = [];
   for (const stage of stages) {
     if (stage.kind === 'dense') {
@@ -65,19 +73,19 @@ function planLayers(stages: readonly StepStage[]): DenseLayer[] {
       if (!stage.isOutput && !HIDDEN_ACTIVATIONS.includes(activation)) {
         throw new ConfigError('activation', `fit() does not support '${activation}' in hidden layers`, HIDDEN_ACTIVATIONS.join(', '));
       }
-      layers.push({ kernel: stage.kernel, bias: stage.bias, activation: activation as DenseLayer['activation'], maskIndices: [] });
+      layers.push({ kernel: stage.kernel, bias: stage.bias, activation: activation as DenseLayer['activation'], dropouts: [] });
     } else if (stage.kind === 'dropout') {
       const last = layers[layers.length - 1];
       if (last === undefined) throw new ConfigError('model', 'has a Dropout layer before the first Dense layer', 'Dropout after a hidden Dense layer');
-      last.maskIndices.push(stage.index);
+      last.dropouts.push({ index: stage.index, rate: stage.rate });
     }
   }
+  // The steps return gradients in this order: kernel, then bias, per layer.
+  const ordered = layers.flatMap((layer) => (layer.bias !== null ? [layer.kernel, layer.bias] : [layer.kernel]));
+  if (ordered.length !== variables.length || ordered.some((variable, index) => variable !== variables[index])) {
+    throw new ConfigError('model', 'has trainable weights outside its Dense layers', 'models from createMlp()');
+  }
   return layers;
-}
-
-/** The weights in the order the step uses them: kernel, then bias, per layer. */
-function weightList(layers: readonly DenseLayer[]): tf.Variable[] {
-  return layers.flatMap((layer) => (layer.bias !== null ? [layer.kernel, layer.bias] : [layer.kernel]));
 }
 
 /** A matrix product with either operand transposed. */
@@ -119,7 +127,7 @@ function genericActivationGrad(upstream: tf.Tensor2D, output: tf.Tensor2D, activ
 
 /**
  * Forward pass with the dropout masks, keeping what the backward pass needs,
- * then the backward pass. Returns gradients in `weightList` order.
+ * then the backward pass. Returns gradients in the model's weight order.
  */
 function forwardBackward(
   layers: readonly DenseLayer[],
@@ -152,7 +160,7 @@ function forwardBackward(
       x = (layer.activation === 'sigmoid' ? tf.sigmoid(linear) : tf.tanh(linear)) as tf.Tensor2D;
     }
     outputs.push(x);
-    for (const maskIndex of layer.maskIndices) x = tf.mul(x, masks[maskIndex]);
+    for (const dropout of layer.dropouts) x = tf.mul(x, masks[dropout.index]);
   });
   const logits = x;
   const [losses, logitGrad] = softmaxCrossEntropy(logits, labels);
@@ -165,7 +173,7 @@ function forwardBackward(
     const layer = layers[index];
     if (index < layers.length - 1) {
       // delta is the gradient w.r.t. this layer's (masked) output.
-      for (const maskIndex of layer.maskIndices) delta = tf.mul(delta, masks[maskIndex]);
+      for (const dropout of layer.dropouts) delta = tf.mul(delta, masks[dropout.index]);
       delta = activationGrad(delta, outputs[index], layer.activation);
     }
     const kernelSlot = layerWeights.slice(0, index).reduce((count, weightsOf) => count + (weightsOf.bias !== null ? 2 : 1), 0);
@@ -387,11 +395,7 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
  * first batch and call `finish()` after the last one (also on errors).
  */
 export async function createTrainStep(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer, fused = true): Promise<TrainStep> {
-  const layers = planLayers(stages);
-  const ordered = weightList(layers);
-  if (ordered.length !== variables.length || ordered.some((variable, index) => variable !== variables[index])) {
-    throw new ConfigError('model', 'has trainable weights outside its Dense layers', 'models from createMlp()');
-  }
+  const layers = planDenseLayers(stages, variables);
   const native = nativeBackend();
   const matMul = tf.getBackend() === 'wasm' ? matMulExplicitTranspose : matMulTransposed;
   if (native !== null && fused) {
