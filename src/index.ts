@@ -25,12 +25,13 @@ export type { EpochLogs } from './train';
 export * from './runs/folder';
 export * from './experiments/presets';
 export * from './experiments/run';
+export { withSeed, runSettings, sameRun, canonicalJson } from './runs/identity';
 export type { ExperimentConfig, ReferenceResult, RunResult } from './runs/types';
 export * from './evaluate';
 export * from './params';
 export {
   GRID_MODES, GRID_PRESETS, FACTOR_NAMES, FACTOR_LABELS, DEFAULT_GRID_SPEC, SEED001_IDS,
-  gridPreset, referenceIds, validateGridSpec, loadGridSpec, gridSpecFromFlags, expandGrid, applyFactor, seedList, configKey, runKey, canonicalJson,
+  gridPreset, referenceIds, validateGridSpec, loadGridSpec, gridSpecFromFlags, expandGrid, applyFactor, seedList, configKey, runKey,
 } from './experiments/grid';
 export type { GridMode, GridFactors, FactorName, GridSpec, GridRun, GridFlags, GridPresetName } from './experiments/grid';
 export { MEASURED_COST_MODELS, costModelFor, calibrateCostModel, estimateRunSeconds, multiplyAddsPerExample, exampleCounts } from './experiments/cost';

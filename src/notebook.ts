@@ -7,6 +7,7 @@
  */
 import { ConfigError } from './errors';
 import type { ExperimentConfig } from './runs/types';
+import { withSeed } from './runs/identity';
 
 /** Env variable that switches the notebooks (and their tests) to quick mode. */
 export const QUICK_ENV = 'MNIST_LAB_QUICK';
@@ -63,11 +64,7 @@ export function byMode<T>(values: { full: T; quick: T }): T {
  * mode, on a subset with few epochs. The seed comes from the settings.
  */
 export function forNotebook(experiment: ExperimentConfig, settings: NotebookSettings = notebookSettings()): ExperimentConfig {
-  const seeded: ExperimentConfig = {
-    ...experiment,
-    model: { ...experiment.model, seed: settings.seed },
-    train: { ...experiment.train, seed: settings.seed },
-  };
+  const seeded = withSeed(experiment, settings.seed);
   if (!settings.quick) return seeded;
   const cap = (current: number | undefined, limit: number | undefined) =>
     limit === undefined ? current : Math.min(current ?? limit, limit);

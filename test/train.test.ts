@@ -25,6 +25,7 @@ import {
   DEFAULT_MLP,
   type ProgressSink,
   type TrainingHistory,
+  type TrainingProgress,
 } from '../src';
 import { tslabKernel } from '../src/util/tslab';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
@@ -52,13 +53,32 @@ describe('training on a small real MNIST subset', real, () => {
     const model = createMlp(SMALL_MODEL);
     const start = tf.memory().numTensors;
     const perEpoch: number[] = [];
+    const seen: TrainingProgress[] = [];
+    let atEnd: TrainingProgress | null = null;
     const history = await fit(model, images, labels, {
       epochs: 3,
       batchSize: 32,
       validationSplit: 0.2,
       verbose: 0,
-      callbacks: { onEpochEnd: () => void perEpoch.push(tf.memory().numTensors) },
+      callbacks: {
+        onEpochEnd: (_epoch, _logs, progress) => {
+          perEpoch.push(tf.memory().numTensors);
+          seen.push(progress);
+        },
+        onTrainEnd: (progress) => {
+          atEnd = progress;
+        },
+      },
     });
+    // Callbacks get the history so far and fit's record of the best epoch; none has to track them again.
+    seen.forEach((progress, epoch) => {
+      assert.deepEqual(progress.history.epoch, history.epoch.slice(0, epoch + 1));
+      const losses = history.history.val_loss!.slice(0, epoch + 1);
+      assert.equal(progress.bestEpoch, losses.indexOf(Math.min(...losses)));
+      assert.equal(progress.bestValLoss, Math.min(...losses));
+      assert.equal(progress.improved, progress.bestEpoch === epoch);
+    });
+    assert.deepEqual((atEnd as TrainingProgress | null)?.history, history);
     assert.deepEqual(history.epoch, [0, 1, 2]);
     for (const key of ['loss', 'acc', 'val_loss', 'val_acc', 'seconds'] as const) assert.equal(history.history[key]?.length, 3, key);
     assert.ok(history.history.val_acc![2] > 0.75, `val_acc ${history.history.val_acc![2]}`);
@@ -148,7 +168,9 @@ describe('training on a small real MNIST subset', real, () => {
     assert.deepEqual(record.checkpoints, ['best', 'last']);
     assert.equal(record.metrics?.test.acc, result.test.acc);
     assert.equal(record.state?.epochsCompleted, 2);
-    assert.equal(record.config.seed, 11);
+    assert.equal(record.config.model.seed, 11, 'the seed is written once, into the model and training settings');
+    assert.equal(record.config.train.seed, 11);
+    assert.ok(!('seed' in record.config), 'config.json has no third copy of the seed');
     const best = await loadCheckpoint(runDir, 'best');
     const [testImagesAll, testLabelsAll] = (await loadData('mnist', { dataDir: REAL_DATA_DIR }))[1];
     const metrics = evaluate(best, scaleImages(sliceRows(testImagesAll, 0, 500)), sliceRows(testLabelsAll, 0, 500));

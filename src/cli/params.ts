@@ -47,8 +47,7 @@ export function registerParams(program: Command): void {
       try {
         await importParams(model, paramsDir, { source: options.from });
         const state = await readCheckpointState(options.model, which);
-        const { seed, ...config } = run.config;
-        await writeRunConfig(options.out, config, seed ?? config.model.seed);
+        await writeRunConfig(options.out, run.config);
         if (state === null) throw new MnistLabError(`The '${which}' checkpoint of ${run.runDir} has no state.json; train the run again (or resume it) so its checkpoints are complete.`);
         // Both checkpoints hold the imported weights, so every command's default finds them.
         await saveCheckpoint(options.out, 'best', model, state);

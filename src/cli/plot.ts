@@ -29,8 +29,8 @@ export async function readRunHistory(input: string): Promise<NamedHistory> {
   }
   let name = path.basename(path.resolve(dir));
   try {
-    const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { id?: string; seed?: number };
-    if (config.id) name = config.seed !== undefined ? `${config.id} seed ${config.seed}` : config.id;
+    const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { id?: string; train?: { seed?: number } };
+    if (config.id) name = config.train?.seed !== undefined ? `${config.id} seed ${config.train.seed}` : config.id;
   } catch {
     // No config.json: the folder name is the run's name.
   }

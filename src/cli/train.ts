@@ -13,6 +13,7 @@ import { PRESET_IDS, getPreset } from '../experiments/presets';
 import { runExperiment } from '../experiments/run';
 import { createLivePlot } from '../viz/live';
 import type { ExperimentConfig, RunResult } from '../runs/types';
+import { withSeed } from '../runs/identity';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
 
 /** Flags shared by `train` and `summary` that describe the experiment. */
@@ -105,17 +106,13 @@ export function experimentFromFlags(flags: ExperimentFlags): ExperimentConfig {
     train.validationSplit = parseNumber('--validation-split', flags.validationSplit, (value) => value >= 0 && value < 1, '0 <= fraction < 1');
     if (train.validationSplit === 0) experiment.restoreBestWeights = false;
   }
-  if (flags.seed !== undefined) {
-    const seed = parseNumber('--seed', flags.seed, (value) => Number.isInteger(value) && value >= 0, 'a whole number >= 0');
-    model.seed = seed;
-    train.seed = seed;
-  }
   if (flags.limit !== undefined) experiment.trainLimit = positiveInteger('--limit', flags.limit);
   if (flags.dataset !== undefined) {
     if (!isDatasetName(flags.dataset)) throw new ConfigError('--dataset', `unknown data set '${flags.dataset}'`, DATASET_NAMES.join(', '));
     experiment.dataset = flags.dataset;
   }
-  return experiment;
+  if (flags.seed === undefined) return experiment;
+  return withSeed(experiment, parseNumber('--seed', flags.seed, (value) => Number.isInteger(value) && value >= 0, 'a whole number >= 0'));
 }
 
 interface TrainFlags extends ExperimentFlags {

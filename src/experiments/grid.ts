@@ -15,6 +15,7 @@ import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
 import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
 import type { ExperimentConfig } from '../runs/types';
+import { canonicalJson, runSettings, withSeed } from '../runs/identity';
 import { PRESETS, getPreset } from './presets';
 
 export const GRID_MODES = ['one-at-a-time', 'cartesian'] as const;
@@ -228,31 +229,13 @@ export interface GridRun {
   experiment: ExperimentConfig;
 }
 
-/** JSON with object keys sorted, so equal configs hash equally whatever order their fields were written in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, field]) => field !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** The part of an experiment that changes its numbers: names, notes and verbosity are left out. */
-function hashedPart(experiment: ExperimentConfig): unknown {
-  const { id: _id, description: _description, reference: _reference, ...rest } = experiment;
-  return { ...rest, model: { ...rest.model, seed: 0 }, train: { ...rest.train, seed: 0, verbose: 0 } };
-}
-
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** Key of a configuration, independent of the seed. */
 export function configKey(experiment: ExperimentConfig): string {
-  return shortHash(canonicalJson(hashedPart(experiment)));
+  return shortHash(canonicalJson(runSettings(experiment)));
 }
 
 /** Key of one run: configuration + seed. */
@@ -390,7 +373,7 @@ export function expandGrid(input: GridSpec): GridRun[] {
         factors: configuration.factors,
         seed,
         position: runs.length,
-        experiment: { ...experiment, model: { ...experiment.model, seed }, train: { ...experiment.train, seed } },
+        experiment: withSeed(experiment, seed),
       });
     }
   }

@@ -11,12 +11,12 @@ import { loadDataset, type LoadDataOptions } from '../data/load';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
 import { createMlp } from '../model/mlp';
 import { validateMlpConfig } from '../model/validate';
-import { fit } from '../train/fit';
+import { fit, type TrainingProgress } from '../train/fit';
 import { evaluate } from '../train/evaluation';
 import type { EpochLogs, ProgressSink } from '../train/progress';
-import type { TrainingHistory } from '../train/types';
-import { checkpointDir, loadCheckpoint, readCheckpointState, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../runs/folder';
-import { pathExists, writeJsonAtomic } from '../util/fs';
+import { checkpointDir, disposeWithOptimizer, loadCheckpoint, readCheckpointState, readRunConfig, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../runs/folder';
+import { sameRun, withSeed } from '../runs/identity';
+import { writeJsonAtomic } from '../util/fs';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 
 export interface RunExperimentOptions {
@@ -41,11 +41,6 @@ export interface RunExperimentOptions {
   dataOptions?: LoadDataOptions;
 }
 
-/** The experiment as it runs with `seed`: both seeds set, so config.json says exactly what ran. */
-export function withSeed(experiment: ExperimentConfig, seed: number): ExperimentConfig {
-  return { ...experiment, model: { ...experiment.model, seed }, train: { ...experiment.train, seed } };
-}
-
 /** Median of `seconds`, leaving out the first epoch (graph warm-up) when there are others. */
 export function medianEpochSeconds(seconds: readonly number[]): number {
   const timed = seconds.length > 1 ? seconds.slice(1) : [...seconds];
@@ -53,24 +48,6 @@ export function medianEpochSeconds(seconds: readonly number[]): number {
   const sorted = [...timed].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** The 0-based epoch with the lowest val_loss (first one on ties, as Keras's checkpoint keeps it). */
-export function bestEpochOf(history: TrainingHistory): number | null {
-  const losses = history.history.val_loss;
-  if (losses === undefined || losses.length === 0) return null;
-  let best = 0;
-  losses.forEach((loss, index) => {
-    if (loss < losses[best]) best = index;
-  });
-  return best;
-}
-
-/** The fields of a config that decide its numbers; a resumed run must match them. */
-function trainingIdentity(experiment: ExperimentConfig): string {
-  const { dataset, scaleInputs, model, train, restoreBestWeights, validateOnTest, trainLimit, testLimit } = experiment;
-  const { verbose: _verbose, ...trainSettings } = train;
-  return JSON.stringify({ dataset, scaleInputs, model, train: trainSettings, restoreBestWeights, validateOnTest, trainLimit, testLimit });
 }
 
 async function imagesTensor(images: NumericArray, scale: boolean): Promise<tf.Tensor> {
@@ -81,10 +58,9 @@ async function imagesTensor(images: NumericArray, scale: boolean): Promise<tf.Te
 async function resumable(runDir: string, experiment: ExperimentConfig): Promise<{ model: tf.LayersModel; state: RunState } | null> {
   const state = await readCheckpointState(runDir, 'last');
   if (state === null) return null;
-  const configFile = path.join(runDir, RUN_FILES.config);
-  if (await pathExists(configFile)) {
-    const saved = JSON.parse(await fs.readFile(configFile, 'utf8')) as ExperimentConfig;
-    if (trainingIdentity(saved) !== trainingIdentity(experiment)) {
+  const saved = await readRunConfig(runDir);
+  if (saved !== null) {
+    if (!sameRun(saved, experiment)) {
       throw new MnistLabError(
         `${runDir} holds a run with different settings, so it cannot be resumed. ` +
           'Choose another --out folder, or pass --no-resume (resume: false) to replace it.',
@@ -122,7 +98,7 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
         await fs.rm(path.join(runDir, RUN_FILES.checkpoints), { recursive: true, force: true });
         await fs.rm(path.join(runDir, RUN_FILES.metrics), { force: true });
       }
-      await writeRunConfig(runDir, experiment, seed);
+      await writeRunConfig(runDir, experiment);
     }
     model ??= createMlp(experiment.model);
     const trainedModel = model;
@@ -136,8 +112,8 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
     const testLabels = toTensor(testLabelsRaw, 'int32');
     tensors.push(trainImages, testImages, trainLabels, testLabels);
 
-    let bestValLoss = state?.bestValLoss ?? null;
-    let bestEpoch = state?.bestEpoch ?? null;
+    // fit's own record of the best epoch, across a resume too.
+    const end: { progress: TrainingProgress | null } = { progress: null };
     const history = await fit(trainedModel, trainImages, trainLabels, {
       ...experiment.train,
       verbose,
@@ -149,44 +125,38 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
       restoreBestWeights: experiment.restoreBestWeights && runDir === undefined,
       progressSink: options.progressSink,
       callbacks: {
-        onEpochEnd: async (epoch, logs) => {
-          const improved = logs.val_loss !== undefined && (bestValLoss === null || logs.val_loss < bestValLoss);
-          if (improved) {
-            bestValLoss = logs.val_loss ?? null;
-            bestEpoch = epoch;
-          }
+        onEpochEnd: async (epoch, logs, progress) => {
           if (runDir !== undefined) {
-            const history = historyThrough(state, epoch, logs);
-            state = {
+            const epochState: RunState = {
               epochsCompleted: epoch + 1,
               epochs: experiment.train.epochs,
-              history,
-              bestValLoss,
-              bestEpoch,
+              history: progress.history,
+              bestValLoss: progress.bestValLoss,
+              bestEpoch: progress.bestEpoch,
               random: { seed, scheme: 'derived-per-epoch' },
               backend: backend.name,
               updatedAt: new Date().toISOString(),
             };
-            await saveEpoch(runDir, trainedModel, state, improved);
+            await saveEpoch(runDir, trainedModel, epochState, progress.improved);
           }
           options.onEpoch?.(epoch, logs);
         },
+        onTrainEnd: (progress) => {
+          end.progress = progress;
+        },
       },
     });
+    const { bestEpoch, bestValLoss } = end.progress ?? { bestEpoch: null, bestValLoss: null };
 
     if (experiment.restoreBestWeights && runDir !== undefined && bestEpoch !== null && bestEpoch !== history.epoch.length - 1) {
       if ((await checkpointDir(runDir, 'best')) !== undefined) {
-        const best = await loadCheckpoint(runDir, 'best');
-        trainedModel.setWeights(best.getWeights());
-        best.optimizer?.dispose();
-        best.dispose();
+        const bestModel = await loadCheckpoint(runDir, 'best');
+        trainedModel.setWeights(bestModel.getWeights());
+        disposeWithOptimizer(bestModel);
       }
     }
     const test = evaluate(trainedModel, testImages, testLabels);
-    const losses = history.history.val_loss;
-    const accuracies = history.history.val_acc;
     const finalTrainAcc = history.history.acc[history.history.acc.length - 1] ?? 0;
-    const keptBest = bestEpochOf(history);
     const result: RunResult = {
       id: experiment.id,
       seed,
@@ -194,9 +164,9 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
       history,
       test,
       finalTrainAcc,
-      bestEpoch: keptBest,
-      bestValLoss: keptBest !== null && losses ? losses[keptBest] : null,
-      bestValAcc: keptBest !== null && accuracies ? accuracies[keptBest] : null,
+      bestEpoch,
+      bestValLoss,
+      bestValAcc: bestEpoch !== null ? (history.history.val_acc?.[bestEpoch] ?? null) : null,
       overfitGap: finalTrainAcc - test.acc,
       epochSeconds: medianEpochSeconds(history.history.seconds),
       totalSeconds: (performance.now() - started) / 1000,
@@ -213,18 +183,4 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
       model.dispose();
     }
   }
-}
-
-/** The history up to and including `epoch`: the resumed part from the state, this call's part appended. */
-function historyThrough(state: RunState | null, epoch: number, logs: EpochLogs): TrainingHistory {
-  const base: TrainingHistory = state?.history ?? { epoch: [], history: { loss: [], acc: [], seconds: [] } };
-  const keep = epoch;
-  const record = base.history;
-  const history: TrainingHistory = {
-    epoch: [...base.epoch.slice(0, keep), epoch],
-    history: { loss: [...record.loss.slice(0, keep), logs.loss], acc: [...record.acc.slice(0, keep), logs.acc], seconds: [...record.seconds.slice(0, keep), logs.seconds] },
-  };
-  if (logs.val_loss !== undefined) history.history.val_loss = [...(record.val_loss ?? []).slice(0, keep), logs.val_loss];
-  if (logs.val_acc !== undefined) history.history.val_acc = [...(record.val_acc ?? []).slice(0, keep), logs.val_acc];
-  return history;
 }

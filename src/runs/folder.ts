@@ -1,7 +1,7 @@
 /**
  * Run folders and checkpoints. A run folder `runs/<name>/` holds:
  *
- *   config.json          the ExperimentConfig (plus the seed of this run)
+ *   config.json          the ExperimentConfig, with the run's seed in model.seed and train.seed
  *   history.json         Keras-style history of the completed epochs
  *   state.json           progress: completed epochs, best val_loss, seeds
  *   metrics.json         the RunResult, once the run finished
@@ -57,7 +57,7 @@ export interface RunState {
 /** Everything a run folder holds, as read back by {@link readRun}. */
 export interface RunRecord {
   runDir: string;
-  config: ExperimentConfig & { seed?: number };
+  config: ExperimentConfig;
   history: TrainingHistory | null;
   state: RunState | null;
   /** The finished run's result; null while it is running or after a crash. */
@@ -212,9 +212,17 @@ async function useKerasOptimizer(model: tf.LayersModel, config: MlpConfig): Prom
   model.optimizer = keras;
 }
 
-/** Write the run's config (at the start of a run). */
-export async function writeRunConfig(runDir: string, config: ExperimentConfig, seed: number): Promise<void> {
-  await writeJsonAtomic(path.join(runDir, RUN_FILES.config), { ...config, seed });
+/** Write the run's config (at the start of a run): the experiment as it runs, its seed applied (withSeed). */
+export async function writeRunConfig(runDir: string, config: ExperimentConfig): Promise<void> {
+  await writeJsonAtomic(path.join(runDir, RUN_FILES.config), config);
+}
+
+/** The run's config.json, or null when there is none. (Folders written before the seed lived only in model/train carry a copy at the top; it is dropped.) */
+export async function readRunConfig(runDir: string): Promise<ExperimentConfig | null> {
+  const saved = await readJsonIfExists<ExperimentConfig & { seed?: number }>(path.join(runDir, RUN_FILES.config));
+  if (saved === null) return null;
+  const { seed: _legacySeed, ...config } = saved;
+  return config;
 }
 
 /** Save the end-of-epoch files: best (when improved), last, then history and state mirrors. */
@@ -231,7 +239,7 @@ export async function readRun(runDir: string): Promise<RunRecord> {
   if (!(await pathExists(configFile))) {
     throw new MnistLabError(`${path.resolve(runDir)} is not a run folder (no ${RUN_FILES.config}). Pass the folder given to \`mnist-lab train --out\`.`);
   }
-  const config = await readJson<ExperimentConfig & { seed?: number }>(configFile);
+  const config = (await readRunConfig(runDir)) as ExperimentConfig;
   const lastState = await readCheckpointState(runDir, 'last');
   const state = lastState ?? (await readJsonIfExists<RunState>(path.join(runDir, RUN_FILES.state)));
   const history = state?.history ?? (await readJsonIfExists<TrainingHistory>(path.join(runDir, RUN_FILES.history)));

@@ -21,13 +21,25 @@ import { dropoutMaskShapes, planLayers, type LayerPlan } from './layer-plan';
 import { evaluatePrepared, prepareData, type ImagesInput, type LabelsInput, type PreparedData } from './evaluation';
 import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
 
+/** Where training stands after an epoch: what `fit` tracks for every callback, so none tracks it again. */
+export interface TrainingProgress {
+  /** Every epoch so far, resumed ones included (a copy: callbacks may keep it). */
+  history: TrainingHistory;
+  /** 0-based epoch with the lowest val_loss so far (the first one on ties, as Keras's ModelCheckpoint keeps it); null without validation. */
+  bestEpoch: number | null;
+  bestValLoss: number | null;
+  /** True when the epoch just finished set a new lowest val_loss (save_best_only would save it). */
+  improved: boolean;
+}
+
 /** Keras-style callbacks; a returned promise is awaited before training goes on. */
 export interface FitCallbacks {
   onTrainBegin?: () => void | Promise<void>;
   onEpochBegin?: (epoch: number) => void | Promise<void>;
   /** After each epoch's validation; `model` holds that epoch's weights. */
-  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
-  onTrainEnd?: (history: TrainingHistory) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: EpochLogs, progress: TrainingProgress) => void | Promise<void>;
+  /** At the end, also when a resumed run had no epochs left to run. */
+  onTrainEnd?: (progress: TrainingProgress) => void | Promise<void>;
 }
 
 export interface FitOptions extends Partial<TrainConfig> {
@@ -83,7 +95,8 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
   const initialEpoch = options.initialEpoch ?? 0;
   const history: TrainingHistory = cloneHistory(options.previousHistory, initialEpoch);
   const owned: tf.Tensor[] = [];
-  const best: { valLoss: number; weights: tf.Tensor[] | null } = { valLoss: Infinity, weights: null };
+  const best: { epoch: number | null; valLoss: number | null; weights: tf.Tensor[] | null } = { ...bestOf(history), weights: null };
+  const progress = (improved: boolean): TrainingProgress => ({ history: cloneHistory(history, history.epoch.length), bestEpoch: best.epoch, bestValLoss: best.valLoss, improved });
   let graphTrainer: GraphTrainer | null = null;
   try {
     const all = prepareData(images, labels, numClasses, owned);
@@ -146,18 +159,22 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
       logs.seconds = (performance.now() - started) / 1000;
       appendEpoch(history, epoch, logs);
       reporter.epochEnd(steps, logs);
-      if (options.restoreBestWeights && logs.val_loss !== undefined && logs.val_loss < best.valLoss) {
-        best.valLoss = logs.val_loss;
-        tf.dispose(best.weights ?? []);
-        best.weights = plan.variables.map((variable) => tf.keep(variable.clone()));
+      const improved = logs.val_loss !== undefined && (best.valLoss === null || logs.val_loss < best.valLoss);
+      if (improved) {
+        best.epoch = epoch;
+        best.valLoss = logs.val_loss ?? null;
+        if (options.restoreBestWeights) {
+          tf.dispose(best.weights ?? []);
+          best.weights = plan.variables.map((variable) => tf.keep(variable.clone()));
+        }
       }
-      await options.callbacks?.onEpochEnd?.(epoch, logs);
+      await options.callbacks?.onEpochEnd?.(epoch, logs, progress(improved));
     }
     if (options.restoreBestWeights && best.weights !== null) {
       const weights = best.weights;
       plan.variables.forEach((variable, index) => variable.assign(weights[index]));
     }
-    await options.callbacks?.onTrainEnd?.(history);
+    await options.callbacks?.onTrainEnd?.(progress(false));
     return history;
   } finally {
     tf.dispose(owned);
@@ -248,6 +265,16 @@ function stripUndefined(options: FitOptions): Partial<TrainConfig> {
     if (options[key] !== undefined) (picked as Record<string, unknown>)[key] = options[key];
   }
   return picked;
+}
+
+/** The epoch with the lowest val_loss in a history (the first on ties) and that loss. */
+function bestOf(history: TrainingHistory): { epoch: number | null; valLoss: number | null } {
+  const losses = history.history.val_loss ?? [];
+  let epoch: number | null = null;
+  losses.forEach((loss, index) => {
+    if (epoch === null || loss < losses[epoch]) epoch = index;
+  });
+  return { epoch, valLoss: epoch === null ? null : losses[epoch] };
 }
 
 /** A fresh history, or a copy of the first `epochs` entries of a previous one. */

@@ -88,7 +88,7 @@ export async function writeTinyRun(runDir: string, data: TinyMnist, epochs = 2):
     backend: tf.getBackend(),
     updatedAt: new Date().toISOString(),
   };
-  await writeRunConfig(runDir, config, 1);
+  await writeRunConfig(runDir, config);
   await saveCheckpoint(runDir, 'best', model, state);
   await saveCheckpoint(runDir, 'last', model, state);
   return model;
