@@ -31,9 +31,9 @@ export * from './evaluate';
 export * from './params';
 export {
   GRID_MODES, GRID_PRESETS, FACTOR_NAMES, FACTOR_LABELS, DEFAULT_GRID_SPEC, SEED001_IDS,
-  gridPreset, referenceIds, validateGridSpec, loadGridSpec, gridSpecFromFlags, expandGrid, applyFactor, seedList, configKey, runKey,
+  gridPreset, referenceIds, validateGridSpec, loadGridSpec, expandGrid, applyFactor, seedList, configKey, runKey,
 } from './experiments/grid';
-export type { GridMode, GridFactors, FactorName, GridSpec, GridRun, GridFlags, GridPresetName } from './experiments/grid';
+export type { GridMode, GridFactors, FactorName, GridSpec, GridRun, GridPresetName } from './experiments/grid';
 export { MEASURED_COST_MODELS, costModelFor, calibrateCostModel, estimateRunSeconds, multiplyAddsPerExample, exampleCounts } from './experiments/cost';
 export type { CostModel } from './experiments/cost';
 export { parseShard, shardTag, assignShards, selectShard } from './experiments/shard';

@@ -7,7 +7,7 @@ import {
   ConfigError,
   expandGrid,
   gridPreset,
-  gridSpecFromFlags,
+
   validateGridSpec,
   runKey,
   configKey,
@@ -33,6 +33,7 @@ import {
   type ResultRow,
 } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
+import { gridSpecFromFlags } from '../src/cli/flags';
 import { relativeRunCost } from '../src/experiments/cost';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -116,17 +117,17 @@ describe('grid expansion', () => {
 
 describe('spec validation (before any training)', () => {
   const cases: Array<[string, () => unknown, RegExp]> = [
-    ['unknown optimizer', () => gridSpecFromFlags({ optimizer: 'rmsprop,adagrad' }), /factors\.optimizer\.1: not an allowed value \(allowed: rmsprop, adam, sgd\)/],
-    ['unknown activation', () => gridSpecFromFlags({ activation: 'relu,gelu' }), /factors\.activation\.1.*allowed: relu, linear, sigmoid, tanh/],
-    ['dropout out of range', () => gridSpecFromFlags({ dropout: '0,1.5' }), /factors\.dropoutRate\.1: not an allowed value \(allowed: numbers with 0 <= rate < 1\)/],
-    ['negative batch size', () => gridSpecFromFlags({ batchSize: '-32' }), /factors\.batchSize\.0: not an allowed value \(allowed: whole numbers >= 1\)/],
-    ['fractional hidden width', () => validateGridSpec({ factors: { hiddenUnits: [12.5] } }), /factors\.hiddenUnits\.0: not an allowed value \(allowed: whole numbers >= 1, or lists/],
+    ['unknown optimizer', () => gridSpecFromFlags({ optimizer: 'rmsprop,adagrad' }), /factors\.optimizer\[1\]: unknown value "adagrad" \(allowed: rmsprop, adam, sgd\)/],
+    ['unknown activation', () => gridSpecFromFlags({ activation: 'relu,gelu' }), /factors\.activation\[1\]: unknown value "gelu" \(allowed: relu, linear, sigmoid, tanh\)/],
+    ['dropout out of range', () => gridSpecFromFlags({ dropout: '0,1.5' }), /factors\.dropoutRate\[1\]: must be a dropout rate, got 1\.5 \(allowed: numbers with 0 <= rate < 1\)/],
+    ['negative batch size', () => gridSpecFromFlags({ batchSize: '-32' }), /factors\.batchSize\[0\]: must be a batch size, got -32 \(allowed: whole numbers >= 1\)/],
+    ['fractional hidden width', () => validateGridSpec({ factors: { hiddenUnits: [12.5] } }), /factors\.hiddenUnits\[0\]: must be a layer width, got 12\.5 \(allowed: whole numbers >= 1, or lists/],
     ['scale word', () => gridSpecFromFlags({ scale: 'maybe' }), /--scale: 'maybe' is not on or off \(allowed: on, off\)/],
-    ['mode', () => gridSpecFromFlags({ mode: 'random' }), /mode: not an allowed value \(allowed: one-at-a-time, cartesian\)/],
-    ['dataset', () => gridSpecFromFlags({ dataset: 'cifar10' }), /dataset: not an allowed value \(allowed: mnist, fashion-mnist\)/],
+    ['mode', () => gridSpecFromFlags({ mode: 'random' }), /mode: unknown value "random" \(allowed: one-at-a-time, cartesian\)/],
+    ['dataset', () => gridSpecFromFlags({ dataset: 'cifar10' }), /dataset: unknown value "cifar10" \(allowed: mnist, fashion-mnist\)/],
     ['baseline', () => gridSpecFromFlags({ baseline: 'S9' }), /baseline: unknown experiment 'S9' \(allowed: .*S1-base/],
-    ['unknown spec field', () => validateGridSpec({ ...DEFAULT_GRID_SPEC, hiddn: [1] }), /spec: unknown field 'hiddn' \(allowed: .*factors\.hiddenUnits/],
-    ['zero seeds', () => gridSpecFromFlags({ seeds: '0' }), /^seeds: not an allowed value \(allowed: a count >= 1 \(seeds 1\.\.n\) or a list/],
+    ['unknown spec field', () => validateGridSpec({ ...DEFAULT_GRID_SPEC, hiddn: [1] }), /hiddn: is not a grid spec field \(allowed: .*factors\.hiddenUnits/],
+    ['zero seeds', () => gridSpecFromFlags({ seeds: '0' }), /^seeds: must be a count or a seed list, got 0 \(allowed: a count >= 1 \(seeds 1\.\.n\) or a list/],
     ['repeated seed', () => gridSpecFromFlags({ seeds: '1,1' }), /seeds: the seed list repeats a seed/],
     ['preset with factors', () => gridSpecFromFlags({ preset: 'seed001', hidden: '128' }), /factors: .*seed001.*fixed experiments/],
     ['unknown preset', () => gridSpecFromFlags({ preset: 'seed999' }), /preset: unknown grid preset 'seed999' \(allowed: seed001, reference\)/],
@@ -146,14 +147,14 @@ describe('spec validation (before any training)', () => {
     assert.deepEqual(runs.find((run) => run.label === 'hidden=256-64')!.experiment.model.hiddenUnits, [256, 64]);
     assert.deepEqual([...new Set(runs.map((run) => run.seed))], [7, 8]);
     writeFileSync(file, 'factors:\n  optimizer: [nadam]\n');
-    assert.throws(() => gridSpecFromFlags({ spec: file }), /factors\.optimizer\.0: not an allowed value \(allowed: rmsprop, adam, sgd\)/);
+    assert.throws(() => gridSpecFromFlags({ spec: file }), /factors\.optimizer\[0\]: unknown value "nadam" \(allowed: rmsprop, adam, sgd\)/);
   });
 
   test('a bad spec makes the CLI exit before any run starts', () => {
     const out = tempDir();
     const result = cli(['ablate', '--optimizer', 'adagrad', '--out', out]);
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /factors\.optimizer\.0: not an allowed value \(allowed: rmsprop, adam, sgd\)/);
+    assert.match(result.stderr, /factors\.optimizer\[0\]: unknown value "adagrad" \(allowed: rmsprop, adam, sgd\)/);
     assert.deepEqual(readdirSync(out), []);
   });
 });

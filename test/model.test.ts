@@ -16,8 +16,11 @@ import {
   PRESET_IDS,
   getPreset,
   ConfigError,
+  runExperiment,
+  type ExperimentConfig,
   type MlpConfig,
 } from '../src';
+import { validateExperiment } from '../src/runs/validate';
 
 const dispose = (model: tf.LayersModel): void => {
   model.optimizer?.dispose();
@@ -103,6 +106,22 @@ describe('validateMlpConfig', () => {
       assert.throws(() => validateMlpConfig({ ...DEFAULT_MLP, ...change } as MlpConfig), (error: unknown) => error instanceof ConfigError && message.test(error.message));
     });
   }
+
+  test('an experiment is checked as a whole at the boundary, with the path of the bad field', async () => {
+    const preset = getPreset('S1-base');
+    for (const id of PRESET_IDS) assert.equal(validateExperiment(getPreset(id)).id, id);
+    const cases: [ExperimentConfig, RegExp][] = [
+      [{ ...preset, model: { ...preset.model, dropoutRate: 2 } }, /^model\.dropoutRate: must be a number in \[0, 1\), got 2/],
+      [{ ...preset, train: { ...preset.train, batchSize: 0 } }, /^train\.batchSize: must be a positive integer, got 0/],
+      [{ ...preset, trainlimit: 10 } as ExperimentConfig, /^trainlimit: is not an ExperimentConfig field \(allowed: id, description, .*trainLimit/],
+      [{ ...preset, model: { ...preset.model, optimizerOptions: { lr: 0.1 } } } as ExperimentConfig, /^model\.optimizerOptions\.lr: is not an optimizer option/],
+    ];
+    for (const [experiment, message] of cases) {
+      const named = (error: unknown) => error instanceof ConfigError && message.test(error.message);
+      assert.throws(() => validateExperiment(experiment), named);
+      await assert.rejects(runExperiment(experiment, { verbose: 0 }), named, 'runExperiment refuses it before loading any data');
+    }
+  });
 
   test('accepts every preset and createMlp refuses bad configs before touching tfjs', () => {
     for (const id of PRESET_IDS) assert.equal(validateMlpConfig(PRESETS[id].model), PRESETS[id].model);

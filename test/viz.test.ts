@@ -302,7 +302,7 @@ describe('command line', () => {
       await fs.mkdir(path.join(root, name));
       await fs.writeFile(path.join(root, name, 'history.json'), JSON.stringify(HISTORY));
     }
-    await fs.writeFile(path.join(root, 'run-b', 'config.json'), JSON.stringify({ id: 'S1-h128', seed: 7 }));
+    await fs.writeFile(path.join(root, 'run-b', 'config.json'), JSON.stringify({ id: 'S1-h128', model: { seed: 7 }, train: { seed: 7 } }));
     const out = path.join(root, 'curves.svg');
     const printed = await run(['plot', path.join(root, 'run-a'), path.join(root, 'run-b'), '--out', out]);
     assert.equal(printed.trim(), out);

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { MnistLabError, ConfigError } from '../errors';
 import { initBackend } from '../backend';
 import { calibrateCostModel } from '../experiments/cost';
-import { GRID_MODES, GRID_PRESETS, gridSpecFromFlags, type GridFlags } from '../experiments/grid';
+import { GRID_MODES, GRID_PRESETS } from '../experiments/grid';
+import { gridSpecFromFlags, wholeNumber, type GridFlags } from './flags';
 import { planAblation, runAblation } from '../experiments/ablate';
 import { formatProgress } from '../experiments/runner';
 import { formatDuration } from '../util/format';
@@ -22,9 +23,7 @@ interface AblateFlags extends GridFlags {
 
 function workerCount(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new ConfigError('--workers', `'${text}' is not a whole number >= 0`, '0 (train in this process), 1, 2, ...');
-  return value;
+  return wholeNumber('--workers', text, 0, '0 (train in this process), 1, 2, ...');
 }
 
 export function registerAblate(program: Command): void {

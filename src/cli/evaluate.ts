@@ -1,13 +1,6 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../errors';
 import { evaluateRun, formatRunEvaluation } from '../evaluate/run';
-import type { CheckpointKind } from '../runs/folder';
-
-/** Parse `--which`; commander passes strings through unchecked. */
-export function parseCheckpointKind(value: string | undefined): CheckpointKind | undefined {
-  if (value === undefined || value === 'best' || value === 'last') return value;
-  throw new ConfigError('--which', `unknown checkpoint '${value}'`, 'best, last');
-}
+import { parseCheckpointKind, wholeNumber } from './flags';
 
 export function registerEvaluate(program: Command): void {
   program
@@ -19,8 +12,7 @@ export function registerEvaluate(program: Command): void {
     .option('--data-dir <dir>', 'folder with one subfolder per data set (default: env MNIST_LAB_DATA)')
     .option('--json', 'print JSON instead of text')
     .action(async (runDir: string, options: { which?: string; mistakes: string; fullTestSet?: boolean; dataDir?: string; json?: boolean }) => {
-      const mistakes = Number(options.mistakes);
-      if (!Number.isInteger(mistakes) || mistakes < 0) throw new ConfigError('--mistakes', `must be a whole number, got '${options.mistakes}'`);
+      const mistakes = wholeNumber('--mistakes', options.mistakes, 0);
       const evaluation = await evaluateRun(runDir, { which: parseCheckpointKind(options.which), mistakes, fullTestSet: options.fullTestSet, dataDir: options.dataDir });
       console.log(options.json ? JSON.stringify(evaluation, null, 2) : formatRunEvaluation(evaluation));
     });

@@ -4,7 +4,7 @@ import { initBackend } from '../backend';
 import { ConfigError, MnistLabError } from '../errors';
 import { exportParams, importParams } from '../params';
 import { disposeWithOptimizer, loadCheckpoint, readCheckpointState, readRun, saveCheckpoint, writeRunConfig } from '../runs/folder';
-import { parseCheckpointKind } from './evaluate';
+import { parseCheckpointKind } from './flags';
 
 export function registerParams(program: Command): void {
   const params = program.command('params').description("look at a model's weights and biases as JSON and CSV, and load edited ones back");

@@ -7,6 +7,7 @@ import type { TrainingHistory } from '../train/types';
 import { trainingCurves, type NamedHistory } from '../viz/figures';
 import { saveFigure } from '../viz/save';
 import { plotInBrowser } from '../viz/live';
+import { wholeNumber } from './flags';
 
 /** Read `history.json` of a run folder (or a history file itself), named after the run's id and seed. */
 export async function readRunHistory(input: string): Promise<NamedHistory> {
@@ -29,8 +30,10 @@ export async function readRunHistory(input: string): Promise<NamedHistory> {
   }
   let name = path.basename(path.resolve(dir));
   try {
-    const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { id?: string; train?: { seed?: number } };
-    if (config.id) name = config.train?.seed !== undefined ? `${config.id} seed ${config.train.seed}` : config.id;
+    const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { id?: string; train?: { seed?: number }; seed?: number };
+    // Older run folders kept the seed at the top of config.json as well.
+    const seed = config.train?.seed ?? config.seed;
+    if (config.id) name = seed !== undefined ? `${config.id} seed ${seed}` : config.id;
   } catch {
     // No config.json: the folder name is the run's name.
   }
@@ -69,12 +72,7 @@ export function registerPlot(program: Command): void {
         showGap: options.gap,
         title: options.title ?? (histories.length === 1 ? `Training curves: ${histories[0].name}` : 'Training curves'),
       });
-      const size = (value: string | undefined, flag: string) => {
-        if (value === undefined) return undefined;
-        const number = Number(value);
-        if (!(Number.isInteger(number) && number > 0)) throw new ConfigError(flag, `'${value}' is not a positive whole number of pixels`);
-        return number;
-      };
+      const size = (value: string | undefined, flag: string) => (value === undefined ? undefined : wholeNumber(flag, value, 1, 'a whole number of pixels >= 1'));
       const file = await saveFigure(figure, options.out, { png: { width: size(options.width, '--width'), height: size(options.height, '--height') } });
       console.log(file);
       if (options.browser) await plotInBrowser(figure, { outFile: file });

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { initBackend } from '../backend';
 import { getDatasetSpec } from '../data/registry';
-import { ConfigError } from '../errors';
 import { predictImageFile } from '../predict';
 import { disposeWithOptimizer, loadCheckpoint, readRun } from '../runs/folder';
-import { parseCheckpointKind } from './evaluate';
+import { parseCheckpointKind, positiveInteger } from './flags';
 
 export function registerPredict(program: Command): void {
   program
@@ -15,8 +14,7 @@ export function registerPredict(program: Command): void {
     .option('--top <count>', 'how many classes to list', '3')
     .option('--json', 'print JSON instead of text')
     .action(async (image: string, options: { model: string; which?: string; top: string; json?: boolean }) => {
-      const topK = Number(options.top);
-      if (!Number.isInteger(topK) || topK < 1) throw new ConfigError('--top', `must be a positive whole number, got '${options.top}'`);
+      const topK = positiveInteger('--top', options.top);
       await initBackend();
       const run = await readRun(options.model);
       const which = parseCheckpointKind(options.which) ?? (run.checkpoints.includes('best') ? 'best' : 'last');

@@ -5,6 +5,7 @@ import { loadDataset } from '../data';
 import { pixelGrid } from '../viz/figures';
 import { renderTerminal, defaultTerminalOptions } from '../viz/terminal';
 import { saveFigure } from '../viz/save';
+import { wholeNumber } from './flags';
 
 interface ShowCommandOptions {
   index: string;
@@ -45,8 +46,7 @@ export function registerShow(program: Command): void {
         title: `${dataset} ${options.split}[${index}]: label ${label}${className !== String(label) ? ` (${className})` : ''}`,
       });
       const defaults = defaultTerminalOptions();
-      const width = options.width === undefined ? defaults.maxWidth : Number(options.width);
-      if (!(Number.isInteger(width) && width >= 20)) throw new ConfigError('--width', `'${options.width}' is not a usable width`, 'an integer of at least 20');
+      const width = options.width === undefined ? defaults.maxWidth : wholeNumber('--width', options.width, 20);
       console.log(renderTerminal(figure, { numbers: options.numbers === true, color: options.color !== false && defaults.color, maxWidth: width }));
       if (options.out) process.stderr.write(`mnist-lab: pixel grid written to ${await saveFigure(figure, options.out)}\n`);
     });

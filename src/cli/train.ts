@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors';
+import { parseChoice, parseNumber, positiveInteger } from './flags';
 import { ACTIVATIONS, LOSSES, OPTIMIZERS, DEFAULT_MLP, type Activation, type LossName, type OptimizerName } from '../model/config';
 import { DEFAULT_TRAIN } from '../train/types';
 import { streamSink } from '../train/progress';
@@ -51,19 +52,6 @@ export function addExperimentOptions(command: Command): Command {
     .option('--seed <n>', 'seed for initial weights, shuffling and dropout')
     .option('--limit <n>', 'use only the first n training examples (quick runs)')
     .option('--dataset <name>', `data set: ${DATASET_NAMES.join(', ')}`);
-}
-
-function parseNumber(flag: string, text: string, check: (value: number) => boolean, allowed: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || !check(value)) throw new ConfigError(flag, `'${text}' is not valid`, allowed);
-  return value;
-}
-
-const positiveInteger = (flag: string, text: string): number => parseNumber(flag, text, (value) => Number.isInteger(value) && value > 0, 'a whole number >= 1');
-
-function parseChoice<T extends string>(flag: string, text: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(text)) throw new ConfigError(flag, `unknown value '${text}'`, choices.join(', '));
-  return text as T;
 }
 
 /**

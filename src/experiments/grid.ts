@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { parseConfig, type FieldRules } from '../util/schema';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
@@ -141,48 +142,26 @@ const gridSchema = z
   })
   .strict();
 
-/** The allowed values of the numeric fields, for messages zod cannot phrase itself. */
-const FIELD_HINTS: Record<string, string> = {
-  hiddenUnits: 'whole numbers >= 1, or lists of them for several layers',
-  dropoutRate: 'numbers with 0 <= rate < 1',
-  batchSize: 'whole numbers >= 1',
-  learningRate: 'numbers > 0',
-  scaleInputs: 'true, false',
-  seeds: 'a count >= 1 (seeds 1..n) or a list of distinct whole numbers >= 0',
-  epochs: 'a whole number >= 1',
-  limit: 'a whole number >= 1',
-  name: 'letters, digits, ".", "_" and "-"',
+/** How each field's problem is explained. */
+const GRID_RULES: FieldRules = {
+  '*': { problem: 'is not a grid spec field', allowed: [...Object.keys(gridSchema.shape), ...FACTOR_NAMES.map((name) => `factors.${name}`)].join(', ') },
+  'factors.*': { problem: 'is not a factor', allowed: FACTOR_NAMES.join(', ') },
+  'factors.hiddenUnits[]': { problem: 'must be a layer width', allowed: 'whole numbers >= 1, or lists of them for several layers' },
+  'factors.dropoutRate[]': { problem: 'must be a dropout rate', allowed: 'numbers with 0 <= rate < 1' },
+  'factors.batchSize[]': { problem: 'must be a batch size', allowed: 'whole numbers >= 1' },
+  'factors.learningRate[]': { problem: 'must be a learning rate', allowed: 'numbers > 0' },
+  'factors.scaleInputs[]': { problem: 'must be true or false', allowed: 'true, false' },
+  name: { problem: 'must name a folder', allowed: 'letters, digits, ".", "_" and "-"' },
+  seeds: { problem: 'must be a count or a seed list', allowed: 'a count >= 1 (seeds 1..n) or a list of distinct whole numbers >= 0' },
+  epochs: { problem: 'must be a positive integer', allowed: 'a whole number >= 1' },
+  limit: { problem: 'must be a positive integer', allowed: 'a whole number >= 1' },
 };
-
-/** What a zod issue means to a person: the allowed values when zod knows them. */
-function describeIssue(issue: z.core.$ZodIssue): { problem: string; allowed?: string } {
-  const field = [...issue.path].reverse().find((part) => typeof part === 'string') as string | undefined;
-  const hint = field !== undefined ? FIELD_HINTS[field] : undefined;
-  if (issue.code === 'invalid_union' || issue.code === 'invalid_type' || issue.code === 'too_small' || issue.code === 'too_big') {
-    if (issue.code === 'too_small' && issue.origin === 'array') return { problem: 'give at least one value', allowed: hint };
-    if (hint !== undefined) return { problem: 'not an allowed value', allowed: hint };
-  }
-  if (issue.code === 'invalid_value') {
-    return { problem: 'not an allowed value', allowed: issue.values.map((value) => String(value)).join(', ') };
-  }
-  if (issue.code === 'unrecognized_keys') {
-    const known = [...Object.keys(gridSchema.shape), ...FACTOR_NAMES.map((name) => `factors.${name}`)];
-    return { problem: `unknown field ${issue.keys.map((key) => `'${key}'`).join(', ')}`, allowed: known.join(', ') };
-  }
-  return { problem: issue.message, allowed: hint };
-}
+for (const factor of FACTOR_NAMES) GRID_RULES[`factors.${factor}`] ??= { problem: 'must be a list of at least one value' };
 
 /** Check a spec (from flags, JSON or YAML) and fill in defaults; throws ConfigError naming the field. */
 export function validateGridSpec(input: unknown): GridSpec {
   const raw = typeof input === 'object' && input !== null ? { ...DEFAULT_GRID_SPEC, ...(input as object) } : input;
-  const parsed = gridSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue.path.length > 0 ? issue.path.join('.') : 'spec';
-    const { problem, allowed } = describeIssue(issue);
-    throw new ConfigError(field, problem, allowed);
-  }
-  const spec = parsed.data as GridSpec;
+  const spec = parseConfig(gridSchema, raw, GRID_RULES, 'spec') as GridSpec;
   const known = referenceIds();
   for (const [field, ids] of [['baseline', [spec.baseline]], ['experiments', spec.experiments ?? []]] as const) {
     for (const id of ids) {
@@ -378,93 +357,4 @@ export function expandGrid(input: GridSpec): GridRun[] {
     }
   }
   return runs;
-}
-
-// ---------------------------------------------------------------- from flags
-
-/** The `mnist-lab ablate` flags, as commander hands them over (all strings). */
-export interface GridFlags {
-  preset?: string;
-  spec?: string;
-  name?: string;
-  mode?: string;
-  baseline?: string;
-  hidden?: string;
-  dropout?: string;
-  batchSize?: string;
-  optimizer?: string;
-  activation?: string;
-  scale?: string;
-  learningRate?: string;
-  seeds?: string;
-  epochs?: string;
-  dataset?: string;
-  limit?: string;
-}
-
-function splitList(field: string, text: string): string[] {
-  const items = text.split(',').map((item) => item.trim());
-  if (items.some((item) => item === '')) throw new ConfigError(field, `empty value in '${text}'`, 'a comma-separated list, e.g. 128,512');
-  return items;
-}
-
-function numberList(field: string, text: string): number[] {
-  return splitList(field, text).map((item) => {
-    const value = Number(item);
-    if (!Number.isFinite(value)) throw new ConfigError(field, `'${item}' is not a number`);
-    return value;
-  });
-}
-
-function integer(field: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value)) throw new ConfigError(field, `'${text}' is not a whole number`);
-  return value;
-}
-
-const SCALE_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false };
-
-/**
- * Turn command-line flags into a validated spec: `--preset` or `--spec` give
- * the starting point, the other flags override it.
- */
-export function gridSpecFromFlags(flags: GridFlags): GridSpec {
-  let base: Partial<GridSpec> = {};
-  if (flags.preset !== undefined && flags.spec !== undefined) {
-    throw new ConfigError('--preset', 'give either --preset or --spec, not both');
-  }
-  if (flags.preset !== undefined) base = gridPreset(flags.preset);
-  if (flags.spec !== undefined) base = loadGridSpec(flags.spec);
-  const factors: GridFactors = { ...(base.factors ?? {}) };
-  if (flags.hidden !== undefined) {
-    factors.hiddenUnits = splitList('--hidden', flags.hidden).map((item) =>
-      item.includes('-') ? numberList('--hidden', item.replaceAll('-', ',')) : numberList('--hidden', item)[0],
-    );
-  }
-  if (flags.dropout !== undefined) factors.dropoutRate = numberList('--dropout', flags.dropout);
-  if (flags.batchSize !== undefined) factors.batchSize = numberList('--batch-size', flags.batchSize);
-  if (flags.optimizer !== undefined) factors.optimizer = splitList('--optimizer', flags.optimizer) as OptimizerName[];
-  if (flags.activation !== undefined) factors.activation = splitList('--activation', flags.activation) as Activation[];
-  if (flags.learningRate !== undefined) factors.learningRate = numberList('--learning-rate', flags.learningRate);
-  if (flags.scale !== undefined) {
-    factors.scaleInputs = splitList('--scale', flags.scale).map((item) => {
-      const value = SCALE_WORDS[item.toLowerCase()];
-      if (value === undefined) throw new ConfigError('--scale', `'${item}' is not on or off`, 'on, off');
-      return value;
-    });
-  }
-  const spec: Record<string, unknown> = { ...base, factors };
-  if (flags.name !== undefined) spec.name = flags.name;
-  if (flags.mode !== undefined) spec.mode = flags.mode;
-  if (flags.baseline !== undefined) spec.baseline = flags.baseline;
-  if (flags.seeds !== undefined) {
-    spec.seeds = flags.seeds.includes(',') ? numberList('--seeds', flags.seeds) : integer('--seeds', flags.seeds);
-  }
-  if (flags.epochs !== undefined) spec.epochs = integer('--epochs', flags.epochs);
-  if (flags.dataset !== undefined) spec.dataset = flags.dataset;
-  if (flags.limit !== undefined) spec.limit = integer('--limit', flags.limit);
-  if (spec.experiments !== undefined && Object.keys(factors).length > 0) {
-    throw new ConfigError('factors', `the '${String(spec.name)}' preset runs fixed experiments; factor flags (--hidden, --dropout, ...) need a baseline grid instead`, 'drop --preset, use --baseline S1-base with factor flags');
-  }
-  return validateGridSpec(spec);
 }

@@ -10,12 +10,12 @@ import { MnistLabError } from '../errors';
 import { loadDataset, type LoadDataOptions } from '../data/load';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
 import { createMlp } from '../model/mlp';
-import { validateMlpConfig } from '../model/validate';
 import { fit, type TrainingProgress } from '../train/fit';
 import { evaluate } from '../train/evaluation';
 import type { EpochLogs, ProgressSink } from '../train/progress';
 import { checkpointDir, disposeWithOptimizer, loadCheckpoint, readCheckpointState, readRunConfig, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../runs/folder';
 import { sameRun, withSeed } from '../runs/identity';
+import { validateExperiment } from '../runs/validate';
 import { writeJsonAtomic } from '../util/fs';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 
@@ -78,7 +78,7 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
   const backend = await initBackend();
   const seed = options.seed ?? experimentIn.model.seed;
   const experiment = withSeed(experimentIn, seed);
-  validateMlpConfig(experiment.model);
+  validateExperiment(experiment);
   const verbose = options.verbose ?? experiment.train.verbose;
   const started = performance.now();
   const dataset = await loadDataset(experiment.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });

@@ -15,6 +15,7 @@ import { initBackend, tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed, SeededRandom } from '../util/random';
 import { ProgressReporter, type EpochLogs, type ProgressSink } from './progress';
+import { validateTrainConfig } from './validate';
 import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory } from './types';
 import { createTrainStep } from './step';
 import { dropoutMaskShapes, planLayers, type LayerPlan } from './layer-plan';
@@ -59,22 +60,6 @@ export interface FitOptions extends Partial<TrainConfig> {
   progressSink?: ProgressSink;
 }
 
-function checkTrainConfig(config: TrainConfig, hasValidationData: boolean): void {
-  const positive = (field: keyof TrainConfig) => {
-    const value = config[field];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(value)}`);
-    }
-  };
-  positive('epochs');
-  positive('batchSize');
-  if (!hasValidationData && !(config.validationSplit >= 0 && config.validationSplit < 1)) {
-    throw new ConfigError('validationSplit', `must be in [0, 1), got ${config.validationSplit}`, '0 (no validation) or e.g. 0.2');
-  }
-  if (![0, 1, 2].includes(config.verbose)) throw new ConfigError('verbose', `must be 0, 1 or 2, got ${config.verbose}`, '0 silent, 1 progress bar, 2 one line per epoch');
-  if (!Number.isInteger(config.seed) || config.seed < 0) throw new ConfigError('seed', `must be a non-negative integer, got ${config.seed}`);
-}
-
 /** Yield to the event loop so timers, Ctrl-C and notebook output get through during long epochs. */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const YIELD_EVERY_SECONDS = 0.1;
@@ -87,7 +72,7 @@ const YIELD_EVERY_SECONDS = 0.1;
 export async function fit(model: tf.LayersModel, images: ImagesInput, labels: LabelsInput, options: FitOptions = {}): Promise<TrainingHistory> {
   await initBackend();
   const config: TrainConfig = { ...DEFAULT_TRAIN, ...stripUndefined(options) };
-  checkTrainConfig(config, options.validationData !== undefined);
+  validateTrainConfig(config);
   const optimizer = model.optimizer;
   if (optimizer == null) throw new ConfigError('model', 'is not compiled', 'build it with createMlp() or call model.compile() first');
   const plan = planLayers(model);
