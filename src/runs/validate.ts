@@ -1,0 +1,55 @@
+/** The check of an {@link ExperimentConfig} at the boundary (runExperiment), with its model and training parts. */
+import { z } from 'zod';
+import { MLP_CONFIG_RULES, MLP_CONFIG_SCHEMA } from '../model/validate';
+import { TRAIN_CONFIG_RULES, TRAIN_CONFIG_SCHEMA } from '../train/validate';
+import { parseConfig, type FieldRules } from '../util/schema';
+import type { ExperimentConfig, ReferenceResult } from './types';
+
+const REFERENCE_SCHEMA: z.ZodType<ReferenceResult> = z
+  .object({
+    source: z.string(),
+    testAcc: z.number(),
+    trainAcc: z.number().optional(),
+    valAcc: z.number().optional(),
+    valLoss: z.number().optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+
+/** What an {@link ExperimentConfig} may hold. */
+export const EXPERIMENT_SCHEMA: z.ZodType<ExperimentConfig> = z
+  .object({
+    id: z.string().min(1),
+    description: z.string(),
+    dataset: z.string().min(1),
+    scaleInputs: z.boolean(),
+    model: MLP_CONFIG_SCHEMA,
+    train: TRAIN_CONFIG_SCHEMA,
+    restoreBestWeights: z.boolean(),
+    validateOnTest: z.boolean(),
+    trainLimit: z.number().int().positive().optional(),
+    testLimit: z.number().int().positive().optional(),
+    reference: REFERENCE_SCHEMA.optional(),
+  })
+  .strict() as z.ZodType<ExperimentConfig>;
+
+const EXPERIMENT_FIELDS: readonly (keyof ExperimentConfig)[] = [
+  'id', 'description', 'dataset', 'scaleInputs', 'model', 'train', 'restoreBestWeights', 'validateOnTest', 'trainLimit', 'testLimit', 'reference',
+];
+
+const prefixed = (prefix: string, rules: FieldRules): FieldRules => Object.fromEntries(Object.entries(rules).map(([key, rule]) => [`${prefix}.${key}`, rule]));
+
+const EXPERIMENT_RULES: FieldRules = {
+  '*': { problem: 'is not an ExperimentConfig field', allowed: EXPERIMENT_FIELDS.join(', ') },
+  id: { problem: 'must be a non-empty name', allowed: "e.g. 'S1-base'" },
+  trainLimit: { problem: 'must be a positive integer', allowed: 'leave it out to use every example' },
+  testLimit: { problem: 'must be a positive integer', allowed: 'leave it out to use every example' },
+  ...prefixed('model', MLP_CONFIG_RULES),
+  ...prefixed('train', TRAIN_CONFIG_RULES),
+};
+
+/** Throw a ConfigError naming the first bad field (e.g. `model.dropoutRate`); returns the experiment unchanged. */
+export function validateExperiment(experiment: ExperimentConfig): ExperimentConfig {
+  parseConfig(EXPERIMENT_SCHEMA, experiment, EXPERIMENT_RULES, 'experiment');
+  return experiment;
+}
