@@ -4,8 +4,10 @@
  * apart from the worker so it is the one place that follows src/train's API.
  */
 import { tf } from '../src';
-import { DEFAULT_MLP, createMlp } from '../src/model';
-import { evaluate, fit } from '../src/train';
+import { createMlp } from '../src/model/mlp';
+import { DEFAULT_MLP } from '../src/model/config';
+import { fit } from '../src/train/fit';
+import { evaluate } from '../src/train/evaluation';
 import { selectTrainStep } from '../src/train/graph-step';
 import { cpuSeconds, type EngineArgs, type EngineRun } from './worker';
 

@@ -1,54 +1,119 @@
 /**
- * mnist-lab's one public entry: notebooks, the CLI and tests import from here.
+ * mnist-lab's public API: what the notebooks, the `mnist-lab` command and
+ * scripts import (`import * as lab from 'mnist-lab'`). Everything a learner
+ * or a teacher calls is listed here by name, grouped as a Keras user would
+ * look for it; anything not listed is the lab's own machinery and may change.
+ *
+ * The reference pages (`npm run docs`, then `docs/api/index.html`) are
+ * generated from this list and the doc comments of each name.
+ *
+ * @packageDocumentation
  */
 import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
-export { tf, initBackend, ensureBackendSync, backendInfo, BACKEND_NAMES } from './backend';
+// ---------------------------------------------------------------- backend
+/** TensorFlow.js as the lab loaded it (native backend when available). */
+export { tf, initBackend, backendInfo, BACKEND_NAMES } from './backend';
 export type { BackendName, BackendInfo, BackendOptions } from './backend';
-export * from './errors';
-export * from './data';
+
+// ---------------------------------------------------------------- errors
+export { MnistLabError, ConfigError, DataFormatError, ChecksumError, DatasetNotFoundError, DownloadError } from './errors';
+export { ImageError, UnreadableImageError, UnsupportedImageError, EmptyImageError } from './predict/errors';
+export { ParamsFormatError, ParamsMismatchError } from './params/errors';
+
+// ---------------------------------------------------------------- data (keras.datasets, numpy-style helpers)
+export { loadData, loadDataset, locateDataset } from './data/load';
+export type { ImageArray, LabelArray, Split, Dataset, DataSource, KerasData, LoadDataOptions } from './data/load';
+export { DATASETS, DATASET_NAMES, NUM_CLASSES, FILE_ROLES, getDatasetSpec } from './data/registry';
+export type { DatasetName, DatasetSpec, DatasetFile, FileRole } from './data/registry';
+export { scaleImages, flattenImages, toCategorical, validationSplit, sliceRows, subset, takeIndices, toTensor } from './data/preprocess';
+export type { NumericArray } from './data/preprocess';
+export { describeArray, classAverageImages } from './data/describe';
+
+// ---------------------------------------------------------------- model (keras.Sequential of Dense layers)
+export { createMlp } from './model/mlp';
+export { DEFAULT_MLP, ACTIVATIONS, OPTIMIZERS, LOSSES, OPTIMIZER_DEFAULTS } from './model/config';
+export type { MlpConfig, Activation, OptimizerName, LossName, OptimizerOptions } from './model/config';
+export { validateMlpConfig } from './model/validate';
+export { createOptimizer, KerasRMSprop, KerasAdam, KerasSGD, KerasMomentumSGD } from './model/optimizers';
+export { summary, printSummary, summarizeModel } from './model/summary';
+export type { ModelSummary, SummaryRow } from './model/summary';
+
+// ---------------------------------------------------------------- training and evaluation (model.fit, model.evaluate)
+export { fit } from './train/fit';
+export type { FitOptions, FitCallbacks, TrainingProgress } from './train/fit';
+export { DEFAULT_TRAIN } from './train/types';
+export type { TrainConfig, TrainingHistory, HistoryRecord, EvaluateResult } from './train/types';
+export type { EpochLogs, ProgressSink } from './train/progress';
+export { evaluate, DEFAULT_EVALUATE } from './train/evaluation';
+export type { EvaluateOptions, ImagesInput, LabelsInput } from './train/evaluation';
+export { predict, argmax, confusionMatrix, perClassAccuracy, mostConfidentMistakes, formatConfusionMatrix, DEFAULT_PREDICT } from './evaluate/metrics';
+export type { PredictOptions, Mistake } from './evaluate/metrics';
+export { overfittingReport, VAL_LOSS_RISE_OVERFITTING, VAL_LOSS_RISE_NOISE, ACCURACY_GAP_OVERFITTING } from './evaluate/overfitting';
+export type { OverfittingReport, FitVerdict } from './evaluate/overfitting';
+
+// ---------------------------------------------------------------- experiments and run folders
+export { PRESETS, PRESET_IDS, getPreset } from './experiments/presets';
+export { runExperiment, medianEpochSeconds } from './experiments/run';
+export type { RunExperimentOptions } from './experiments/run';
+export type { ExperimentConfig, ReferenceResult, RunResult } from './runs/types';
+export { withSeed } from './runs/identity';
+export { validateExperiment } from './runs/validate';
+export { readRun, loadCheckpoint, disposeWithOptimizer, RUN_FILES } from './runs/folder';
+export type { RunRecord, RunState, CheckpointKind } from './runs/folder';
+export { evaluateRun, formatRunEvaluation, DEFAULT_EVALUATE_RUN_OPTIONS } from './evaluate/run';
+export type { RunEvaluation, EvaluateRunOptions } from './evaluate/run';
+
+// ---------------------------------------------------------------- ablations (grids of experiments over seeds)
+export { gridPreset, expandGrid, validateGridSpec, loadGridSpec, DEFAULT_GRID_SPEC, GRID_PRESETS, GRID_MODES, FACTOR_NAMES, FACTOR_LABELS, SEED001_IDS } from './experiments/grid';
+export type { GridSpec, GridRun, GridFactors, GridMode, FactorName, GridPresetName } from './experiments/grid';
+export { planAblation, runAblation, DEFAULT_ABLATION_OPTIONS } from './experiments/ablate';
+export type { AblationOptions, AblationOutcome, AblationPaths, DryRunPlan } from './experiments/ablate';
+export { estimateRunSeconds } from './experiments/cost';
+export { summarizeResults, chartRows, formatMarkdown, formatCsv, formatHtml, writeReport } from './experiments/report';
+export type { AblationReport, ConfigurationSummary, Stats, Difference, ReportOptions } from './experiments/report';
+
+// ---------------------------------------------------------------- your own images, parameters as text
+export { predictImage, predictImageFile, topClasses, DEFAULT_PREDICT_IMAGE_OPTIONS } from './predict';
+export type { ClassProbability, PredictImageOptions } from './predict';
+export { preprocessImage, preprocessImageFile, MNIST_IMAGE_SIZE } from './predict/image';
+export { exportParams, importParams, readParamsFile } from './params';
+export type { ParamsFile, ExportParamsResult, ImportParamsOptions } from './params';
+
+// ---------------------------------------------------------------- figures (build a figure, then show or save it)
+export { pixelGrid, gallery, trainingCurves, confusionMatrixFigure, ablationChart, firstLayerWeights, modelTable, pixelHistogram } from './viz/figures';
+export { DEFAULT_PIXEL_GRID, DEFAULT_GALLERY, DEFAULT_TRAINING_CURVES, DEFAULT_FIRST_LAYER_WEIGHTS, DEFAULT_PIXEL_HISTOGRAM } from './viz/figures';
+export type {
+  PixelGridOptions, GalleryOptions, TrainingCurvesOptions, NamedHistory, AblationRow, FirstLayerWeightsOptions, PixelHistogramOptions, ImageSource, KernelSource,
+} from './viz/figures';
+export type { Figure, FigureKind, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure } from './viz/figure';
+export { show, DEFAULT_SHOW } from './viz/notebook';
+export type { ShowOptions } from './viz/notebook';
+export { saveFigure, FIGURE_FORMATS, DEFAULT_SAVE_FIGURE } from './viz/save';
+export type { FigureFormat, SaveFigureOptions } from './viz/save';
+export { renderSvg } from './viz/svg';
+export { renderHtml } from './viz/html';
+export { renderTerminal } from './viz/terminal';
+export { createLivePlot, plotInBrowser } from './viz/live';
+export type { LivePlot, LivePlotOptions, LiveEpochLogs } from './viz/live';
+export { showTable, makeTable, tableToText, tableToHtml, TABLE_MARKER } from './viz/table';
+export type { TableRow, NamedTable } from './viz/table';
+
+// ---------------------------------------------------------------- notebooks: quick mode and the seed
+export { notebookSettings, describeSettings, forNotebook, quickMode, byMode, QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED } from './notebook';
+export type { NotebookSettings } from './notebook';
+
+// ---------------------------------------------------------------- about the lab, formatting
 export { labInfo, formatLabInfo } from './info';
 export type { LabInfo } from './info';
-export { writeFileAtomic, writeJsonAtomic, PROJECT_ROOT } from './util/fs';
-export {
-  QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED,
-  quickMode, notebookSettings, describeSettings, byMode, forNotebook,
-} from './notebook';
-export type { NotebookSettings } from './notebook';
-export { formatShape, formatDuration, percent } from './util/format';
-export * from './model';
-export * from './train';
-// Training's EpochLogs (viz's createLivePlot takes LiveEpochLogs, which accepts these).
-export type { EpochLogs } from './train';
-export * from './runs/folder';
-export * from './experiments/presets';
-export * from './experiments/run';
-export { withSeed, runSettings, sameRun, canonicalJson } from './runs/identity';
-export type { ExperimentConfig, ReferenceResult, RunResult } from './runs/types';
-export * from './evaluate';
-export * from './params';
-export {
-  GRID_MODES, GRID_PRESETS, FACTOR_NAMES, FACTOR_LABELS, DEFAULT_GRID_SPEC, SEED001_IDS,
-  gridPreset, referenceIds, validateGridSpec, loadGridSpec, expandGrid, applyFactor, seedList, configKey, runKey,
-} from './experiments/grid';
-export type { GridMode, GridFactors, FactorName, GridSpec, GridRun, GridPresetName } from './experiments/grid';
-export { MEASURED_COST_MODELS, costModelFor, calibrateCostModel, estimateRunSeconds, multiplyAddsPerExample, exampleCounts } from './experiments/cost';
-export type { CostModel } from './experiments/cost';
-export { parseShard, shardTag, assignShards, selectShard } from './experiments/shard';
-export type { Shard } from './experiments/shard';
-export { RESULT_ROW_FORMAT, readResults, ResultsWriter } from './experiments/results';
-export type { ResultRow, ReadResults, Engine } from './experiments/results';
-export { runGrid, defaultWorkerCount, NATIVE_CORES_PER_WORKER, runFolderName, formatProgress } from './experiments/runner';
-export type { RunnerOptions, RunnerProgress, RunnerSummary } from './experiments/runner';
-export {
-  DEFAULT_REPORT_OPTIONS, statsOf, welchInterval, summarizeResults, formatMarkdown, formatCsv, formatHtml, chartRows, writeReport,
-} from './experiments/report';
-export type { Stats, Difference, ConfigurationSummary, AblationReport, ReportOptions, ReportFiles } from './experiments/report';
-export { DEFAULT_ABLATION_OPTIONS, ablationPaths, plannedRuns, planAblation, runAblation } from './experiments/ablate';
-export type { AblationOptions, AblationPaths, DryRunPlan, AblationOutcome } from './experiments/ablate';
-export { runKerasExperiment, kerasAvailable } from './experiments/keras';
-export type { RunOptions, RunFunction } from './experiments/protocol';
-export * from './predict';
-export * from './viz';
+export { PROJECT_ROOT } from './util/fs';
+export { formatDuration, formatMetric, formatShape, percent, DEFAULT_PERCENT } from './util/format';
+export type { PercentOptions } from './util/format';
+
+// ---------------------------------------------------------------- the command line
+/** The `mnist-lab` command as a function: `runCommandLine(process.argv)`; bin/mnist-lab.js calls it. */
+export { main as runCommandLine } from './cli/main';
+/** How the command line prints an error (one line for the lab's own errors). */
+export { formatError as formatCommandError } from './cli/errors';

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, tf, type BackendInfo } from './backend';
-import { DATASET_NAMES, locateDataset, type DataSource, type LoadDataOptions } from './data';
+import { locateDataset, type DataSource, type LoadDataOptions } from './data/load';
+import { DATASET_NAMES } from './data/registry';
 import { PROJECT_ROOT } from './util/fs';
 import { selectTrainStep, type TrainStepEngine } from './train/graph-step';
 

@@ -7,31 +7,25 @@ import {
   ConfigError,
   expandGrid,
   gridPreset,
-
   validateGridSpec,
-  runKey,
-  configKey,
-  parseShard,
-  selectShard,
-  readResults,
-  ResultsWriter,
   summarizeResults,
-  welchInterval,
-  statsOf,
   formatMarkdown,
   formatCsv,
   formatHtml,
-  runGrid,
   planAblation,
   SEED001_IDS,
   DEFAULT_GRID_SPEC,
-  calibrateCostModel,
   estimateRunSeconds,
   getPreset,
   initBackend,
   tf,
-  type ResultRow,
 } from '../src';
+import { calibrateCostModel } from '../src/experiments/cost';
+import { runKey, configKey } from '../src/experiments/grid';
+import { welchInterval, statsOf } from '../src/experiments/report';
+import { readResults, ResultsWriter, type ResultRow } from '../src/experiments/results';
+import { runGrid } from '../src/experiments/runner';
+import { parseShard, selectShard } from '../src/experiments/shard';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 import { gridSpecFromFlags } from '../src/cli/flags';
 import { relativeRunCost } from '../src/experiments/cost';

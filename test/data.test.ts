@@ -8,11 +8,6 @@ import {
   loadData,
   loadDataset,
   locateDataset,
-  downloadDataset,
-  encodeNpz,
-  encodeIdx,
-  writeIdxFile,
-  readIdxFile,
   FILE_ROLES,
   ChecksumError,
   ConfigError,
@@ -20,6 +15,9 @@ import {
   DatasetNotFoundError,
   DownloadError,
 } from '../src';
+import { downloadDataset } from '../src/data/download';
+import { encodeIdx, writeIdxFile, readIdxFile } from '../src/data/idx';
+import { encodeNpz } from '../src/data/npz';
 import { REAL_DATA_DIR, makeTinyDataset, tempDir, tinySpec, writeTinyDataset, STANDARD_NAMES } from './helpers/fixtures';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set (npm test sets it to ../shared/datasets when present)' };

@@ -10,7 +10,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
-import { PROJECT_ROOT, findChromium } from '../src';
+import {
+  PROJECT_ROOT,
+} from '../src';
+import { findChromium } from '../src/viz/png';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');

@@ -8,14 +8,13 @@ import {
   exportParams,
   importParams,
   readParamsFile,
-  shortestFloat32,
   predict,
   scaleImages,
   ParamsFormatError,
   ParamsMismatchError,
-  PARAMS_JSON_FILE,
   evaluateRun,
 } from '../src';
+import { shortestFloat32, PARAMS_JSON_FILE } from '../src/params/index';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 import { buildMlp, loadTinyMnist, runCli, trainTinyMlp, writeTinyRun, type TinyMnist } from './helpers/tiny-model';
 

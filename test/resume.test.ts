@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { tf, initBackend, loadCheckpoint, readRun, backendInfo, getPreset, withSeed, sameRun, configKey, runKey, type ExperimentConfig } from '../src';
+import {
+  tf,
+  initBackend,
+  loadCheckpoint,
+  readRun,
+  backendInfo,
+  getPreset,
+  withSeed,
+  type ExperimentConfig,
+} from '../src';
+import { configKey, runKey } from '../src/experiments/grid';
+import { sameRun } from '../src/runs/identity';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };

@@ -17,16 +17,14 @@ import {
   readRun,
   loadCheckpoint,
   getPreset,
-  deriveSeed,
-  SeededRandom,
-  ProgressReporter,
-  streamSink,
   ConfigError,
   DEFAULT_MLP,
   type ProgressSink,
   type TrainingHistory,
   type TrainingProgress,
 } from '../src';
+import { ProgressReporter, streamSink } from '../src/train/progress';
+import { deriveSeed, SeededRandom } from '../src/util/random';
 import { tslabKernel } from '../src/util/tslab';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 

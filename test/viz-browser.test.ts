@@ -18,13 +18,10 @@ import {
   confusionMatrixFigure,
   renderHtml,
   saveFigure,
-  findChromium,
-  openBrowser,
   createLivePlot,
-  CHROMIUM_ARGS,
-  type BrowserSession,
   type TrainingHistory,
 } from '../src';
+import { findChromium, openBrowser, CHROMIUM_ARGS, type BrowserSession } from '../src/viz/png';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const chromiumPath = findChromium();

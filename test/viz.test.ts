@@ -23,17 +23,15 @@ import {
   renderSvg,
   renderHtml,
   renderTerminal,
-  visibleLength,
-  notebookHtml,
   show,
-  resetNotebookPlotly,
   createLivePlot,
-  detectDisplay,
-  offlineIndexHtml,
   saveFigure,
-  formatOf,
   type TrainingHistory,
 } from '../src';
+import { detectDisplay, offlineIndexHtml } from '../src/viz/live';
+import { notebookHtml, resetNotebookPlotly } from '../src/viz/notebook';
+import { formatOf } from '../src/viz/save';
+import { visibleLength } from '../src/viz/terminal';
 import { buildProgram } from '../src/cli/main';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 

@@ -36,14 +36,14 @@ export function parseCheckpointKind(value: string | undefined): CheckpointKind |
 }
 
 /** The items of a comma-separated list (none may be empty). */
-export function splitList(field: string, text: string): string[] {
+function splitList(field: string, text: string): string[] {
   const items = text.split(',').map((item) => item.trim());
   if (items.some((item) => item === '')) throw new ConfigError(field, `empty value in '${text}'`, 'a comma-separated list, e.g. 128,512');
   return items;
 }
 
 /** A comma-separated list of numbers. */
-export function numberList(field: string, text: string): number[] {
+function numberList(field: string, text: string): number[] {
   return splitList(field, text).map((item) => {
     const value = Number(item);
     if (!Number.isFinite(value)) throw new ConfigError(field, `'${item}' is not a number`);
@@ -52,7 +52,7 @@ export function numberList(field: string, text: string): number[] {
 }
 
 /** A whole number (its range is the schema's to check). */
-export function integer(field: string, text: string): number {
+function integer(field: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value)) throw new ConfigError(field, `'${text}' is not a whole number`);
   return value;

@@ -10,7 +10,7 @@ import { plotInBrowser } from '../viz/live';
 import { wholeNumber } from './flags';
 
 /** Read `history.json` of a run folder (or a history file itself), named after the run's id and seed. */
-export async function readRunHistory(input: string): Promise<NamedHistory> {
+async function readRunHistory(input: string): Promise<NamedHistory> {
   let stat;
   try {
     stat = await fs.stat(input);

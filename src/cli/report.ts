@@ -6,7 +6,7 @@ import { readResults } from '../experiments/results';
 import { formatMarkdown, summarizeResults, writeReport, DEFAULT_REPORT_OPTIONS } from '../experiments/report';
 
 /** Files given on the command line; a folder stands for every .jsonl file in it (all shards). */
-export function expandResultPaths(inputs: readonly string[]): string[] {
+function expandResultPaths(inputs: readonly string[]): string[] {
   return inputs.flatMap((input) => {
     let isFolder: boolean;
     try {

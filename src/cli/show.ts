@@ -1,7 +1,7 @@
 /** `mnist-lab show mnist --index 0 [--numbers] [--split test]`: a digit in the terminal (or a file). */
 import type { Command } from 'commander';
 import { ConfigError } from '../errors';
-import { loadDataset } from '../data';
+import { loadDataset } from '../data/load';
 import { pixelGrid } from '../viz/figures';
 import { renderTerminal, defaultTerminalOptions } from '../viz/terminal';
 import { saveFigure } from '../viz/save';

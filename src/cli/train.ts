@@ -112,7 +112,7 @@ interface TrainFlags extends ExperimentFlags {
 }
 
 /** A few lines a learner reads after training. */
-export function formatRunResult(result: RunResult): string {
+function formatRunResult(result: RunResult): string {
   const lines = [
     `${result.id} (seed ${result.seed}, ${result.backend}): test loss ${formatMetric(result.test.loss)}, test accuracy ${percent(result.test.acc)}`,
     `final train accuracy ${percent(result.finalTrainAcc)}, gap to test ${(result.overfitGap * 100).toFixed(2)} points`,

@@ -78,7 +78,7 @@ function checkBatchSize(batchSize: number): void {
 }
 
 /** Class indices from labels given as indices or one-hot rows. */
-export function labelIndices(labels: LabelsInput, numClasses = NUM_CLASSES): Int32Array {
+function labelIndices(labels: LabelsInput, numClasses = NUM_CLASSES): Int32Array {
   let values: ArrayLike<number>;
   let shape: number[];
   if (isTensor(labels)) {

@@ -43,14 +43,14 @@ export interface AblationPaths {
   reportName: string;
 }
 
-export function ablationPaths(spec: GridSpec, options: Pick<AblationOptions, 'outDir' | 'shard'> = {}): AblationPaths {
+function ablationPaths(spec: GridSpec, options: Pick<AblationOptions, 'outDir' | 'shard'> = {}): AblationPaths {
   const outDir = path.resolve(options.outDir ?? path.join(PROJECT_ROOT, 'results', 'ablations', spec.name));
   const tag = options.shard && options.shard.count > 1 ? `.${shardTag(options.shard)}` : '';
   return { outDir, resultsFile: path.join(outDir, `results${tag}.jsonl`), runsDir: path.join(outDir, 'runs'), reportName: `report${tag}` };
 }
 
 /** The runs this invocation is responsible for (the whole grid, or one shard of it). */
-export function plannedRuns(spec: GridSpec, shard?: Shard): GridRun[] {
+function plannedRuns(spec: GridSpec, shard?: Shard): GridRun[] {
   const runs = expandGrid(spec);
   return shard ? selectShard(runs, shard) : runs;
 }

@@ -32,14 +32,14 @@ export interface CostModel {
  * `calibrateCostModel()` while other trainings shared the machine. The
  * runner's ETA rescales them by the runs it has finished.
  */
-export const MEASURED_COST_MODELS: Record<string, CostModel> = {
+const MEASURED_COST_MODELS: Record<string, CostModel> = {
   tensorflow: { backend: 'tensorflow', secondsPerMultiplyAdd: 1.5e-11, secondsPerStep: 1.2e-3, secondsPerRun: 2, source: 'measured: native tfjs-node (graph step), 2-core machine' },
   wasm: { backend: 'wasm', secondsPerMultiplyAdd: 1.4e-9, secondsPerStep: 2.2e-3, secondsPerRun: 2, source: 'measured: wasm backend, 2-core machine' },
   cpu: { backend: 'cpu', secondsPerMultiplyAdd: 6.2e-9, secondsPerStep: 4.5e-2, secondsPerRun: 2, source: 'measured: pure-JS cpu backend, 2-core machine' },
 };
 
 /** Multiply-adds of one forward pass of the experiment's MLP. */
-export function multiplyAddsPerExample(experiment: ExperimentConfig): number {
+function multiplyAddsPerExample(experiment: ExperimentConfig): number {
   const inputs = experiment.model.inputShape.reduce((product, size) => product * size, 1);
   const widths = [inputs, ...experiment.model.hiddenUnits, experiment.model.numClasses];
   let total = 0;
@@ -48,7 +48,7 @@ export function multiplyAddsPerExample(experiment: ExperimentConfig): number {
 }
 
 /** Examples each phase of the run sees, after limits and the validation split. */
-export function exampleCounts(experiment: ExperimentConfig): { train: number; validation: number; test: number } {
+function exampleCounts(experiment: ExperimentConfig): { train: number; validation: number; test: number } {
   const spec = DATASETS[experiment.dataset];
   const available = Math.min(experiment.trainLimit ?? spec.trainCount, spec.trainCount);
   const test = Math.min(experiment.testLimit ?? spec.testCount, spec.testCount);

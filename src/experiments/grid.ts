@@ -89,7 +89,7 @@ export const DEFAULT_GRID_SPEC: GridSpec = {
 export const SEED001_IDS = ['S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32'] as const;
 
 /** Every experiment of the project's reference table (all presets), in their own order. */
-export function referenceIds(): string[] {
+function referenceIds(): string[] {
   return allPresets().map((preset) => preset.id);
 }
 
@@ -222,7 +222,7 @@ export function runKey(experiment: ExperimentConfig, seed: number): string {
   return shortHash(`${configKey(experiment)}:${seed}`);
 }
 
-export function seedList(seeds: number | number[]): number[] {
+function seedList(seeds: number | number[]): number[] {
   return Array.isArray(seeds) ? [...seeds] : Array.from({ length: seeds }, (_, index) => index + 1);
 }
 
@@ -233,7 +233,7 @@ function formatFactorValue(value: unknown): string {
 }
 
 /** Apply one factor value to an experiment (returns a new object). */
-export function applyFactor(experiment: ExperimentConfig, factor: FactorName, value: unknown): ExperimentConfig {
+function applyFactor(experiment: ExperimentConfig, factor: FactorName, value: unknown): ExperimentConfig {
   const model = { ...experiment.model, optimizerOptions: { ...experiment.model.optimizerOptions } };
   const train = { ...experiment.train };
   let scaleInputs = experiment.scaleInputs;

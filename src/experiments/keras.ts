@@ -13,11 +13,11 @@ import type { RunFunction } from './protocol';
 import type { RunResult } from '../runs/types';
 
 /** The Python of the project's virtual environment (created by `npm run setup`). */
-export const KERAS_PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-export const KERAS_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'keras', 'run_experiment.py');
+const KERAS_PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
+const KERAS_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'keras', 'run_experiment.py');
 
 /** Whether the Keras cross-check can run here (the .venv and the script exist). */
-export function kerasAvailable(): boolean {
+function kerasAvailable(): boolean {
   return existsSync(KERAS_PYTHON) && existsSync(KERAS_SCRIPT);
 }
 

@@ -94,10 +94,10 @@ export function defaultWorkerCount(backend: string, cores = cpus().length): numb
 }
 
 /** Cores one native training keeps busy (see defaultWorkerCount for the measurement). */
-export const NATIVE_CORES_PER_WORKER = 2;
+const NATIVE_CORES_PER_WORKER = 2;
 
 /** Folder name of a run: readable, and unique through the run key (and the engine, for Keras runs). */
-export function runFolderName(run: GridRun, engine: Engine = 'tfjs'): string {
+function runFolderName(run: GridRun, engine: Engine = 'tfjs'): string {
   const readable = run.label.replace(/[^A-Za-z0-9.=_-]+/g, '_').slice(0, 60);
   return `${readable}__seed${run.seed}__${run.key}${engine === 'tfjs' ? '' : `__${engine}`}`;
 }

@@ -36,7 +36,7 @@ export function shardTag(shard: Shard): string {
  * shard (by a backend-free cost estimate), ties broken by run key, so the
  * result depends only on the grid and shards finish at about the same time.
  */
-export function assignShards(runs: readonly GridRun[], count: number): number[][] {
+function assignShards(runs: readonly GridRun[], count: number): number[][] {
   const order = runs
     .map((run, position) => ({ position, cost: relativeRunCost(run.experiment), key: run.key }))
     .sort((a, b) => b.cost - a.cost || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

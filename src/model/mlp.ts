@@ -9,7 +9,7 @@ import { createOptimizer } from './optimizers';
 import type { LossName, MlpConfig } from './config';
 
 /** tfjs's name for a Keras loss (tfjs compiles with camelCase identifiers). */
-export const TFJS_LOSS_NAMES: Record<LossName, string> = {
+const TFJS_LOSS_NAMES: Record<LossName, string> = {
   categorical_crossentropy: 'categoricalCrossentropy',
   sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
 };
@@ -59,7 +59,7 @@ export function createMlp(config: MlpConfig): tf.Sequential {
 }
 
 /** Compile (or re-compile after loading) with the config's Keras optimizer, loss and accuracy. */
-export function compileMlp(model: tf.LayersModel, config: Pick<MlpConfig, 'optimizer' | 'optimizerOptions' | 'loss'>): void {
+function compileMlp(model: tf.LayersModel, config: Pick<MlpConfig, 'optimizer' | 'optimizerOptions' | 'loss'>): void {
   model.compile({
     optimizer: createOptimizer(config.optimizer, config.optimizerOptions),
     loss: TFJS_LOSS_NAMES[config.loss],

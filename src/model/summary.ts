@@ -41,7 +41,7 @@ export function summarizeModel(model: tf.LayersModel): ModelSummary {
 }
 
 /** `1234567` as `1,234,567`, Keras's way of printing counts. */
-export function formatCount(count: number): string {
+function formatCount(count: number): string {
   return count.toLocaleString('en-US');
 }
 

@@ -18,24 +18,23 @@ import { tf } from '../backend';
 import { writeFileAtomic } from '../util/fs';
 import { ParamsFormatError, ParamsMismatchError } from './errors';
 
-export { ParamsFormatError, ParamsMismatchError } from './errors';
 
-export const PARAMS_FORMAT = 'mnist-lab-params';
-export const PARAMS_VERSION = 1;
+const PARAMS_FORMAT = 'mnist-lab-params';
+const PARAMS_VERSION = 1;
 export const PARAMS_JSON_FILE = 'params.json';
-export const PARAMS_README_FILE = 'README.txt';
+const PARAMS_README_FILE = 'README.txt';
 
 /** One weight tensor: its shape and its values nested like the shape (`values[input][unit]` for a kernel). */
-export interface ParamsTensor {
+interface ParamsTensor {
   shape: number[];
   values: NestedNumbers;
 }
 
 /** Numbers nested as deep as the tensor's rank. */
-export type NestedNumbers = number | NestedNumbers[];
+type NestedNumbers = number | NestedNumbers[];
 
 /** One layer's weights by short name (`kernel`, `bias` for Dense). */
-export interface ParamsLayer {
+interface ParamsLayer {
   /** tfjs class name of the layer, e.g. 'Dense'. */
   className: string;
   [weightName: string]: ParamsTensor | string;

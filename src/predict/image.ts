@@ -14,18 +14,18 @@ import { EmptyImageError, UnreadableImageError, UnsupportedImageError } from './
 /** Side of an MNIST image. */
 export const MNIST_IMAGE_SIZE = 28;
 /** Side of the box the digit is scaled to fit (the rest is margin). */
-export const MNIST_DIGIT_BOX = 20;
+const MNIST_DIGIT_BOX = 20;
 /** The lightest and darkest pixels must differ by at least this many of 255 levels, or the image counts as blank. */
-export const MIN_CONTRAST = 32;
+const MIN_CONTRAST = 32;
 /** After stretching the contrast to [0, 1], values below this are background noise (paper texture, JPEG ringing) and become 0. */
-export const NOISE_FLOOR = 0.1;
+const NOISE_FLOOR = 0.1;
 /** Fraction of the shorter side used as the border ring that tells the background colour. */
 const BORDER_FRACTION = 0.02;
 /** Decoding limits, so a huge or hostile JPEG fails with an error instead of exhausting memory. */
 const JPEG_LIMITS = { maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 };
 
 /** Decoded pixels: `width * height * 4` bytes, RGBA row by row. */
-export interface RgbaImage {
+interface RgbaImage {
   width: number;
   height: number;
   data: Uint8Array;
@@ -39,7 +39,7 @@ function startsWith(bytes: Uint8Array, signature: readonly number[]): boolean {
 }
 
 /** Decode PNG or JPEG bytes (recognised by their signature, not the file name) to RGBA. */
-export function decodeImage(bytes: Uint8Array, file = '<image bytes>'): RgbaImage {
+function decodeImage(bytes: Uint8Array, file = '<image bytes>'): RgbaImage {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (startsWith(bytes, PNG_SIGNATURE)) {
     try {

@@ -17,7 +17,7 @@ const REFERENCE_SCHEMA: z.ZodType<ReferenceResult> = z
   .strict();
 
 /** What an {@link ExperimentConfig} may hold. */
-export const EXPERIMENT_SCHEMA: z.ZodType<ExperimentConfig> = z
+const EXPERIMENT_SCHEMA: z.ZodType<ExperimentConfig> = z
   .object({
     id: z.string().min(1),
     description: z.string(),

@@ -25,7 +25,7 @@ import type { DenseLayer, LayerPlan } from './layer-plan';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
 
 /** What a step adds to the epoch's sums. */
-export interface GraphStepResult {
+interface GraphStepResult {
   /** Sum over the batch of the per-example losses. */
   lossSum: number;
   /** Number of examples whose arg-max matches the label. */

@@ -51,7 +51,7 @@ interface NativeModule {
 }
 
 /** Where `npm install` (scripts/setup.mjs) puts the compiled binding, from src/train or dist/train. */
-export const GRAPH_BINDING_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'tf_graph.node');
+const GRAPH_BINDING_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'tf_graph.node');
 
 let loaded: { module: NativeModule | null; reason: string } | null = null;
 

@@ -27,7 +27,7 @@ export interface ProgressSink {
 }
 
 /** One `<pre>` block in the cell's output, rewritten on every update. */
-export function notebookSink(kernel: TslabPublic): ProgressSink {
+function notebookSink(kernel: TslabPublic): ProgressSink {
   const display = kernel.newDisplay();
   const done: string[] = [];
   const render = (current: string): void => display.html(`<pre>${escapeHtml([...done, current].join('\n'))}</pre>`);
@@ -58,7 +58,7 @@ export function streamSink(stream: NodeJS.WriteStream = process.stdout): Progres
 }
 
 /** The sink for this environment: notebook display inside tslab, stdout elsewhere. */
-export function defaultSink(): ProgressSink {
+function defaultSink(): ProgressSink {
   const kernel = tslabKernel();
   return kernel !== undefined ? notebookSink(kernel) : streamSink();
 }
@@ -79,7 +79,7 @@ function formatLogs(logs: Partial<EpochLogs>): string {
 }
 
 /** The bar: `[=====>........]`, full `[======]` at the end. */
-export function progressBar(step: number, steps: number): string {
+function progressBar(step: number, steps: number): string {
   const filled = steps > 0 ? Math.floor((BAR_WIDTH * step) / steps) : BAR_WIDTH;
   if (filled >= BAR_WIDTH) return `[${'='.repeat(BAR_WIDTH)}]`;
   return `[${'='.repeat(Math.max(filled - 1, 0))}${filled > 0 ? '>' : ''}${'.'.repeat(BAR_WIDTH - filled)}]`;

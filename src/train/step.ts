@@ -27,7 +27,7 @@ import { fusedUpdate, type FusedUpdate } from './fused-update';
 import { forwardLogits, type DenseLayer, type ForwardTrace, type LayerPlan } from './layer-plan';
 
 /** What one step adds to the epoch's running sums. */
-export interface StepResult {
+interface StepResult {
   /** Sum over the batch of the per-example losses. */
   lossSum: tf.Scalar;
   /** Number of examples whose arg-max matches the label. */

@@ -9,9 +9,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { MnistLabError } from '../errors';
 
+/** Name of the stamp `npm run build` writes into dist/. @public (scripts/build.mjs reads it from dist/) */
 export const BUILD_STAMP_FILE = 'build-stamp.json';
 
-/** Hash of every file under `dir`, in a stable order. */
+/** Hash of every file under `dir`, in a stable order. @public (scripts/build.mjs calls it from dist/) */
 export function hashSourceTree(dir: string): string {
   const hash = createHash('sha256');
   const walk = (folder: string): void => {

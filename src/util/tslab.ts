@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 
 /** The part of tslab's `Display` the lab uses. */
-export interface TslabDisplay {
+interface TslabDisplay {
   html(html: string): void;
   text(text: string): void;
 }
@@ -41,7 +41,3 @@ export function tslabKernel(): TslabPublic | undefined {
   return undefined;
 }
 
-/** True when this code runs inside a tslab (Jupyter) kernel. */
-export function isInsideTslab(): boolean {
-  return tslabKernel() !== undefined;
-}

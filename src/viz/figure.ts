@@ -61,7 +61,7 @@ export interface LineSeries {
 }
 
 /** A point worth pointing at, e.g. the epoch with the lowest val_loss. */
-export interface ChartMarker {
+interface ChartMarker {
   x: number;
   y: number;
   label: string;
@@ -69,7 +69,7 @@ export interface ChartMarker {
 }
 
 /** The area between two curves, e.g. the train/validation gap. */
-export interface ShadedGap {
+interface ShadedGap {
   x: number[];
   lower: number[];
   upper: number[];
@@ -111,7 +111,7 @@ export interface HeatmapFigure {
 }
 
 /** One bar of a bar chart. */
-export interface Bar {
+interface Bar {
   category: string;
   /** Bar height (mean over seeds). */
   value: number;

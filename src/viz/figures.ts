@@ -26,7 +26,7 @@ import {
 export type ImageSource = NdArray | number[][];
 
 /** Rows of one image: a `[rows, columns]` array, or item `index` of an `[N, rows, columns]` stack. */
-export function imageRows(images: ImageSource, index = 0): number[][] {
+function imageRows(images: ImageSource, index = 0): number[][] {
   if (Array.isArray(images)) return images.map((row) => Array.from(row));
   const shape = images.shape;
   if (shape.length === 2) {
@@ -339,7 +339,7 @@ export interface ModelLayerRow {
 }
 
 /** Layer rows of a tfjs model, in the order Keras's `model.summary()` lists them. */
-export function modelLayerRows(model: tfTypes.LayersModel): ModelLayerRow[] {
+function modelLayerRows(model: tfTypes.LayersModel): ModelLayerRow[] {
   return model.layers.map((layer) => {
     const config = layer.getConfig() as { activation?: string; rate?: number };
     const shape = layer.outputShape;

@@ -17,10 +17,10 @@ export interface HtmlOptions {
   includePlotly: boolean;
 }
 
-export const DEFAULT_HTML: HtmlOptions = { interactive: true, includePlotly: true };
+const DEFAULT_HTML: HtmlOptions = { interactive: true, includePlotly: true };
 
 /** The `<script>` that defines `window.Plotly`, from node_modules. */
-export function plotlyScriptTag(): string {
+function plotlyScriptTag(): string {
   return `<script type="text/javascript">/* plotly.js from node_modules, inlined so charts work offline */\n${plotlyScript()}\n</script>`;
 }
 

@@ -11,7 +11,7 @@
  * no server starts: we say so and write the chart file at the end.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { promises as fs, existsSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -25,7 +25,7 @@ import { plotlyPath, toPlotly, type PlotlyObject } from './plotly';
 import { saveFigure } from './save';
 
 /** One plot on nodeplotlib's page: what its `plotdata` event carries. */
-export interface LivePlotData {
+interface LivePlotData {
   id: number;
   data: PlotlyObject[];
   layout: PlotlyObject;
@@ -69,7 +69,7 @@ function openInBrowser(url: string, log: (line: string) => void): void {
 }
 
 /** nodeplotlib's prebuilt web page (Angular app) and its assets. */
-export function nodeplotlibWebDir(): string {
+function nodeplotlibWebDir(): string {
   try {
     return path.join(path.dirname(require.resolve('nodeplotlib/package.json')), 'src', 'lib', 'server', 'web');
   } catch {
@@ -99,7 +99,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** A running live-plot server. */
-export interface LivePlotServer {
+interface LivePlotServer {
   url: string;
   /** Browser tabs connected right now. */
   clientCount(): number;
@@ -114,7 +114,7 @@ export interface LivePlotServer {
  * Serve nodeplotlib's page offline, feeding it from `plots$`: every value
  * the Observable emits replaces the plots on every open tab.
  */
-export async function serveLivePlots(plots$: Observable<LivePlotData[]>, options: { port?: number } = {}): Promise<LivePlotServer> {
+async function serveLivePlots(plots$: Observable<LivePlotData[]>, options: { port?: number } = {}): Promise<LivePlotServer> {
   const webDir = nodeplotlibWebDir();
   const index = offlineIndexHtml(await fs.readFile(path.join(webDir, 'index.html'), 'utf8'));
   const plotly = plotlyPath();
@@ -235,7 +235,7 @@ export interface LivePlotOptions {
   log: (line: string) => void;
 }
 
-export function defaultLivePlotOptions(): LivePlotOptions {
+function defaultLivePlotOptions(): LivePlotOptions {
   return {
     title: 'Training curves (live)',
     outFile: path.resolve('training-curves.html'),
@@ -247,7 +247,7 @@ export function defaultLivePlotOptions(): LivePlotOptions {
 }
 
 /** What a live plot leaves behind. */
-export interface LivePlotResult {
+interface LivePlotResult {
   /** Absolute path of the chart file, or null when no epoch was reported. */
   file: string | null;
   /** The server's address when a browser was used. */
@@ -337,15 +337,6 @@ export async function createLivePlot(options: Partial<LivePlotOptions> = {}): Pr
       return { file, url, history };
     },
   };
-}
-
-/** True when nodeplotlib's page is installed where {@link serveLivePlots} expects it. */
-export function nodeplotlibPageAvailable(): boolean {
-  try {
-    return existsSync(path.join(nodeplotlibWebDir(), 'index.html'));
-  } catch {
-    return false;
-  }
 }
 
 /**

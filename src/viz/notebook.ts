@@ -10,7 +10,7 @@ import { isChart, type Figure } from './figure';
 import { figureFragment } from './html';
 
 /** The part of tslab's `display` we use; tests pass their own. */
-export interface HtmlDisplay {
+interface HtmlDisplay {
   html(html: string): void;
 }
 
@@ -25,11 +25,6 @@ export const DEFAULT_SHOW: ShowOptions = { interactive: true };
 
 // Kernel-wide: one tslab kernel is one process, so this is "once per notebook session".
 let plotlySent = false;
-
-/** Whether plotly.js has been sent to the notebook by this kernel. */
-export function notebookHasPlotly(): boolean {
-  return plotlySent;
-}
 
 /** Send plotly.js again with the next chart (after clearing outputs or reloading an untrusted page). */
 export function resetNotebookPlotly(): void {

@@ -9,11 +9,10 @@ import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { ConfigError, MnistLabError } from '../errors';
 import { naturalSize, type Figure } from './figure';
-import { renderHtml } from './html';
 import { renderSvg } from './svg';
 
 /** Where Chromium is looked for, after env MNIST_LAB_CHROMIUM. */
-export const CHROMIUM_PATHS: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'];
+const CHROMIUM_PATHS: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'];
 
 /** Flags for a quiet, offline, sandbox-free headless run (containers have no user namespaces). */
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -27,7 +26,7 @@ export const CHROMIUM_ARGS: readonly string[] = [
 ];
 
 /** No Chromium to render PNGs (or to screenshot a chart page). */
-export class BrowserNotFoundError extends MnistLabError {
+class BrowserNotFoundError extends MnistLabError {
   constructor(readonly searched: readonly string[]) {
     super(
       `PNG export needs Chromium, and none was found (looked at ${searched.join(', ')}). ` +
@@ -58,7 +57,7 @@ export interface PngOptions {
   scale: number;
 }
 
-export const DEFAULT_PNG: PngOptions = { scale: 1 };
+const DEFAULT_PNG: PngOptions = { scale: 1 };
 
 /** How long a page may take to draw (plotly.js is large). */
 const PAGE_TIMEOUT_MS = 30_000;
@@ -131,12 +130,3 @@ export async function renderPng(figure: Figure, options: Partial<PngOptions> = {
   }
 }
 
-/** Screenshot of a figure's interactive HTML page as plotly draws it (for checking that charts render offline). */
-export async function screenshotHtmlFigure(figure: Figure, size = naturalSize(figure)): Promise<Buffer> {
-  const session = await openBrowser();
-  try {
-    return await session.screenshot({ html: renderHtml(figure) }, { ...size, waitFor: '[data-rendered="plotly"] .main-svg' });
-  } finally {
-    await session.close();
-  }
-}

@@ -35,7 +35,7 @@ export function formatOf(file: string): FigureFormat {
 }
 
 /** The figure as the bytes of a file of the given format. */
-export async function figureBytes(figure: Figure, format: FigureFormat, options: Partial<SaveFigureOptions> = {}): Promise<string | Uint8Array> {
+async function figureBytes(figure: Figure, format: FigureFormat, options: Partial<SaveFigureOptions> = {}): Promise<string | Uint8Array> {
   const settings = { ...DEFAULT_SAVE_FIGURE, ...options };
   switch (format) {
     case 'html':

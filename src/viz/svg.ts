@@ -46,13 +46,13 @@ const byte = (value: number) => Math.max(0, Math.min(255, Math.round(value)));
 const hex = (red: number, green: number, blue: number) => `#${[red, green, blue].map((c) => byte(c).toString(16).padStart(2, '0')).join('')}`;
 
 /** Gray level of a value on [min, max]: min black, max white (matplotlib `cmap='gray'`). */
-export function grayColor(value: number, min: number, max: number): [number, number, number] {
+function grayColor(value: number, min: number, max: number): [number, number, number] {
   const level = max > min ? ((value - min) / (max - min)) * 255 : 0;
   return [byte(level), byte(level), byte(level)];
 }
 
 /** Blue-white-red for signed values, symmetric around zero. */
-export function divergingColor(value: number, limit: number): [number, number, number] {
+function divergingColor(value: number, limit: number): [number, number, number] {
   const t = Math.max(-1, Math.min(1, limit > 0 ? value / limit : 0));
   return t >= 0 ? [255, 255 * (1 - t * 0.85), 255 * (1 - t * 0.85)] : [255 * (1 + t * 0.85), 255 * (1 + t * 0.85), 255];
 }
@@ -82,7 +82,7 @@ function renderPixelGrid(figure: PixelGridFigure): string {
 }
 
 /** A tile as a PNG data URI: one image element instead of hundreds of rects keeps galleries small. */
-export function tileDataUri(pixels: number[][], figure: Pick<ImageGridFigure, 'colorScale' | 'minValue' | 'maxValue'>): string {
+function tileDataUri(pixels: number[][], figure: Pick<ImageGridFigure, 'colorScale' | 'minValue' | 'maxValue'>): string {
   const rows = pixels.length;
   const columns = pixels[0]?.length ?? 0;
   const png = new PNG({ width: columns, height: rows });
@@ -130,7 +130,7 @@ function renderImageGrid(figure: ImageGridFigure): string {
 }
 
 /** Round tick positions covering [min, max] (1-2-5 steps). */
-export function niceTicks(min: number, max: number, count = 5): number[] {
+function niceTicks(min: number, max: number, count = 5): number[] {
   if (!(max > min)) return [min];
   const raw = (max - min) / count;
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -338,8 +338,3 @@ export function renderSvg(figure: Figure): string {
   }
 }
 
-/** Width and height written in an SVG's root element. */
-export function svgSize(svg: string): { width: number; height: number } {
-  const match = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(svg);
-  return match ? { width: Number(match[1]), height: Number(match[2]) } : { width: 800, height: 600 };
-}

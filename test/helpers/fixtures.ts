@@ -5,7 +5,12 @@
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeIdxFile, sha256Hex, encodeIdx, type DatasetSpec, type FileRole, FILE_ROLES } from '../../src';
+import {
+  type DatasetSpec,
+  type FileRole,
+  FILE_ROLES,
+} from '../../src';
+import { writeIdxFile, sha256Hex, encodeIdx } from '../../src/data/idx';
 
 export const REAL_DATA_DIR = process.env.MNIST_LAB_DATA;
 

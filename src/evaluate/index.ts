@@ -1,3 +1,0 @@
-export * from './metrics';
-export * from './overfitting';
-export * from './run';
