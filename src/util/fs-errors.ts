@@ -111,10 +111,18 @@ export function describeFsError(error: unknown, context: FsErrorContext = {}): u
       reason = 'it is a folder, where a file is expected (EISDIR)';
       fix = 'Give the path of a file inside it, or choose another path.';
       break;
-    case 'EEXIST':
-      reason = 'something is already there (EEXIST)';
-      fix = 'Move it away or choose another path.';
+    case 'EEXIST': {
+      const isFile = (() => {
+        try {
+          return !statSync(target).isDirectory();
+        } catch {
+          return false;
+        }
+      })();
+      reason = isFile ? 'it is a file, where a folder is expected (EEXIST)' : 'something is already there (EEXIST)';
+      fix = isFile ? `Rename or move ${target}, or choose another path.` : 'Move it away or choose another path.';
       break;
+    }
     case 'ENOENT':
       reason = 'it does not exist (ENOENT)';
       fix = 'Check the path (relative paths start from the folder you ran the command in).';
