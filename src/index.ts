@@ -24,6 +24,9 @@ export * from './train';
 // Training's EpochLogs (viz's createLivePlot takes LiveEpochLogs, which accepts these).
 export type { EpochLogs } from './train';
 export * from './train/checkpoint';
+export { lockRunFolder, RunFolderLockedError, LOCK_FILE, type LockHolder, type RunLock } from './train/run-lock';
+export { cleanStaleTemps, checkResumable, RunMismatchError } from './train/run-folder';
+export { FileSystemError, describeFsError } from './util/fs-errors';
 export * from './experiments/presets';
 export * from './experiments/run';
 export type { ExperimentConfig, ReferenceResult, RunResult } from './experiments/types';

@@ -50,8 +50,9 @@ export interface LoadDataOptions {
   /**
    * A folder with one subfolder per data set (`mnist/`, `fashion-mnist/`). Default: env `MNIST_LAB_DATA`
    * (relative to where the command was typed). When given, it must hold the data set: no fall-through.
+   * `null`: no explicit folder, MNIST_LAB_DATA ignored (search the cache, Keras's and Debian's folders).
    */
-  dataDir?: string;
+  dataDir?: string | null;
   /** Where `dataDir` came from, for error messages (the CLI passes '--data-dir'). */
   dataDirOrigin?: string;
   /** The project cache; downloads land here. Default: `data/` in the project, or env `MNIST_LAB_CACHE`. */
@@ -131,7 +132,7 @@ export async function locateDataset(name: string, options: LoadDataOptions = {})
       throw new DatasetNotFoundError(
         name,
         [`${candidate.path} (from ${location ? describeLocation(location) : 'the dataDir option'})`],
-        `That folder has ${present} of the 4 files; missing: ${missing.join(', ')}. ` +
+        `That folder has ${present === 0 ? 'none' : `only ${present}`} of the 4 files; missing: ${missing.join(', ')}. ` +
           `Place all four (${FILE_ROLES.map((role) => spec.files[role].fileName).join(', ')}) in ${candidate.path}.`,
       );
     }

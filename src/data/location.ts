@@ -48,7 +48,8 @@ export function resolveDataEnv(env: NodeJS.ProcessEnv = process.env): string | u
 }
 
 /** The explicit location for these options, or undefined when none was given. */
-export function explicitDataLocation(options: { dataDir?: string; dataDirOrigin?: string }, env: NodeJS.ProcessEnv = process.env): ExplicitDataLocation | undefined {
+export function explicitDataLocation(options: { dataDir?: string | null; dataDirOrigin?: string }, env: NodeJS.ProcessEnv = process.env): ExplicitDataLocation | undefined {
+  if (options.dataDir === null) return undefined;
   if (options.dataDir) {
     const relative = !path.isAbsolute(options.dataDir);
     return { root: path.resolve(options.dataDir), given: options.dataDir, origin: options.dataDirOrigin ?? defaultDataDirOrigin, relativeTo: relative ? process.cwd() : null };
