@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MnistLabError } from '../errors';
-import { describeFsError } from '../util/fs-errors';
+import { describeFsError, makeDirectory } from '../util/fs-errors';
 
 export const LOCK_FILE = 'run.lock';
 /** Held for the few milliseconds a stale lock is replaced, so two starters cannot both take it over. */
@@ -203,7 +203,7 @@ export async function lockRunFolder(runDirIn: string): Promise<RunLock> {
   const runDir = path.resolve(runDirIn);
   let createdFolder: boolean;
   try {
-    createdFolder = (await fs.mkdir(runDir, { recursive: true })) !== undefined;
+    createdFolder = (await makeDirectory(runDir)) !== undefined;
   } catch (error) {
     throw describeFsError(error, { path: runDir, operation: 'create the run folder', fix: 'Choose another --out folder (the runDir option).' });
   }

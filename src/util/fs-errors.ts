@@ -112,15 +112,14 @@ export function describeFsError(error: unknown, context: FsErrorContext = {}): u
       fix = 'Give the path of a file inside it, or choose another path.';
       break;
     case 'EEXIST': {
-      const isFile = (() => {
-        try {
-          return !statSync(target).isDirectory();
-        } catch {
-          return false;
-        }
-      })();
-      reason = isFile ? 'it is a file, where a folder is expected (EEXIST)' : 'something is already there (EEXIST)';
-      fix = isFile ? `Rename or move ${target}, or choose another path.` : 'Move it away or choose another path.';
+      const culprit = fileInTheWay(target);
+      reason =
+        culprit === target
+          ? 'it is a file, where a folder is expected (EEXIST)'
+          : culprit !== undefined
+            ? `${culprit} is a file, where a folder is expected (EEXIST)`
+            : 'something is already there (EEXIST)';
+      fix = culprit !== undefined ? `Rename or move ${culprit}, or choose another path.` : 'Move it away or choose another path.';
       break;
     }
     case 'ENOENT':
@@ -136,6 +135,31 @@ export function describeFsError(error: unknown, context: FsErrorContext = {}): u
       fix = 'Choose a shorter path.';
   }
   return new FileSystemError(target, operation, code, reason, context.fix ?? fix, { cause: error });
+}
+
+/**
+ * `mkdir -p` that reports the real cause: Node's recursive mkdir says ENOENT
+ * where the file system is read-only or the parent is not writable, so on
+ * ENOENT the first missing folder is created on its own to get the true error.
+ */
+export async function makeDirectory(dir: string): Promise<string | undefined> {
+  const { mkdir } = await import('node:fs/promises');
+  try {
+    return await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if (!isErrnoException(error) || error.code !== 'ENOENT') throw error;
+    let first = path.resolve(dir);
+    while (path.dirname(first) !== first) {
+      try {
+        statSync(path.dirname(first));
+        break;
+      } catch {
+        first = path.dirname(first);
+      }
+    }
+    await mkdir(first);
+    throw error;
+  }
 }
 
 /** Run `action`; a file-system error it throws becomes a {@link FileSystemError} with this context. */

@@ -5,7 +5,7 @@
 import { promises as fs, writeFileSync, renameSync, mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { describeFsError } from './fs-errors';
+import { describeFsError, makeDirectory } from './fs-errors';
 
 /** A temporary name next to `file` (same directory, so rename is atomic). */
 export function tempPathFor(file: string): string {
@@ -16,7 +16,7 @@ export function tempPathFor(file: string): string {
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const temp = tempPathFor(file);
   try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     const handle = await fs.open(temp, 'w');
     try {
       await handle.writeFile(data);
