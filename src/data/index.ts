@@ -8,3 +8,4 @@ export * from './location';
 export * from './check';
 export * from './recognise';
 export * from './cache';
+export * from './describe';

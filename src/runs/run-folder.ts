@@ -7,8 +7,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { MnistLabError } from '../errors';
-import type { ExperimentConfig } from '../experiments/types';
-import { RUN_FILES, type RunState } from './checkpoint';
+import type { ExperimentConfig } from './types';
+import { RUN_FILES, type RunState } from './folder';
 import { LOCK_FILE, holderIsAlive } from './run-lock';
 import * as os from 'node:os';
 
