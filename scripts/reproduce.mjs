@@ -1,7 +1,7 @@
-// `npm run reproduce`: every reference experiment of the seed table (all
+// `npm run reproduce`: every reference experiment of the tutorials' table (all
 // presets) on the full data, three seeds each, through the ablation runner
 // (resumable: run it again after an interruption), then the table of our
-// mean ± std beside the seeds' numbers in results/reproduce/report.md.
+// mean ± std beside the tutorials' numbers in results/reproduce/report.md.
 //
 //   npm run reproduce                      # all presets, 3 seeds
 //   npm run reproduce -- --keras           # also run Keras (.venv) for a Keras column
@@ -14,6 +14,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveDataEnv } from './lib/common.mjs';
+
+// Relative MNIST_LAB_DATA: relative to where the command was typed, for every process started below.
+const dataNote = resolveDataEnv();
+if (dataNote) console.error(`reproduce: ${dataNote}`);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -58,6 +63,6 @@ if (keras) {
 }
 if (!dryRun) {
   const resultsFiles = args.includes('--shard') ? [out] : [path.join(out, 'results.jsonl')];
-  run(['report', ...resultsFiles, '--out', out, '--title', 'Reproduction of the seed tutorials (mean ± std over seeds)']);
+  run(['report', ...resultsFiles, '--out', out, '--title', 'Reproduction of the tutorials (mean ± std over seeds)']);
   console.error(`reproduce: table in ${path.join(out, 'report.md')} (also .csv, .json, .html)`);
 }

@@ -22,15 +22,27 @@ export type { BackendName, BackendInfo, BackendOptions } from './backend';
 export { MnistLabError, ConfigError, DataFormatError, ChecksumError, DatasetNotFoundError, DownloadError } from './errors';
 export { ImageError, UnreadableImageError, UnsupportedImageError, EmptyImageError } from './predict/errors';
 export { ParamsFormatError, ParamsMismatchError } from './params/errors';
+export { DataLocationError } from './data/location';
+export type { ExplicitDataLocation } from './data/location';
+export { RunFolderLockedError } from './runs/run-lock';
+export type { LockHolder } from './runs/run-lock';
+export { RunMismatchError } from './runs/run-folder';
+export { FileSystemError } from './util/fs-errors';
 
 // ---------------------------------------------------------------- data (keras.datasets, numpy-style helpers)
 export { loadData, loadDataset, locateDataset } from './data/load';
 export type { ImageArray, LabelArray, Split, Dataset, DataSource, KerasData, LoadDataOptions } from './data/load';
+export type { DownloadOptions } from './data/download';
 export { DATASETS, DATASET_NAMES, NUM_CLASSES, FILE_ROLES, getDatasetSpec } from './data/registry';
 export type { DatasetName, DatasetSpec, DatasetFile, FileRole } from './data/registry';
 export { scaleImages, flattenImages, toCategorical, validationSplit, sliceRows, subset, takeIndices, toTensor } from './data/preprocess';
 export type { NumericArray } from './data/preprocess';
 export { describeArray, classAverageImages } from './data/describe';
+export { checkDataset, formatDatasetCheck } from './data/check';
+export type { DatasetCheck, FileCheck } from './data/check';
+export { addToCache } from './data/cache';
+export type { AddedDataset, AddToCacheOptions } from './data/cache';
+export { DATA_ENV } from './data/location';
 
 // ---------------------------------------------------------------- model (keras.Sequential of Dense layers)
 export { createMlp } from './model/mlp';
@@ -38,6 +50,7 @@ export { DEFAULT_MLP, ACTIVATIONS, OPTIMIZERS, LOSSES, OPTIMIZER_DEFAULTS } from
 export type { MlpConfig, Activation, OptimizerName, LossName, OptimizerOptions } from './model/config';
 export { validateMlpConfig } from './model/validate';
 export { createOptimizer, KerasRMSprop, KerasAdam, KerasSGD, KerasMomentumSGD } from './model/optimizers';
+export type { Slot, NamedTensor } from './model/optimizers';
 export { summary, printSummary, summarizeModel } from './model/summary';
 export type { ModelSummary, SummaryRow } from './model/summary';
 
@@ -67,42 +80,51 @@ export { evaluateRun, formatRunEvaluation, DEFAULT_EVALUATE_RUN_OPTIONS } from '
 export type { RunEvaluation, EvaluateRunOptions } from './evaluate/run';
 
 // ---------------------------------------------------------------- ablations (grids of experiments over seeds)
-export { gridPreset, expandGrid, validateGridSpec, loadGridSpec, DEFAULT_GRID_SPEC, GRID_PRESETS, GRID_MODES, FACTOR_NAMES, FACTOR_LABELS, SEED001_IDS } from './experiments/grid';
+export { gridPreset, expandGrid, validateGridSpec, loadGridSpec, DEFAULT_GRID_SPEC, GRID_PRESETS, GRID_MODES, FACTOR_NAMES, FACTOR_LABELS, TUTORIAL001_IDS } from './experiments/grid';
 export type { GridSpec, GridRun, GridFactors, GridMode, FactorName, GridPresetName } from './experiments/grid';
 export { planAblation, runAblation, DEFAULT_ABLATION_OPTIONS } from './experiments/ablate';
 export type { AblationOptions, AblationOutcome, AblationPaths, DryRunPlan } from './experiments/ablate';
-export { estimateRunSeconds } from './experiments/cost';
-export { summarizeResults, chartRows, formatMarkdown, formatCsv, formatHtml, writeReport } from './experiments/report';
-export type { AblationReport, ConfigurationSummary, Stats, Difference, ReportOptions } from './experiments/report';
+export type { CostModel } from './experiments/cost';
+export type { Engine, ResultRow } from './experiments/results';
+export type { RunFunction } from './experiments/protocol';
+export type { Shard } from './experiments/shard';
+export type { RunnerSummary, RunnerProgress } from './experiments/runner';
+export { estimateRunSeconds, costModelFor } from './experiments/cost';
+export { summarizeResults, chartRows, ablationTableRows, formatMarkdown, formatCsv, formatHtml, writeReport } from './experiments/report';
+export type { AblationReport, ConfigurationSummary, Stats, Difference, ReportOptions, ReportFiles } from './experiments/report';
 
 // ---------------------------------------------------------------- your own images, parameters as text
 export { predictImage, predictImageFile, topClasses, DEFAULT_PREDICT_IMAGE_OPTIONS } from './predict';
 export type { ClassProbability, PredictImageOptions } from './predict';
 export { preprocessImage, preprocessImageFile, MNIST_IMAGE_SIZE } from './predict/image';
+export type { RgbaImage } from './predict/image';
 export { exportParams, importParams, readParamsFile } from './params';
-export type { ParamsFile, ExportParamsResult, ImportParamsOptions } from './params';
+export type { ParamsFile, ParamsLayer, ExportParamsResult, ImportParamsOptions } from './params';
 
 // ---------------------------------------------------------------- figures (build a figure, then show or save it)
 export { pixelGrid, gallery, trainingCurves, confusionMatrixFigure, ablationChart, firstLayerWeights, modelTable, pixelHistogram } from './viz/figures';
 export { DEFAULT_PIXEL_GRID, DEFAULT_GALLERY, DEFAULT_TRAINING_CURVES, DEFAULT_FIRST_LAYER_WEIGHTS, DEFAULT_PIXEL_HISTOGRAM } from './viz/figures';
 export type {
-  PixelGridOptions, GalleryOptions, TrainingCurvesOptions, NamedHistory, AblationRow, FirstLayerWeightsOptions, PixelHistogramOptions, ImageSource, KernelSource,
+  PixelGridOptions, GalleryOptions, TrainingCurvesOptions, NamedHistory, AblationRow, FirstLayerWeightsOptions, PixelHistogramOptions, ImageSource, KernelSource, ModelLayerRow,
 } from './viz/figures';
-export type { Figure, FigureKind, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure } from './viz/figure';
+export type { Figure, FigureKind, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure, Bar, ImageTile, ChartPanel } from './viz/figure';
 export { show, DEFAULT_SHOW } from './viz/notebook';
-export type { ShowOptions } from './viz/notebook';
+export type { ShowOptions, HtmlDisplay } from './viz/notebook';
 export { saveFigure, FIGURE_FORMATS, DEFAULT_SAVE_FIGURE } from './viz/save';
 export type { FigureFormat, SaveFigureOptions } from './viz/save';
+export type { PngOptions } from './viz/png';
 export { renderSvg } from './viz/svg';
 export { renderHtml } from './viz/html';
+export type { HtmlOptions } from './viz/html';
 export { renderTerminal } from './viz/terminal';
+export type { TerminalOptions } from './viz/terminal';
 export { createLivePlot, plotInBrowser } from './viz/live';
-export type { LivePlot, LivePlotOptions, LiveEpochLogs } from './viz/live';
+export type { LivePlot, LivePlotOptions, LiveEpochLogs, LivePlotResult } from './viz/live';
 export { showTable, makeTable, tableToText, tableToHtml, TABLE_MARKER } from './viz/table';
 export type { TableRow, NamedTable } from './viz/table';
 
 // ---------------------------------------------------------------- notebooks: quick mode and the seed
-export { notebookSettings, describeSettings, forNotebook, quickMode, byMode, QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED } from './notebook';
+export { notebookSettings, describeSettings, forNotebook, notebookRunsDir, quickMode, byMode, QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED } from './notebook';
 export type { NotebookSettings } from './notebook';
 
 // ---------------------------------------------------------------- about the lab, formatting

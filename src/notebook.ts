@@ -5,7 +5,11 @@
  * Papermill cannot inject parameters into tslab notebooks, so everything a run
  * can vary comes from the environment.
  */
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ConfigError } from './errors';
+import { PROJECT_ROOT } from './util/fs';
 import type { ExperimentConfig } from './runs/types';
 import { withSeed } from './runs/identity';
 
@@ -74,4 +78,14 @@ export function forNotebook(experiment: ExperimentConfig, settings: NotebookSett
     testLimit: cap(experiment.testLimit, settings.testLimit),
     train: { ...seeded.train, epochs: cap(experiment.train.epochs, settings.maxEpochs) ?? experiment.train.epochs },
   };
+}
+
+/**
+ * Where a notebook keeps its run folders: `runs/notebook-<name>/` in the
+ * project in full mode (so a rerun resumes and the results stay), a fresh
+ * temporary folder in quick mode (so a quick pass never mixes with them).
+ */
+export function notebookRunsDir(name: string, settings: NotebookSettings = notebookSettings()): string {
+  if (!/^[A-Za-z0-9-]+$/.test(name)) throw new ConfigError('name', `'${name}' cannot name a folder`, "the notebook's number, e.g. '04'");
+  return settings.quick ? mkdtempSync(path.join(os.tmpdir(), `mnist-lab-notebook-${name}-`)) : path.join(PROJECT_ROOT, 'runs', `notebook-${name}`);
 }

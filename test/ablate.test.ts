@@ -13,7 +13,7 @@ import {
   formatCsv,
   formatHtml,
   planAblation,
-  SEED001_IDS,
+  TUTORIAL001_IDS,
   DEFAULT_GRID_SPEC,
   estimateRunSeconds,
   getPreset,
@@ -50,17 +50,17 @@ function rowsOf(file: string): ResultRow[] {
 }
 
 describe('grid expansion', () => {
-  test('seed001 is exactly the nine S1 rows, three seeds each, S1-base the baseline', () => {
-    const runs = expandGrid(gridPreset('seed001'));
+  test('tutorial001 is exactly the nine S1 rows, three seeds each, S1-base the baseline', () => {
+    const runs = expandGrid(gridPreset('tutorial001'));
     assert.equal(runs.length, 27);
-    assert.deepEqual([...new Set(runs.map((run) => run.label))], [...SEED001_IDS]);
+    assert.deepEqual([...new Set(runs.map((run) => run.label))], [...TUTORIAL001_IDS]);
     assert.deepEqual(runs.filter((run) => run.label === 'S1-h128').map((run) => run.seed), [1, 2, 3]);
     assert.deepEqual(runs.filter((run) => run.baseline).map((run) => run.label), ['S1-base', 'S1-base', 'S1-base']);
     const h2048 = runs.find((run) => run.label === 'S1-h2048')!;
     assert.deepEqual(h2048.experiment.model.hiddenUnits, [2048, 2048]);
     assert.equal(h2048.experiment.model.seed, 1);
     assert.equal(h2048.experiment.train.seed, 1);
-    assert.ok(h2048.experiment.reference, 'the seed table numbers travel with the run');
+    assert.ok(h2048.experiment.reference, "the tutorials' table numbers travel with the run");
     assert.equal(new Set(runs.map((run) => run.key)).size, 27);
   });
 
@@ -91,21 +91,21 @@ describe('grid expansion', () => {
   });
 
   test('run keys are stable, depend on config and seed, not on names or field order', () => {
-    const [run] = expandGrid(gridPreset('seed001', { seeds: [5] }));
+    const [run] = expandGrid(gridPreset('tutorial001', { seeds: [5] }));
     const reordered = JSON.parse(JSON.stringify({ ...run.experiment, id: 'renamed', description: 'other words' }));
     assert.equal(runKey(reordered, 5), run.key);
     assert.notEqual(runKey(run.experiment, 6), run.key);
     assert.equal(configKey({ ...run.experiment, train: { ...run.experiment.train, verbose: 2 } }), run.configKey);
     assert.notEqual(configKey({ ...run.experiment, train: { ...run.experiment.train, batchSize: 64 } }), run.configKey);
-    assert.equal(expandGrid(gridPreset('seed001'))[0].key, expandGrid(gridPreset('seed001'))[0].key);
+    assert.equal(expandGrid(gridPreset('tutorial001'))[0].key, expandGrid(gridPreset('tutorial001'))[0].key);
   });
 
   test('fashion-mnist, fewer epochs or a limit drop the seed numbers (they were measured without them)', () => {
-    const runs = expandGrid(gridPreset('seed001', { dataset: 'fashion-mnist', seeds: 1 }));
+    const runs = expandGrid(gridPreset('tutorial001', { dataset: 'fashion-mnist', seeds: 1 }));
     assert.ok(runs.every((run) => run.experiment.dataset === 'fashion-mnist' && run.experiment.reference === undefined));
-    assert.equal(expandGrid(gridPreset('seed001', { epochs: 2, seeds: 1 }))[0].experiment.reference, undefined);
-    assert.equal(expandGrid(gridPreset('seed001', { limit: 500, seeds: 1 }))[0].experiment.reference, undefined);
-    assert.ok(expandGrid(gridPreset('seed001', { epochs: 10, seeds: 1 }))[0].experiment.reference, 'the preset\'s own epochs keep them');
+    assert.equal(expandGrid(gridPreset('tutorial001', { epochs: 2, seeds: 1 }))[0].experiment.reference, undefined);
+    assert.equal(expandGrid(gridPreset('tutorial001', { limit: 500, seeds: 1 }))[0].experiment.reference, undefined);
+    assert.ok(expandGrid(gridPreset('tutorial001', { epochs: 10, seeds: 1 }))[0].experiment.reference, 'the preset\'s own epochs keep them');
   });
 });
 
@@ -123,8 +123,8 @@ describe('spec validation (before any training)', () => {
     ['unknown spec field', () => validateGridSpec({ ...DEFAULT_GRID_SPEC, hiddn: [1] }), /hiddn: is not a grid spec field \(allowed: .*factors\.hiddenUnits/],
     ['zero seeds', () => gridSpecFromFlags({ seeds: '0' }), /^seeds: must be a count or a seed list, got 0 \(allowed: a count >= 1 \(seeds 1\.\.n\) or a list/],
     ['repeated seed', () => gridSpecFromFlags({ seeds: '1,1' }), /seeds: the seed list repeats a seed/],
-    ['preset with factors', () => gridSpecFromFlags({ preset: 'seed001', hidden: '128' }), /factors: .*seed001.*fixed experiments/],
-    ['unknown preset', () => gridSpecFromFlags({ preset: 'seed999' }), /preset: unknown grid preset 'seed999' \(allowed: seed001, reference\)/],
+    ['preset with factors', () => gridSpecFromFlags({ preset: 'tutorial001', hidden: '128' }), /factors: .*tutorial001.*fixed experiments/],
+    ['unknown preset', () => gridSpecFromFlags({ preset: 'seed999' }), /preset: unknown grid preset 'seed999' \(allowed: tutorial001, reference\)/],
     ['shard form', () => parseShard('2-4'), /--shard: '2-4' is not of the form i\/n/],
     ['shard range', () => parseShard('4/4'), /--shard: index 4 is outside 0\.\.3/],
   ];
@@ -155,7 +155,7 @@ describe('spec validation (before any training)', () => {
 
 describe('shards', () => {
   test('every run lands in exactly one shard, deterministically and balanced', () => {
-    const runs = expandGrid(gridPreset('seed001'));
+    const runs = expandGrid(gridPreset('tutorial001'));
     const shards = [0, 1, 2, 3].map((index) => selectShard(runs, { index, count: 4 }));
     const keys = shards.flatMap((shard) => shard.map((run) => run.key));
     assert.equal(keys.length, runs.length);
@@ -296,16 +296,16 @@ describe('runner with a stand-in training function', () => {
 
   test('dry run lists runs with an estimated time and marks finished ones', () => {
     const out = tempDir();
-    const spec = gridPreset('seed001', { name: 'dry' });
+    const spec = gridPreset('tutorial001', { name: 'dry' });
     const plan = planAblation(spec, { outDir: out, workers: 1, backend: 'tensorflow' });
     assert.equal(plan.runs.length, 27);
     assert.ok(plan.estimatedSeconds > 60 && plan.estimatedSeconds < 6 * 3600, String(plan.estimatedSeconds));
     const b32 = plan.runs.find((run) => run.label === 'S1-b32')!;
     const b512 = plan.runs.find((run) => run.label === 'S1-b512')!;
     assert.ok(b32.estimatedSeconds > b512.estimatedSeconds, 'small batches cost more steps');
-    const result = cli(['ablate', '--preset', 'seed001', '--seeds', '1', '--dry-run', '--out', out], { MNIST_LAB_BACKEND: 'cpu' });
+    const result = cli(['ablate', '--preset', 'tutorial001', '--seeds', '1', '--dry-run', '--out', out], { MNIST_LAB_BACKEND: 'cpu' });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /Grid 'seed001': 9 runs, 9 to do/);
+    assert.match(result.stdout, /Grid 'tutorial001': 9 runs, 9 to do/);
     assert.match(result.stdout, /S1-h2048 +seed 1 +[0-9a-f]{16} +epochs 10 +batch 128/);
     assert.match(result.stdout, /Estimated time: .* on \d worker\(s\)/);
   });

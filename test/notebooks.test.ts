@@ -162,8 +162,8 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     const text = outputsOf('03-');
     assert.match(text, /Total params: 407,050/);
     assert.match(text, /total by hand: 407,050/);
-    assert.match(text, /Total params: 669,706/, "seed 001's network");
-    assert.match(text, /Total params: 101,770/, "seed 004's network");
+    assert.match(text, /Total params: 669,706/, "tutorial 001's network");
+    assert.match(text, /Total params: 101,770/, "tutorial 004's network");
     const untrained = /untrained: \{ loss: ([\d.]+), acc: ([\d.]+) \}/.exec(text);
     assert.ok(untrained, 'the untrained evaluation is printed');
     assert.ok(Math.abs(Number(untrained[1]) - Math.log(10)) < 0.5, `untrained loss ${untrained[1]} is near ln 10`);
@@ -182,7 +182,7 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /class="mnist-lab-table" data-name="overfitting-100-epochs"/);
   });
 
-  test('05: every configuration of the seed 001 grid ran and is in the table and chart', () => {
+  test('05: every configuration of the tutorial 001 grid ran and is in the table and chart', () => {
     const text = outputsOf('05-');
     assert.doesNotMatch(text, /FAILED/);
     assert.match(text, /9 runs summarised/);

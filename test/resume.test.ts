@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   tf,
@@ -14,7 +14,7 @@ import {
   type ExperimentConfig,
 } from '../src';
 import { configKey, runKey } from '../src/experiments/grid';
-import { sameRun } from '../src/runs/identity';
+import { canonicalJson, resumeSettings } from '../src/runs/identity';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
@@ -119,25 +119,37 @@ describe('kill -9 during training, then the same command resumes', real, () => {
     model.dispose();
     const record = await readRun(runDir);
     assert.equal(record.state?.epochsCompleted, 2);
-    // Asking for more epochs is a different run; the message says what to do.
+    // Asking for more epochs continues the run: the next start puts the aside checkpoint back and removes the temp.
     const more = spawnSync(process.execPath, [...CLI, ...args.map((arg) => (arg === '2' ? '3' : arg))], { cwd: ROOT, env, encoding: 'utf8' });
-    assert.notEqual(more.status, 0);
-    assert.match(more.stderr, /holds a run with different settings, so it cannot be resumed\. Choose another --out folder, or pass --no-resume/);
+    assert.equal(more.status, 0, more.stderr);
+    assert.equal((await readRun(runDir)).state?.epochsCompleted, 3);
+    assert.deepEqual(readdirSync(path.join(runDir, 'checkpoints')).sort(), ['best', 'last']);
+    // Other settings are a different run; the message says which and what to do.
+    const other = spawnSync(process.execPath, [...CLI, ...args.map((arg) => (arg === '16' ? '32' : arg))], { cwd: ROOT, env, encoding: 'utf8' });
+    assert.notEqual(other.status, 0);
+    assert.match(other.stderr, /holds a run with different settings \(model\.hiddenUnits: saved \[16\], asked \[32\]\), so it cannot be resumed\.\nTrain into another --out folder \(runDir\), or pass --no-resume/);
   });
 });
 
 describe('one definition of the settings that decide a run', () => {
   test('a setting counts for resuming and for grid keys alike; names, notes and verbosity count for neither', () => {
+    const resumesAs = (experiment: ExperimentConfig) => canonicalJson(resumeSettings(experiment));
     const base = withSeed(getPreset('S1-base'), 3);
     const renamed: ExperimentConfig = { ...base, id: 'other', description: 'renamed', reference: undefined, train: { ...base.train, verbose: 0 } };
-    assert.ok(sameRun(base, renamed));
+    assert.equal(resumesAs(renamed), resumesAs(base));
     assert.equal(configKey(renamed), configKey(base));
     // A field nobody has taught either place about (as the next feature will add one) counts in both.
     const added = { ...base, augment: { rotate: 10 } } as ExperimentConfig;
-    for (const changed of [added, { ...base, trainLimit: 100 }, withSeed(base, 4), { ...base, model: { ...base.model, dropoutRate: 0.5 } }]) {
-      assert.equal(sameRun(base, changed), false);
-      if (changed.model.seed === base.model.seed) assert.notEqual(configKey(changed), configKey(base));
-      else assert.notEqual(runKey(changed, changed.model.seed), runKey(base, base.model.seed));
+    for (const changed of [added, { ...base, trainLimit: 100 }, { ...base, model: { ...base.model, dropoutRate: 0.5 } }]) {
+      assert.notEqual(resumesAs(changed), resumesAs(base));
+      assert.notEqual(configKey(changed), configKey(base));
     }
+    // The seed: another run for both (the grid keys it beside the configuration).
+    assert.notEqual(resumesAs(withSeed(base, 4)), resumesAs(base));
+    assert.notEqual(runKey(base, 4), runKey(base, 3));
+    // More epochs continue a run folder, but are another configuration of a grid.
+    const longer = { ...base, train: { ...base.train, epochs: base.train.epochs + 5 } };
+    assert.equal(resumesAs(longer), resumesAs(base));
+    assert.notEqual(configKey(longer), configKey(base));
   });
 });

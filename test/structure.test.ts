@@ -49,7 +49,7 @@ describe('structure', () => {
     writeFileSync(path.join(dir, '99-broken.ipynb'), JSON.stringify({ cells, metadata: {}, nbformat: 4, nbformat_minor: 5 }));
     const broken = spawnSync(process.execPath, [script, dir], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(broken.status, 1);
-    assert.match(broken.stderr, /99-broken\.ipynb, cell 3, line 2:\d+: error TS2353: .*'hiddenUnit' does not exist in type 'MlpConfig'/);
+    assert.match(broken.stderr, /99-broken\.ipynb, cell 3, line 2:\d+: error TS\d+: .*'hiddenUnit' does not exist in type 'MlpConfig'/);
   });
 
   test('the command goes through the public entry, so a build older than src/ is refused', () => {

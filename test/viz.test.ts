@@ -184,7 +184,7 @@ describe('figures from synthetic data', () => {
       layers: [tf.layers.flatten({ inputShape: [28, 28] }), tf.layers.dense({ units: 512, activation: 'relu' }), tf.layers.dense({ units: 10, activation: 'softmax' })],
     });
     const table = modelTable(model);
-    assert.equal(table.footer[0], 'Total params: 407,050', 'seed 000 network');
+    assert.equal(table.footer[0], 'Total params: 407,050', 'tutorial 000 network');
     assert.deepEqual(table.rows.map((row) => row[1]), ['(None, 784)', '(None, 512)', '(None, 10)']);
     const kernel = model.layers[1].getWeights()[0];
     const figure = firstLayerWeights(kernel, { units: 6 });

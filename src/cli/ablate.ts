@@ -30,7 +30,7 @@ export function registerAblate(program: Command): void {
   program
     .command('ablate')
     .description('run an ablation grid (one factor at a time around a baseline, or cartesian) with several seeds; resumable, shardable')
-    .option('--preset <name>', `a named grid: ${GRID_PRESETS.join(', ')} (seed001 = the nine S1 rows of the seed table)`)
+    .option('--preset <name>', `a named grid: ${GRID_PRESETS.join(', ')} (tutorial001 = the nine S1 rows of the tutorials' table)`)
     .option('--spec <file>', 'a grid spec in JSON or YAML (flags given as well override it)')
     .option('--name <name>', 'grid name: names the output folder and the report')
     .option('--mode <mode>', `how factors combine: ${GRID_MODES.join(', ')}`)

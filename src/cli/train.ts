@@ -13,6 +13,7 @@ import { formatMetric, percent } from '../util/format';
 import { PRESET_IDS, getPreset } from '../experiments/presets';
 import { runExperiment } from '../experiments/run';
 import { createLivePlot } from '../viz/live';
+import { stopOnSignals } from './signals';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 import { withSeed } from '../runs/identity';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
@@ -120,7 +121,7 @@ function formatRunResult(result: RunResult): string {
   if (result.bestEpoch !== null && result.bestValLoss !== null) {
     lines.push(`lowest val_loss ${formatMetric(result.bestValLoss)} at epoch ${result.bestEpoch + 1}` + (result.config.restoreBestWeights ? ' (its weights were tested)' : ''));
   }
-  if (result.config.reference) lines.push(`the seed tutorial reported test accuracy ${percent(result.config.reference.testAcc)}`);
+  if (result.config.reference) lines.push(`the tutorial reported test accuracy ${percent(result.config.reference.testAcc)}`);
   lines.push(`${result.epochSeconds.toFixed(1)} s/epoch (median), ${result.totalSeconds.toFixed(1)} s in total`);
   if (result.runDir) lines.push(`run folder: ${result.runDir}`);
   return lines.join('\n');
@@ -138,10 +139,7 @@ export function registerTrain(program: Command): void {
     .action(async (flags: TrainFlags & { plot?: boolean | string }) => {
       const experiment = experimentFromFlags(flags);
       const runDir = path.resolve(flags.out ?? path.join('runs', experiment.id));
-      process.once('SIGINT', () => {
-        process.stderr.write(`\nmnist-lab: interrupted; the last completed epoch is saved in ${runDir}. Run the same command again to resume.\n`);
-        process.exit(130);
-      });
+      stopOnSignals(() => `the last completed epoch is saved in ${runDir}. Run the same command again to resume.`);
       const live = flags.plot
         ? await createLivePlot({
             title: `Training curves: ${experiment.id}`,

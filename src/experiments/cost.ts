@@ -4,7 +4,7 @@
  * plus a fixed cost per gradient step, so two constants per backend describe
  * it; `calibrateCostModel` measures them on this machine in a few seconds.
  */
-import { tf, initBackend } from '../backend';
+import { backendInfo, tf, initBackend } from '../backend';
 import { DATASETS } from '../data/registry';
 import { createMlp } from '../model/mlp';
 import { DEFAULT_MLP } from '../model/config';
@@ -57,8 +57,8 @@ function exampleCounts(experiment: ExperimentConfig): { train: number; validatio
   return { train: available - validation, validation, test };
 }
 
-/** Estimated wall-clock seconds of one run. */
-export function estimateRunSeconds(experiment: ExperimentConfig, model: CostModel): number {
+/** Estimated wall-clock seconds of one run (default: with the cost model of the active backend). */
+export function estimateRunSeconds(experiment: ExperimentConfig, model: CostModel = costModelFor(backendInfo()?.name ?? 'cpu')): number {
   const multiplyAdds = multiplyAddsPerExample(experiment);
   const counts = exampleCounts(experiment);
   const steps = Math.ceil(counts.train / experiment.train.batchSize);

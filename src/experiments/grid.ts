@@ -2,12 +2,13 @@
  * Ablation grids: which experiments to run, with which seeds. A grid is a
  * baseline experiment plus factors (hidden width, dropout, batch size, ...);
  * "one factor at a time" varies each factor alone around the baseline (what
- * the seed-001 table does), "cartesian" crosses every value of every factor.
+ * the tutorial-001 table does), "cartesian" crosses every value of every factor.
  * Every run gets a stable key (a hash of its config and seed) so a results
  * file can be resumed, sharded and merged without duplicates.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { describeFsError } from '../util/fs-errors';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parseConfig, type FieldRules } from '../util/schema';
@@ -64,19 +65,19 @@ export interface GridSpec {
   baseline: string;
   /** Values to try per factor. */
   factors: GridFactors;
-  /** Explicit preset ids to run as they are (the `seed001` preset); factors are then not used. */
+  /** Explicit preset ids to run as they are (the `tutorial001` preset); factors are then not used. */
   experiments?: string[];
   /** Repeats per configuration: a count (seeds 1..N) or the exact seed list. */
   seeds: number | number[];
   /** Override the number of epochs of every run. */
   epochs?: number;
-  /** Run on another data set. Any override (dataset, epochs, limit) drops the seed's reference numbers. */
+  /** Run on another data set. Any override (dataset, epochs, limit) drops the tutorial's reference numbers. */
   dataset?: DatasetName;
   /** Use only the first N training and test examples (quick runs, tests); capped at the data set's sizes. */
   limit?: number;
 }
 
-/** Defaults of a grid spec: one factor at a time around seed 001's baseline, three seeds. */
+/** Defaults of a grid spec: one factor at a time around tutorial 001's baseline, three seeds. */
 export const DEFAULT_GRID_SPEC: GridSpec = {
   name: 'ablation',
   mode: 'one-at-a-time',
@@ -85,8 +86,8 @@ export const DEFAULT_GRID_SPEC: GridSpec = {
   seeds: 3,
 };
 
-/** The nine rows of the seed-001 table (S1-*), run as they are. */
-export const SEED001_IDS = ['S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32'] as const;
+/** The nine rows of the tutorial-001 table (S1-*), run as they are. */
+export const TUTORIAL001_IDS = ['S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32'] as const;
 
 /** Every experiment of the project's reference table (all presets), in their own order. */
 function referenceIds(): string[] {
@@ -97,13 +98,14 @@ function allPresets(): ExperimentConfig[] {
   return Object.values(PRESETS as unknown as Record<string, ExperimentConfig>);
 }
 
-/** Named grids: `seed001` (the nine S1 rows) and `reference` (every preset, what `npm run reproduce` runs). */
-export const GRID_PRESETS = ['seed001', 'reference'] as const;
+/** Named grids: `tutorial001` (the nine S1 rows) and `reference` (every preset, what `npm run reproduce` runs). */
+export const GRID_PRESETS = ['tutorial001', 'reference'] as const;
 export type GridPresetName = (typeof GRID_PRESETS)[number];
 
 export function gridPreset(name: string, overrides: Partial<GridSpec> = {}): GridSpec {
-  if (name === 'seed001') {
-    return validateGridSpec({ ...DEFAULT_GRID_SPEC, name: 'seed001', experiments: [...SEED001_IDS], ...overrides });
+  // 'seed001' is this grid's earlier name, still used by older results folders and scripts.
+  if (name === 'tutorial001' || name === 'seed001') {
+    return validateGridSpec({ ...DEFAULT_GRID_SPEC, name: 'tutorial001', experiments: [...TUTORIAL001_IDS], ...overrides });
   }
   if (name === 'reference') {
     return validateGridSpec({ ...DEFAULT_GRID_SPEC, name: 'reference', experiments: referenceIds(), ...overrides });
@@ -176,7 +178,16 @@ export function validateGridSpec(input: unknown): GridSpec {
 
 /** Read a grid spec from a .json, .yaml or .yml file. */
 export function loadGridSpec(file: string): GridSpec {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw describeFsError(error, {
+      path: path.resolve(file),
+      operation: 'read the grid spec (--spec)',
+      fix: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'Check the file name (relative to the folder you ran the command in), or list the factors as flags instead (see `mnist-lab ablate --help`).' : undefined,
+    });
+  }
   const extension = path.extname(file).toLowerCase();
   let data: unknown;
   try {
@@ -279,7 +290,7 @@ function applyOverrides(experiment: ExperimentConfig, spec: GridSpec): Experimen
     result.dataset !== experiment.dataset ||
     result.trainLimit !== experiment.trainLimit ||
     result.testLimit !== experiment.testLimit;
-  // The seed's numbers were measured with the preset's own data and epochs; beside anything else they mislead.
+  // The tutorial's numbers were measured with the preset's own data and epochs; beside anything else they mislead.
   if (changed) delete result.reference;
   return result;
 }

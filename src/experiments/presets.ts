@@ -1,6 +1,6 @@
 /**
  * The reference experiments (`../shared/reference/seed-experiments.md`) as
- * typed configs, each with the numbers its seed tutorial reported. An
+ * typed configs, each with the numbers its tutorial reported. An
  * ablation is a spread over one of these: `{...getPreset('S1-base'), ...}`.
  */
 import { ConfigError } from '../errors';
@@ -16,10 +16,10 @@ const SEED_FILES = {
   S4: '004_e3efd9ebb4693348.txt',
 } as const;
 
-/** The seed-001 network: Flatten-512 relu-Dropout-512 relu-Dropout-10 softmax, rmsprop, categorical CE. */
+/** The tutorial-001 network: Flatten-512 relu-Dropout-512 relu-Dropout-10 softmax, rmsprop, categorical CE. */
 const S1_MODEL: MlpConfig = { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 };
 
-/** Seed 001's training: the tutorial it follows used these epochs; the best val_loss epoch is tested. */
+/** Tutorial 001's training: the tutorial it follows used these epochs; the best val_loss epoch is tested. */
 const S1_TRAIN: TrainConfig = { ...DEFAULT_TRAIN, epochs: 10, batchSize: 128, validationSplit: 0.2 };
 
 function s1Variant(

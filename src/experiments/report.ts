@@ -16,6 +16,7 @@ import type { FactorName } from './grid';
 import type { Engine, ResultRow } from './results';
 import type { ReferenceResult } from '../runs/types';
 import { escapeHtml, percent } from '../util/format';
+import type { TableRow } from '../viz/table';
 
 /** Summary statistics of one number over the seeds of a configuration. */
 export interface Stats {
@@ -57,9 +58,9 @@ export interface ConfigurationSummary {
   epochSeconds: Stats;
   /** Test accuracy minus the baseline's; null for the baseline itself or with fewer than two runs on either side. */
   testAccDifference: Difference | null;
-  /** What the seed tutorial reported, when this configuration is one of its rows. */
+  /** What the tutorial reported, when this configuration is one of its rows. */
   reference: ReferenceResult | null;
-  /** Our mean test accuracy minus the seed's. */
+  /** Our mean test accuracy minus the tutorial's. */
   referenceDelta: number | null;
   /** The same configuration run by Keras (the reproduction's cross-check), when present. */
   keras: Stats | null;
@@ -206,6 +207,26 @@ function referenceText(item: ConfigurationSummary, tolerance: number): string {
   if (!item.reference || item.referenceDelta === null) return '–';
   const mark = Math.abs(item.referenceDelta) <= tolerance ? '✓' : '✗';
   return `${percentCell(item.reference.testAcc)} (${points(item.referenceDelta)} ${mark})`;
+}
+
+/**
+ * One row per configuration for a notebook's results table (`showTable`):
+ * accuracies in percent with two decimals, the difference from the baseline
+ * with its interval, and the tutorial's own number.
+ */
+export function ablationTableRows(report: AblationReport): TableRow[] {
+  const inPercent = (value: number | null | undefined) => (value === null || value === undefined || !Number.isFinite(value) ? null : Number((value * 100).toFixed(2)));
+  return report.configurations.map((item) => ({
+    configuration: item.label,
+    runs: item.testAcc.count,
+    'test acc %': inPercent(item.testAcc.mean),
+    'std %': inPercent(item.testAcc.std),
+    'vs baseline %': inPercent(item.testAccDifference?.mean),
+    '95% interval': item.testAccDifference ? `${inPercent(item.testAccDifference.low)} to ${inPercent(item.testAccDifference.high)}` : '',
+    'beyond noise': item.testAccDifference ? item.testAccDifference.exceedsNoise : null,
+    'tutorial %': inPercent(item.reference?.testAcc),
+    'train-test gap %': inPercent(item.overfitGap.mean),
+  }));
 }
 
 /** A Markdown table (percent, mean ± std over seeds) with a legend. */

@@ -50,7 +50,7 @@ export interface MlpConfig {
   seed: number;
 }
 
-/** The network of seed 000 (784-512 relu-10 softmax, rmsprop). */
+/** The network of tutorial 000 (784-512 relu-10 softmax, rmsprop). */
 export const DEFAULT_MLP: MlpConfig = {
   inputShape: [28, 28],
   hiddenUnits: [512],

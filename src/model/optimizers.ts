@@ -12,10 +12,10 @@
 import { tf } from '../backend';
 import { resolveOptimizerOptions, type OptimizerName, type OptimizerOptions } from './config';
 
-type NamedTensor = { name: string; tensor: tf.Tensor };
+export type NamedTensor = { name: string; tensor: tf.Tensor };
 type NamedTensorMap = tf.NamedTensorMap;
 
-interface Slot {
+export interface Slot {
   originalName: string;
   variable: tf.Variable;
 }

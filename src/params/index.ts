@@ -34,7 +34,7 @@ interface ParamsTensor {
 type NestedNumbers = number | NestedNumbers[];
 
 /** One layer's weights by short name (`kernel`, `bias` for Dense). */
-interface ParamsLayer {
+export interface ParamsLayer {
   /** tfjs class name of the layer, e.g. 'Dense'. */
   className: string;
   [weightName: string]: ParamsTensor | string;

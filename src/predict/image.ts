@@ -25,7 +25,7 @@ const BORDER_FRACTION = 0.02;
 const JPEG_LIMITS = { maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 };
 
 /** Decoded pixels: `width * height * 4` bytes, RGBA row by row. */
-interface RgbaImage {
+export interface RgbaImage {
   width: number;
   height: number;
   data: Uint8Array;

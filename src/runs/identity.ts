@@ -1,8 +1,9 @@
 /**
  * What makes two runs the same run. A run's numbers are decided by its
  * experiment's settings and its seed; names, notes and verbosity change
- * nothing. Resuming a run folder and the keys of an ablation grid's results
- * both ask this one question, so a new setting counts in both or in neither.
+ * nothing. The keys of an ablation grid's results and the check before
+ * resuming a run folder both start from {@link runSettings}, so a new
+ * setting counts in both or in neither.
  */
 import type { ExperimentConfig } from './types';
 
@@ -21,14 +22,18 @@ export function withSeed(experiment: ExperimentConfig, seed: number): Experiment
  * seeds read 0 and verbose 0 rather than being absent, which keeps the keys
  * of results files written before this function existed.)
  */
-export function runSettings(experiment: ExperimentConfig): unknown {
+export function runSettings(experiment: ExperimentConfig): Omit<ExperimentConfig, 'id' | 'description' | 'reference'> {
   const { id: _id, description: _description, reference: _reference, ...rest } = experiment;
   return { ...rest, model: { ...rest.model, seed: 0 }, train: { ...rest.train, seed: 0, verbose: 0 } };
 }
 
-/** True when two experiments give the same numbers: same settings and same seed. */
-export function sameRun(a: ExperimentConfig, b: ExperimentConfig): boolean {
-  return canonicalJson(runSettings(a)) === canonicalJson(runSettings(b)) && a.model.seed === b.model.seed && a.train.seed === b.train.seed;
+/**
+ * What resuming a run folder compares: the run's settings and its seed,
+ * but not the number of epochs, since asking for more continues the run.
+ */
+export function resumeSettings(experiment: ExperimentConfig): Record<string, unknown> {
+  const settings = runSettings(experiment);
+  return { ...settings, model: { ...settings.model, seed: experiment.model.seed }, train: { ...settings.train, seed: experiment.train.seed, epochs: undefined } };
 }
 
 /** JSON with object keys sorted (and undefined fields left out), so equal values give equal text. */

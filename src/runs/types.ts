@@ -1,12 +1,12 @@
 /**
  * An experiment = data + model + training, as one typed object, so a row of
- * the seed table, an ablation cell and a notebook run are the same thing.
+ * the tutorials' table, an ablation cell and a notebook run are the same thing.
  */
 import type { DatasetName } from '../data/registry';
 import type { MlpConfig } from '../model/config';
 import type { EvaluateResult, TrainConfig, TrainingHistory } from '../train/types';
 
-/** What a seed tutorial reported for an experiment (accuracies as fractions 0-1). */
+/** What a tutorial reported for an experiment (accuracies as fractions 0-1). */
 export interface ReferenceResult {
   /** Seed file the numbers come from, e.g. '001_c7b75ae818378f8e.txt'. */
   source: string;
@@ -33,7 +33,7 @@ export interface ExperimentConfig {
    * (Keras ModelCheckpoint(save_best_only=True) then load_weights).
    */
   restoreBestWeights: boolean;
-  /** Use the test set as validation data (seed 004 does), instead of validationSplit. */
+  /** Use the test set as validation data (tutorial 004 does), instead of validationSplit. */
   validateOnTest: boolean;
   /** Use only the first N training / test examples (quick mode, tests); undefined = all. */
   trainLimit?: number;

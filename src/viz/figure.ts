@@ -26,7 +26,7 @@ export interface PixelGridFigure {
   values: number[][];
   /** Decimals used when writing the values (0 for raw bytes). */
   decimals: number;
-  /** Value at which the text turns from white to black (seed 001: max / 2.5). */
+  /** Value at which the text turns from white to black (tutorial 001: max / 2.5). */
   textThreshold: number;
   /** Value drawn as white; black is 0 (matplotlib `imshow(cmap='gray')` on the image's range). */
   maxValue: number;
@@ -111,13 +111,13 @@ export interface HeatmapFigure {
 }
 
 /** One bar of a bar chart. */
-interface Bar {
+export interface Bar {
   category: string;
   /** Bar height (mean over seeds). */
   value: number;
   /** Half-height of the error bar (standard deviation), 0 for none. */
   error: number;
-  /** Reference value drawn as a marker (the seed tutorial's number), or null. */
+  /** Reference value drawn as a marker (the tutorial's number), or null. */
   reference: number | null;
   /** Number of runs averaged, shown in the hover text. */
   count: number;

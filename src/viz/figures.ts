@@ -59,7 +59,7 @@ export interface PixelGridOptions {
 
 export const DEFAULT_PIXEL_GRID: PixelGridOptions = { index: 0, scaled: false, showValues: true };
 
-/** Figure 1, as `visualize_input` draws it in seed 001: shades plus the value of every pixel. */
+/** Figure 1, as `visualize_input` draws it in tutorial 001: shades plus the value of every pixel. */
 export function pixelGrid(image: ImageSource, options: Partial<PixelGridOptions> = {}): PixelGridFigure {
   const settings = { ...DEFAULT_PIXEL_GRID, ...options };
   const raw = imageRows(image, settings.index);
@@ -69,7 +69,7 @@ export function pixelGrid(image: ImageSource, options: Partial<PixelGridOptions>
     kind: 'pixelGrid',
     title: settings.title ?? `Image ${settings.index}${settings.scaled ? ' (scaled to 0-1)' : ''}`,
     values,
-    // Fractions need two decimals to be told apart, as the seed's round(x, 2) does.
+    // Fractions need two decimals to be told apart, as the tutorial's round(x, 2) does.
     decimals: values.every((row) => row.every(Number.isInteger)) ? 0 : 2,
     textThreshold: maxValue / 2.5,
     maxValue: maxValue > 0 ? maxValue : 1,
@@ -93,7 +93,7 @@ export interface GalleryOptions {
 
 export const DEFAULT_GALLERY: Omit<GalleryOptions, 'indices' | 'predictions' | 'classNames' | 'title'> = { count: 20, columns: 10 };
 
-/** Figure 2: images with their labels, and predictions with mistakes marked (seed 002's 20 test digits). */
+/** Figure 2: images with their labels, and predictions with mistakes marked (tutorial 002's 20 test digits). */
 export function gallery(images: NdArray, labels: NdArray | ArrayLike<number>, options: Partial<GalleryOptions> = {}): ImageGridFigure {
   const settings = { ...DEFAULT_GALLERY, ...options };
   const available = images.shape[0];
@@ -245,11 +245,11 @@ export interface AblationRow {
   std: number;
   /** Runs averaged. */
   count: number;
-  /** What the seed tutorial reported (fraction 0-1), or null. */
+  /** What the tutorial reported (fraction 0-1), or null. */
   reference: number | null;
 }
 
-/** Figure 5: test accuracy per configuration, error bars over seeds, the seeds' numbers as markers. */
+/** Figure 5: test accuracy per configuration, error bars over seeds, the tutorials' numbers as markers. */
 export function ablationChart(table: readonly AblationRow[], options: { title?: string } = {}): BarChartFigure {
   if (table.length === 0) throw new ConfigError('rows', 'no configurations to chart', 'at least one row (chartRows(report) gives them)');
   const lows = table.flatMap((row) => [row.mean - row.std, ...(row.reference === null ? [] : [row.reference])]);
@@ -263,7 +263,7 @@ export function ablationChart(table: readonly AblationRow[], options: { title?: 
     yRange: [low, 1],
     format: 'percent',
     valueLabel: 'mean ± std over seeds',
-    referenceLabel: 'seed tutorial',
+    referenceLabel: 'tutorial',
   };
 }
 

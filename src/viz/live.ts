@@ -247,7 +247,7 @@ function defaultLivePlotOptions(): LivePlotOptions {
 }
 
 /** What a live plot leaves behind. */
-interface LivePlotResult {
+export interface LivePlotResult {
   /** Absolute path of the chart file, or null when no epoch was reported. */
   file: string | null;
   /** The server's address when a browser was used. */

@@ -10,7 +10,7 @@ import { isChart, type Figure } from './figure';
 import { figureFragment } from './html';
 
 /** The part of tslab's `display` we use; tests pass their own. */
-interface HtmlDisplay {
+export interface HtmlDisplay {
   html(html: string): void;
 }
 

@@ -37,7 +37,7 @@ function title(text: string, width: number): string {
   return `<text x="${width / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">${escapeHtml(text)}</text>`;
 }
 
-/** Format a number with `decimals` places, dropping a leading zero the way the seed's round() shows fractions. */
+/** Format a number with `decimals` places, dropping a leading zero the way the tutorial's round() shows fractions. */
 export function formatValue(value: number, decimals: number): string {
   return decimals === 0 ? String(Math.round(value)) : value.toFixed(decimals);
 }

@@ -26,7 +26,7 @@ export async function loadTinyMnist(dataDir: string, trainCount = 2000, testCoun
   return { trainImages: trainSubsetImages, trainLabels: trainSubsetLabels, testImages: testSubsetImages, testLabels: testSubsetLabels };
 }
 
-/** Flatten - Dense(hiddenUnits, relu) - Dense(10, softmax), compiled as the seed tutorials do. */
+/** Flatten - Dense(hiddenUnits, relu) - Dense(10, softmax), compiled as the tutorials do. */
 export function buildMlp(hiddenUnits = 64, seed = 1): tf.Sequential {
   const model = tf.sequential();
   model.add(tf.layers.flatten({ inputShape: [28, 28] }));
