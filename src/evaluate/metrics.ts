@@ -11,7 +11,7 @@ import { contiguousData } from '../data/preprocess';
 import { checkInputSize, outputClasses, type ImagesInput, type LabelsInput } from '../train/evaluation';
 
 export interface PredictOptions {
-  /** Examples per forward pass (Keras `predict` default 32); only memory and speed depend on it. */
+  /** Examples per forward pass (Keras `predict`'s default in {@link DEFAULT_PREDICT}); only memory and speed depend on it. */
   batchSize: number;
 }
 

@@ -13,19 +13,19 @@ export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const LOSSES = ['categorical_crossentropy', 'sparse_categorical_crossentropy'] as const;
 export type LossName = (typeof LOSSES)[number];
 
-/** Optimizer hyper-parameters; anything left out takes Keras's default for that optimizer. */
+/** Optimizer hyper-parameters; anything left out takes Keras's default for that optimizer ({@link OPTIMIZER_DEFAULTS}). */
 export interface OptimizerOptions {
   /** Step size (Keras `learning_rate`). */
   learningRate?: number;
   /** RMSprop: decay of the running average of squared gradients. */
   rho?: number;
-  /** SGD: momentum (Keras default 0). */
+  /** SGD: momentum (0, Keras's default, is plain SGD). */
   momentum?: number;
   /** Adam: decay of the first-moment estimate. */
   beta1?: number;
   /** Adam: decay of the second-moment estimate. */
   beta2?: number;
-  /** Small constant for numerical stability (Keras default 1e-7). */
+  /** Small constant for numerical stability. */
   epsilon?: number;
 }
 

@@ -19,8 +19,8 @@ export function withSeed(experiment: ExperimentConfig, seed: number): Experiment
 /**
  * The settings that decide a run's numbers, seed left out: everything but
  * the id, the description, the reference numbers and the verbosity. (The
- * seeds read 0 and verbose 0 rather than being absent, which keeps the keys
- * of results files written before this function existed.)
+ * seeds read 0 and verbose 0 rather than being left out: results files key
+ * their runs by a hash of this, so its form must not change.)
  */
 export function runSettings(experiment: ExperimentConfig): Omit<ExperimentConfig, 'id' | 'description' | 'reference'> {
   const { id: _id, description: _description, reference: _reference, ...rest } = experiment;

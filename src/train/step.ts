@@ -1,7 +1,6 @@
 /**
- * The inner training step of `fit`, written for speed (issue "Training
- * speed"). Two things make tfjs slower than Keras per step, and this file
- * removes both:
+ * The inner training step of `fit`, written for speed. Two things make tfjs
+ * slower than Keras per step, and this file removes both:
  *
  * - Autodiff: `tf.variableGrads` records every forward op and replays
  *   generic gradient kernels (broadcast reductions, the softmax

@@ -23,7 +23,7 @@ export interface TrainingHistory {
 export interface TrainConfig {
   /** Passes over the training data. */
   epochs: number;
-  /** Examples per gradient step (Keras default 32). */
+  /** Examples per gradient step. */
   batchSize: number;
   /** Shuffle the training examples before each epoch. */
   shuffle: boolean;
