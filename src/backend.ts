@@ -8,8 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, MnistLabError } from './errors';
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+/** A tfjs backend the lab can run on: the native one (`tensorflow`), `wasm` or the plain JavaScript `cpu`. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
+/** Which backend is active and why (what `mnist-lab info` prints). */
 export interface BackendInfo {
   /** The backend tfjs runs on. */
   name: BackendName;
@@ -19,6 +21,7 @@ export interface BackendInfo {
   nativeError?: string;
 }
 
+/** How to pick the backend (default: env `MNIST_LAB_BACKEND`, else the fastest available). */
 export interface BackendOptions {
   /** Force a backend; default: env `MNIST_LAB_BACKEND`, else the fastest that loads. */
   backend?: BackendName;

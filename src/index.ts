@@ -86,7 +86,7 @@ export { planAblation, runAblation, DEFAULT_ABLATION_OPTIONS } from './experimen
 export type { AblationOptions, AblationOutcome, AblationPaths, DryRunPlan } from './experiments/ablate';
 export type { CostModel } from './experiments/cost';
 export type { Engine, ResultRow } from './experiments/results';
-export type { RunFunction } from './experiments/protocol';
+export type { RunFunction, RunOptions } from './experiments/protocol';
 export type { Shard } from './experiments/shard';
 export type { RunnerSummary, RunnerProgress } from './experiments/runner';
 export { estimateRunSeconds, costModelFor } from './experiments/cost';
@@ -99,7 +99,7 @@ export type { ClassProbability, PredictImageOptions } from './predict';
 export { preprocessImage, preprocessImageFile, MNIST_IMAGE_SIZE } from './predict/image';
 export type { RgbaImage } from './predict/image';
 export { exportParams, importParams, readParamsFile } from './params';
-export type { ParamsFile, ParamsLayer, ExportParamsResult, ImportParamsOptions } from './params';
+export type { ParamsFile, ParamsLayer, ParamsTensor, NestedNumbers, ExportParamsResult, ImportParamsOptions } from './params';
 
 // ---------------------------------------------------------------- figures (build a figure, then show or save it)
 export { pixelGrid, gallery, trainingCurves, confusionMatrixFigure, ablationChart, firstLayerWeights, modelTable, pixelHistogram } from './viz/figures';
@@ -107,7 +107,9 @@ export { DEFAULT_PIXEL_GRID, DEFAULT_GALLERY, DEFAULT_TRAINING_CURVES, DEFAULT_F
 export type {
   PixelGridOptions, GalleryOptions, TrainingCurvesOptions, NamedHistory, AblationRow, FirstLayerWeightsOptions, PixelHistogramOptions, ImageSource, KernelSource, ModelLayerRow,
 } from './viz/figures';
-export type { Figure, FigureKind, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure, Bar, ImageTile, ChartPanel } from './viz/figure';
+export type {
+  Figure, FigureKind, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure, Bar, ImageTile, ChartPanel, LineSeries, ChartMarker, ShadedGap,
+} from './viz/figure';
 export { show, DEFAULT_SHOW } from './viz/notebook';
 export type { ShowOptions, HtmlDisplay } from './viz/notebook';
 export { saveFigure, FIGURE_FORMATS, DEFAULT_SAVE_FIGURE } from './viz/save';

@@ -11,6 +11,7 @@ import { DATASET_NAMES } from './data/registry';
 import { PROJECT_ROOT } from './util/fs';
 import { selectTrainStep, type TrainStepEngine } from './train/graph-step';
 
+/** What `labInfo` reports: backend, training step, versions, where the data is. */
 export interface LabInfo {
   backend: BackendInfo;
   /** How `fit` runs its training step here (for createMlp's optimizers), and why. */

@@ -18,6 +18,7 @@ export const QUICK_ENV = 'MNIST_LAB_QUICK';
 /** Env variable that overrides the notebooks' seed. */
 export const SEED_ENV = 'MNIST_LAB_SEED';
 
+/** What a notebook runs with: quick or full mode and the seed. */
 export interface NotebookSettings {
   /** True when env `MNIST_LAB_QUICK=1`: small subsets and few epochs, for tests and a first pass. */
   quick: boolean;
@@ -33,6 +34,7 @@ export interface NotebookSettings {
 
 /** Limits of quick mode: enough data that accuracy visibly rises, little enough to run in seconds. */
 export const QUICK_LIMITS = { trainLimit: 2000, testLimit: 1000, maxEpochs: 2 } as const;
+/** The seed the notebooks use unless env `MNIST_LAB_SEED` says otherwise. */
 export const DEFAULT_NOTEBOOK_SEED = 42;
 
 /** True when the notebooks run in quick mode (env `MNIST_LAB_QUICK=1`). */

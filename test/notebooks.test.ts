@@ -142,7 +142,7 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.ok(summary.notebooks.every((entry) => entry.ok));
   });
 
-  test('01: shapes, labels and the first image as the seeds print them', () => {
+  test('01: shapes, labels and the first image as the tutorials print them', () => {
     const text = outputsOf('01-');
     assert.match(text, /train images: uint8 \[60000, 28, 28\]/);
     assert.match(text, /test images: +uint8 \[10000, 28, 28\]/);

@@ -30,6 +30,11 @@ describe('structure', () => {
     assert.equal(status, 0, output);
   });
 
+  test('every public name is documented, and every type it refers to is public (TypeDoc, typedoc.json)', { timeout: 300_000 }, () => {
+    const { status, output } = run('typedoc', ['--emit', 'none', '--treatWarningsAsErrors', '--logLevel', 'Warn']);
+    assert.equal(status, 0, output);
+  });
+
   test('src/, test/ and bench/ type-check (tsconfig.check.json)', { timeout: 180_000 }, () => {
     const { status, output } = run('tsc', ['-p', 'tsconfig.check.json']);
     assert.equal(status, 0, output);

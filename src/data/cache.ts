@@ -16,6 +16,7 @@ import { readIdxFile } from './idx';
 import { defaultCacheDir } from './load';
 import { explainFsErrors } from '../util/fs-errors';
 
+/** A data set that `addToCache` copied into `data/`. */
 export interface AddedDataset {
   name: string;
   /** The cache folder the files are now in. */
@@ -27,6 +28,7 @@ export interface AddedDataset {
   bytes: number;
 }
 
+/** Where `addToCache` copies to and whether it verifies checksums. */
 export interface AddToCacheOptions {
   /** The project cache (default `data/`, or env MNIST_LAB_CACHE). */
   cacheDir?: string;

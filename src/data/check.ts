@@ -15,6 +15,7 @@ import { recogniseWrongFile } from './recognise';
 import { loadDataset, locateDataset, type DataSource, type LoadDataOptions } from './load';
 import { describeFsError } from '../util/fs-errors';
 
+/** The check of one file: found where, and whether its header, size and checksum are right. */
 export interface FileCheck {
   role: FileRole;
   /** The file found for this role, or null when missing. */
@@ -25,6 +26,7 @@ export interface FileCheck {
   problem: string | null;
 }
 
+/** What `checkDataset` found about one data set (`mnist-lab info` prints it). */
 export interface DatasetCheck {
   name: string;
   /** Where the data set is read from; null when it is not here (it would be downloaded). */

@@ -14,6 +14,7 @@ import { FILE_ROLES, type DatasetSpec } from './registry';
 import { gunzipFile, isGzip, sha256Hex } from './idx';
 import { tempPathFor } from '../util/fs';
 
+/** How to download a data set: mirrors, retries, progress bar. */
 export interface DownloadOptions {
   /** Base URLs to try in order; default: the registry's mirrors. */
   mirrors?: readonly string[];

@@ -35,6 +35,7 @@ export interface DataSource {
   path: string;
 }
 
+/** A data set as `loadDataset` returns it: both splits, its spec and where it was found. */
 export interface Dataset {
   name: DatasetName;
   spec: DatasetSpec;
@@ -46,6 +47,7 @@ export interface Dataset {
 /** Keras's `((x_train, y_train), (x_test, y_test))`. */
 export type KerasData = [[ImageArray, LabelArray], [ImageArray, LabelArray]];
 
+/** Where `loadData` looks for the files and what it may do (download, verify). */
 export interface LoadDataOptions {
   /**
    * A folder with one subfolder per data set (`mnist/`, `fashion-mnist/`). Default: env `MNIST_LAB_DATA`

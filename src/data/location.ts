@@ -14,6 +14,7 @@ import { statSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { MnistLabError } from '../errors';
 
+/** The environment variable that names the data folder. */
 export const DATA_ENV = 'MNIST_LAB_DATA';
 
 /** Where an explicit data location came from, for messages. */

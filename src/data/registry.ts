@@ -8,8 +8,10 @@ import { ConfigError } from '../errors';
 
 /** The four files of an MNIST-style data set, by role. */
 export type FileRole = 'trainImages' | 'trainLabels' | 'testImages' | 'testLabels';
+/** The four files of a data set, in the order Keras loads them. */
 export const FILE_ROLES: readonly FileRole[] = ['trainImages', 'trainLabels', 'testImages', 'testLabels'];
 
+/** One file of a data set: its name and the SHA-256 of its decompressed contents. */
 export interface DatasetFile {
   /** Standard file name, as the mirrors serve it. */
   fileName: string;
@@ -17,6 +19,7 @@ export interface DatasetFile {
   sha256: string;
 }
 
+/** What the lab knows about a data set: its files, where to get them and what its labels mean. */
 export interface DatasetSpec {
   name: string;
   /** One-line description for `mnist-lab info` and the notebooks. */
@@ -33,6 +36,7 @@ export interface DatasetSpec {
   testCount: number;
 }
 
+/** Classes of MNIST and Fashion-MNIST (digits 0-9, ten kinds of clothing). */
 export const NUM_CLASSES = 10;
 
 const STANDARD_FILE_NAMES: Record<FileRole, string> = {
@@ -48,6 +52,7 @@ function files(sha256: Record<FileRole, string>): Record<FileRole, DatasetFile> 
   return out;
 }
 
+/** Every data set the lab knows, by name: its files, checksums, mirrors and class names. */
 export const DATASETS = {
   mnist: {
     name: 'mnist',
@@ -90,6 +95,7 @@ export const DATASETS = {
 
 /** Names accepted by `loadData`. */
 export type DatasetName = keyof typeof DATASETS;
+/** The names `loadData` accepts. */
 export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 
 export function isDatasetName(name: string): name is DatasetName {

@@ -10,11 +10,13 @@ import { NUM_CLASSES } from '../data/registry';
 import { contiguousData } from '../data/preprocess';
 import { checkInputSize, outputClasses, type ImagesInput, type LabelsInput } from '../train/evaluation';
 
+/** Options of `predict`. */
 export interface PredictOptions {
   /** Examples per forward pass (Keras `predict`'s default in {@link DEFAULT_PREDICT}); only memory and speed depend on it. */
   batchSize: number;
 }
 
+/** Keras `predict`'s defaults. */
 export const DEFAULT_PREDICT: PredictOptions = { batchSize: 32 };
 
 /** One wrong prediction, as `mostConfidentMistakes` reports it. */

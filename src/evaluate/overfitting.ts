@@ -14,8 +14,10 @@ export const VAL_LOSS_RISE_NOISE = 0.02;
 /** Train accuracy this far above test accuracy is overfitting even without a validation curve (accuracies are fractions: a hundredth is one percentage point). */
 export const ACCURACY_GAP_OVERFITTING = 0.01;
 
+/** The verdict of an overfitting report. */
 export type FitVerdict = 'overfitting' | 'starting-to-overfit' | 'still-improving' | 'good-fit';
 
+/** What `overfittingReport` says about a training history: a verdict in words and the numbers behind it. */
 export interface OverfittingReport {
   /** One word for scripts and tables. */
   kind: FitVerdict;

@@ -13,6 +13,7 @@ import { argmax, confusionMatrix, formatConfusionMatrix, mostConfidentMistakes, 
 import { overfittingReport, type OverfittingReport } from './overfitting';
 import { percent } from '../util/format';
 
+/** Options of `evaluateRun`. */
 export interface EvaluateRunOptions {
   /** Which checkpoint to test; default: 'best' when the run has one, else 'last'. */
   which?: CheckpointKind;
@@ -26,6 +27,7 @@ export interface EvaluateRunOptions {
   fullTestSet?: boolean;
 }
 
+/** The defaults of {@link EvaluateRunOptions}. */
 export const DEFAULT_EVALUATE_RUN_OPTIONS = {
   mistakes: 5,
   batchSize: DEFAULT_EVALUATE.batchSize,

@@ -12,6 +12,7 @@ import { defaultWorkerCount, runGrid, type RunnerOptions, type RunnerSummary } f
 import { selectShard, shardTag, type Shard } from './shard';
 import { summarizeResults, writeReport, type AblationReport, type ReportFiles } from './report';
 
+/** How `runAblation` runs a grid: output folder, workers, shard, engine. */
 export interface AblationOptions {
   /** Output folder: results file(s), run folders, report. Default `results/ablations/<grid name>` in the project. */
   outDir?: string;
@@ -26,12 +27,14 @@ export interface AblationOptions {
   /** Passed through to the runner (tests, progress display). */
   runModule?: RunnerOptions['runModule'];
   runFunction?: RunnerOptions['runFunction'];
+  /** Called at each run's start and end (e.g. to print formatProgress lines). */
   onProgress?: RunnerOptions['onProgress'];
   costModel?: CostModel;
   /** tfjs (default) or Keras (the reproduction's cross-check, rows in the same results file). */
   engine?: RunnerOptions['engine'];
 }
 
+/** The defaults of {@link AblationOptions}. */
 export const DEFAULT_ABLATION_OPTIONS: AblationOptions = { report: true };
 
 /** Where an ablation keeps its files. */
@@ -55,6 +58,7 @@ function plannedRuns(spec: GridSpec, shard?: Shard): GridRun[] {
   return shard ? selectShard(runs, shard) : runs;
 }
 
+/** What `planAblation` says a grid would run, without running it. */
 export interface DryRunPlan {
   runs: Array<{ label: string; seed: number; key: string; epochs: number; batchSize: number; estimatedSeconds: number; done: boolean }>;
   /** Runs still to do. */
@@ -89,6 +93,7 @@ export function planAblation(spec: GridSpec, options: Partial<AblationOptions> &
   return { runs, pending: pending.length, workers, estimatedSeconds: Math.max(total / workers, longest), costModel, paths };
 }
 
+/** What `runAblation` did: the runs, the results file and the report. */
 export interface AblationOutcome {
   summary: RunnerSummary;
   report: AblationReport | null;

@@ -11,6 +11,7 @@ import { DEFAULT_MLP } from '../model/config';
 import { fit } from '../train/fit';
 import type { ExperimentConfig } from '../runs/types';
 
+/** The measured constants behind `estimateRunSeconds` for one backend. */
 export interface CostModel {
   /** Backend the constants were measured on. */
   backend: string;

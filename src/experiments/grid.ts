@@ -20,6 +20,7 @@ import type { ExperimentConfig } from '../runs/types';
 import { canonicalJson, runSettings, withSeed } from '../runs/identity';
 import { PRESETS, getPreset } from './presets';
 
+/** How a grid varies its factors: one at a time around the baseline, or every combination. */
 export const GRID_MODES = ['one-at-a-time', 'cartesian'] as const;
 /** `one-at-a-time`: baseline + each factor value alone; `cartesian`: every combination. */
 export type GridMode = (typeof GRID_MODES)[number];
@@ -42,7 +43,9 @@ export interface GridFactors {
   learningRate?: number[];
 }
 
+/** The settings an ablation grid can vary. */
 export const FACTOR_NAMES = ['hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate'] as const;
+/** One of {@link FACTOR_NAMES}. */
 export type FactorName = (typeof FACTOR_NAMES)[number];
 
 /** Short names used in run labels (`hidden=128`), matching the CLI flags. */
@@ -56,6 +59,7 @@ export const FACTOR_LABELS: Record<FactorName, string> = {
   learningRate: 'lr',
 };
 
+/** An ablation grid: a baseline, the factors to vary and how, the seeds, optional overrides. */
 export interface GridSpec {
   /** Name of the grid: names the output folder and the report title. */
   name: string;
@@ -100,8 +104,10 @@ function allPresets(): ExperimentConfig[] {
 
 /** Named grids: `tutorial001` (the nine S1 rows) and `reference` (every preset, what `npm run reproduce` runs). */
 export const GRID_PRESETS = ['tutorial001', 'reference'] as const;
+/** One of {@link GRID_PRESETS}. */
 export type GridPresetName = (typeof GRID_PRESETS)[number];
 
+/** A named grid (`tutorial001`, `reference`) as a spec, with overrides. */
 export function gridPreset(name: string, overrides: Partial<GridSpec> = {}): GridSpec {
   // 'seed001' is this grid's earlier name, still used by older results folders and scripts.
   if (name === 'tutorial001' || name === 'seed001') {

@@ -42,6 +42,7 @@ export interface Difference {
   exceedsNoise: boolean;
 }
 
+/** One configuration of an ablation report: test accuracy over seeds, its difference from the baseline, the tutorial's number. */
 export interface ConfigurationSummary {
   label: string;
   configKey: string;
@@ -68,6 +69,7 @@ export interface ConfigurationSummary {
   backends: string[];
 }
 
+/** The summary of an ablation: one row per configuration, ready for Markdown, CSV, HTML or a chart. */
 export interface AblationReport {
   title: string;
   generatedAt: string;
@@ -81,6 +83,7 @@ export interface AblationReport {
   runCount: number;
 }
 
+/** Options of `summarizeResults`. */
 export interface ReportOptions {
   /** Heading of the report. */
   title: string;

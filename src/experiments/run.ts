@@ -21,6 +21,7 @@ import { lockRunFolder } from '../runs/run-lock';
 import { checkResumable, cleanStaleTemps } from '../runs/run-folder';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 
+/** How `runExperiment` runs: its seed, its run folder, where the data is, how it reports. */
 export interface RunExperimentOptions {
   /** Seed of this repeat; overrides model.seed and train.seed (default: the experiment's model.seed). */
   seed?: number;

@@ -45,6 +45,7 @@ export interface RunnerOptions {
   engine?: Engine;
 }
 
+/** One progress event of a grid run (a run started, finished or failed). */
 export interface RunnerProgress {
   event: 'start' | 'epoch' | 'done' | 'failed';
   /** Label and seed of the run the event is about (absent for 'start'). */
@@ -67,6 +68,7 @@ export interface RunnerProgress {
   etaSeconds: number;
 }
 
+/** What a grid run did: runs completed, skipped and failed, and how long it took. */
 export interface RunnerSummary {
   total: number;
   skipped: number;

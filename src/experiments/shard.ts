@@ -8,6 +8,7 @@ import { ConfigError } from '../errors';
 import { relativeRunCost } from './cost';
 import type { GridRun } from './grid';
 
+/** One of n shards of a grid (`--shard i/n`). */
 export interface Shard {
   /** 0-based index of this shard (Slurm `$SLURM_ARRAY_TASK_ID` with `--array=0-<n-1>`, Kubernetes `$JOB_COMPLETION_INDEX`). */
   index: number;

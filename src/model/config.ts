@@ -5,12 +5,17 @@
  */
 
 export const ACTIVATIONS = ['relu', 'linear', 'sigmoid', 'tanh'] as const;
+/** A hidden layer's activation (Keras names). */
 export type Activation = (typeof ACTIVATIONS)[number];
 
+/** The optimizers `createMlp` builds, with Keras's defaults. */
 export const OPTIMIZERS = ['rmsprop', 'adam', 'sgd'] as const;
+/** One of {@link OPTIMIZERS}. */
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
+/** The losses `createMlp` compiles with (Keras names). */
 export const LOSSES = ['categorical_crossentropy', 'sparse_categorical_crossentropy'] as const;
+/** One of {@link LOSSES}. */
 export type LossName = (typeof LOSSES)[number];
 
 /** Optimizer hyper-parameters; anything left out takes Keras's default for that optimizer ({@link OPTIMIZER_DEFAULTS}). */
@@ -29,6 +34,7 @@ export interface OptimizerOptions {
   epsilon?: number;
 }
 
+/** A multilayer perceptron as `createMlp` builds it: `{ ...DEFAULT_MLP, hiddenUnits: [256] }`. */
 export interface MlpConfig {
   /** Shape of one input image; a Flatten layer turns it into a vector. */
   inputShape: number[];

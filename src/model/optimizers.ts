@@ -12,9 +12,11 @@
 import { tf } from '../backend';
 import { resolveOptimizerOptions, type OptimizerName, type OptimizerOptions } from './config';
 
+/** A tensor with the name tfjs stores it under in a checkpoint. */
 export type NamedTensor = { name: string; tensor: tf.Tensor };
 type NamedTensorMap = tf.NamedTensorMap;
 
+/** One kind of optimizer state kept per weight (e.g. RMSprop's running average). */
 export interface Slot {
   originalName: string;
   variable: tf.Variable;
@@ -78,11 +80,13 @@ abstract class KerasOptimizer extends tf.Optimizer {
     return [];
   }
 
+  /** Keras's update rule for one weight, given its gradient and its slots. */
   protected abstract updateVariable(variable: tf.Variable, gradient: tf.Tensor, slots: tf.Variable[], stepConstants: tf.Scalar[]): void;
 
   /** The last `iter` tensor handed out; tfjs's model.save never disposes it, so we do on the next call. */
   private iterationTensor: tf.Tensor | null = null;
 
+  /** The optimizer's state (`iter`, then each slot of each weight), as a checkpoint stores it. */
   override async getWeights(): Promise<NamedTensor[]> {
     const state = this.slots.flat().map((slot) => ({ name: slot.originalName, tensor: slot.variable as tf.Tensor }));
     const iterations = await this.saveIterations();
@@ -91,6 +95,7 @@ abstract class KerasOptimizer extends tf.Optimizer {
     return [iterations, ...state];
   }
 
+  /** Restore the state {@link getWeights} gave (e.g. from a checkpoint). */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const values = await this.extractIterations(weightValues);
     const perKind = values.length / this.slotSuffixes.length;
@@ -128,6 +133,7 @@ export class KerasRMSprop extends KerasOptimizer {
     super(learningRate, ['rms', 'momentum']);
   }
 
+  /** Keras's update rule for one weight. */
   protected updateVariable(variable: tf.Variable, gradient: tf.Tensor, [meanSquare, moment]: tf.Variable[]): void {
     const newMeanSquare = tf.add(tf.mul(meanSquare, this.constant(this.rho)), tf.mul(tf.square(gradient), this.constant(1 - this.rho)));
     meanSquare.assign(newMeanSquare);
@@ -164,6 +170,7 @@ export class KerasAdam extends KerasOptimizer {
     return [tf.scalar(alpha)];
   }
 
+  /** Keras's update rule for one weight. */
   protected updateVariable(variable: tf.Variable, gradient: tf.Tensor, [firstMoment, secondMoment]: tf.Variable[], [alpha]: tf.Scalar[]): void {
     const newFirst = tf.add(firstMoment, tf.mul(tf.sub(gradient, firstMoment), this.constant(1 - this.beta1)));
     const newSecond = tf.add(secondMoment, tf.mul(tf.sub(tf.square(gradient), secondMoment), this.constant(1 - this.beta2)));
@@ -185,6 +192,7 @@ export class KerasSGD extends KerasOptimizer {
     super(learningRate, []);
   }
 
+  /** Keras's update rule for one weight. */
   protected updateVariable(variable: tf.Variable, gradient: tf.Tensor): void {
     variable.assign(tf.sub(variable, tf.mul(gradient, this.constant(this.learningRate))));
   }
@@ -209,6 +217,7 @@ export class KerasMomentumSGD extends KerasOptimizer {
     super(learningRate, ['momentum']);
   }
 
+  /** Keras's update rule for one weight. */
   protected updateVariable(variable: tf.Variable, gradient: tf.Tensor, [accumulation]: tf.Variable[]): void {
     const newAccumulation = tf.add(tf.mul(accumulation, this.constant(this.momentum)), gradient);
     accumulation.assign(newAccumulation);

@@ -14,6 +14,7 @@ export interface SummaryRow {
   params: number;
 }
 
+/** The numbers behind `summary()`: one row per layer and the parameter counts. */
 export interface ModelSummary {
   name: string;
   rows: SummaryRow[];

@@ -25,13 +25,13 @@ export const PARAMS_JSON_FILE = 'params.json';
 const PARAMS_README_FILE = 'README.txt';
 
 /** One weight tensor: its shape and its values nested like the shape (`values[input][unit]` for a kernel). */
-interface ParamsTensor {
+export interface ParamsTensor {
   shape: number[];
   values: NestedNumbers;
 }
 
 /** Numbers nested as deep as the tensor's rank. */
-type NestedNumbers = number | NestedNumbers[];
+export type NestedNumbers = number | NestedNumbers[];
 
 /** One layer's weights by short name (`kernel`, `bias` for Dense). */
 export interface ParamsLayer {
@@ -51,6 +51,7 @@ export interface ParamsFile {
   layers: Record<string, ParamsLayer>;
 }
 
+/** What `exportParams` wrote. */
 export interface ExportParamsResult {
   /** The folder written. */
   dir: string;
@@ -59,6 +60,7 @@ export interface ExportParamsResult {
   totalParams: number;
 }
 
+/** Options of `importParams`. */
 export interface ImportParamsOptions {
   /** Read params.json (default), or the CSV files (to pick up edits made in a spreadsheet). */
   source?: 'json' | 'csv';

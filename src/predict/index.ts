@@ -14,6 +14,7 @@ export interface ClassProbability {
   probability: number;
 }
 
+/** Options of `predictImage` and `predictImageFile`. */
 export interface PredictImageOptions {
   /** How many classes to report, most likely first. */
   topK?: number;
@@ -25,6 +26,7 @@ export interface PredictImageOptions {
   scaleInputs?: boolean;
 }
 
+/** The defaults of {@link PredictImageOptions}. */
 export const DEFAULT_PREDICT_IMAGE_OPTIONS: Required<PredictImageOptions> = {
   topK: 3,
   scaleInputs: true,

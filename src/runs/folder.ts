@@ -32,6 +32,7 @@ import type { MlpConfig } from '../model/config';
 import type { ExperimentConfig, RunResult } from './types';
 import type { TrainingHistory } from '../train/types';
 
+/** A run folder's two checkpoints: the lowest val_loss and the last epoch. */
 export type CheckpointKind = 'best' | 'last';
 
 /** Progress of a run, saved with every checkpoint (and mirrored in the run folder). */
@@ -67,6 +68,7 @@ export interface RunRecord {
   checkpoints: CheckpointKind[];
 }
 
+/** The names of the files and folders in a run folder. */
 export const RUN_FILES = {
   config: 'config.json',
   history: 'history.json',

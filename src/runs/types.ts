@@ -18,6 +18,7 @@ export interface ReferenceResult {
   note?: string;
 }
 
+/** An experiment: data, model and training as one typed object, so a row of the tutorials' table, an ablation cell and a notebook run are the same thing. */
 export interface ExperimentConfig {
   /** Short id, e.g. 'S1-base'. */
   id: string;

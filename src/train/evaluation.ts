@@ -25,6 +25,7 @@ export type ImagesInput = tf.Tensor | NumericArray;
  */
 export type LabelsInput = tf.Tensor | NumericArray | ArrayLike<number>;
 
+/** Options of `evaluate`. */
 export interface EvaluateOptions {
   /**
    * Examples per forward pass. Only memory, speed and the last float32
@@ -34,6 +35,7 @@ export interface EvaluateOptions {
   batchSize: number;
 }
 
+/** The default of {@link EvaluateOptions}: the batch size `fit` validates with. */
 export const DEFAULT_EVALUATE: EvaluateOptions = { batchSize: 2048 };
 
 /** Images and labels on the backend as the loss wants them: float images, one-hot float labels. */

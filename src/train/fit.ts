@@ -35,7 +35,9 @@ export interface TrainingProgress {
 
 /** Keras-style callbacks; a returned promise is awaited before training goes on. */
 export interface FitCallbacks {
+  /** Before the first epoch of this call. */
   onTrainBegin?: () => void | Promise<void>;
+  /** Before each epoch (0-based). */
   onEpochBegin?: (epoch: number) => void | Promise<void>;
   /** After each epoch's validation; `model` holds that epoch's weights. */
   onEpochEnd?: (epoch: number, logs: EpochLogs, progress: TrainingProgress) => void | Promise<void>;
@@ -43,6 +45,7 @@ export interface FitCallbacks {
   onTrainEnd?: (progress: TrainingProgress) => void | Promise<void>;
 }
 
+/** What `fit` takes besides the data: a {@link TrainConfig} (any field may be left out) plus validation data, callbacks and resuming. */
 export interface FitOptions extends Partial<TrainConfig> {
   /** Explicit validation set (Keras `validation_data`); takes precedence over validationSplit. */
   validationData?: [ImagesInput, LabelsInput];

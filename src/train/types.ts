@@ -20,6 +20,7 @@ export interface TrainingHistory {
   history: HistoryRecord;
 }
 
+/** How to train: Keras `fit` arguments. */
 export interface TrainConfig {
   /** Passes over the training data. */
   epochs: number;
@@ -38,6 +39,7 @@ export interface TrainConfig {
   verbose: 0 | 1 | 2;
 }
 
+/** Keras's `fit` defaults. */
 export const DEFAULT_TRAIN: TrainConfig = {
   epochs: 10,
   batchSize: 32,

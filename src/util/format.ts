@@ -12,6 +12,7 @@ export function escapeHtml(text: string): string {
 
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+/** How `percent` writes a fraction. */
 export interface PercentOptions {
   /** Decimals after the point. */
   digits: number;
@@ -21,6 +22,7 @@ export interface PercentOptions {
   missing: string;
 }
 
+/** The defaults of {@link PercentOptions}. */
 export const DEFAULT_PERCENT: PercentOptions = { digits: 2, unit: '%', missing: '-' };
 
 /** A fraction as a percentage: `percent(0.97224)` is `'97.22%'`. */

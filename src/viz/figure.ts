@@ -61,7 +61,7 @@ export interface LineSeries {
 }
 
 /** A point worth pointing at, e.g. the epoch with the lowest val_loss. */
-interface ChartMarker {
+export interface ChartMarker {
   x: number;
   y: number;
   label: string;
@@ -69,7 +69,7 @@ interface ChartMarker {
 }
 
 /** The area between two curves, e.g. the train/validation gap. */
-interface ShadedGap {
+export interface ShadedGap {
   x: number[];
   lower: number[];
   upper: number[];
@@ -152,6 +152,7 @@ export interface TableFigure {
 
 /** Every figure mnist-lab can draw. */
 export type Figure = PixelGridFigure | ImageGridFigure | LineChartFigure | HeatmapFigure | BarChartFigure | TableFigure;
+/** The kinds of {@link Figure}. */
 export type FigureKind = Figure['kind'];
 
 /** Figures drawn as interactive plotly charts where scripts run (others are static SVG everywhere). */

@@ -46,6 +46,7 @@ function imageRows(images: ImageSource, index = 0): number[][] {
   throw new ConfigError('images', `cannot draw an array of shape [${shape.join(', ')}] as an image`, '[rows, columns], [N, rows, columns] or a flattened square [rows*columns]');
 }
 
+/** Options of `pixelGrid`. */
 export interface PixelGridOptions {
   /** Which image of an `[N, rows, columns]` stack. */
   index: number;
@@ -57,6 +58,7 @@ export interface PixelGridOptions {
   title?: string;
 }
 
+/** The defaults of {@link PixelGridOptions}. */
 export const DEFAULT_PIXEL_GRID: PixelGridOptions = { index: 0, scaled: false, showValues: true };
 
 /** Figure 1, as `visualize_input` draws it in tutorial 001: shades plus the value of every pixel. */
@@ -77,6 +79,7 @@ export function pixelGrid(image: ImageSource, options: Partial<PixelGridOptions>
   };
 }
 
+/** Options of `gallery`. */
 export interface GalleryOptions {
   /** Which images; default the first `count`. */
   indices?: number[];
@@ -91,6 +94,7 @@ export interface GalleryOptions {
   title?: string;
 }
 
+/** The defaults of {@link GalleryOptions}. */
 export const DEFAULT_GALLERY: Omit<GalleryOptions, 'indices' | 'predictions' | 'classNames' | 'title'> = { count: 20, columns: 10 };
 
 /** Figure 2: images with their labels, and predictions with mistakes marked (tutorial 002's 20 test digits). */
@@ -136,6 +140,7 @@ export interface NamedHistory {
   history: TrainingHistory;
 }
 
+/** Options of `trainingCurves`. */
 export interface TrainingCurvesOptions {
   /** Metrics with one panel each (Keras names; validation twins are added when present). */
   metrics: Array<'loss' | 'acc'>;
@@ -146,6 +151,7 @@ export interface TrainingCurvesOptions {
   title: string;
 }
 
+/** The defaults of {@link TrainingCurvesOptions}. */
 export const DEFAULT_TRAINING_CURVES: TrainingCurvesOptions = { metrics: ['loss', 'acc'], showGap: true, markBest: true, title: 'Training curves' };
 
 const METRIC_LABELS: Record<'loss' | 'acc', string> = { loss: 'loss', acc: 'accuracy' };
@@ -270,6 +276,7 @@ export function ablationChart(table: readonly AblationRow[], options: { title?: 
 /** A 2-D kernel in any form: a tfjs tensor, nested rows, or flat data with its shape. */
 export type KernelSource = tfTypes.Tensor | number[][] | { data: ArrayLike<number>; shape: [number, number] };
 
+/** Options of `firstLayerWeights`. */
 export interface FirstLayerWeightsOptions {
   /** How many hidden units to show (the first ones). */
   units: number;
@@ -280,6 +287,7 @@ export interface FirstLayerWeightsOptions {
   title: string;
 }
 
+/** The defaults of {@link FirstLayerWeightsOptions}. */
 export const DEFAULT_FIRST_LAYER_WEIGHTS: FirstLayerWeightsOptions = { units: 32, columns: 8, imageShape: [28, 28], title: 'First-layer weights: what each hidden unit responds to' };
 
 /**
@@ -363,6 +371,7 @@ export function modelTable(model: tfTypes.LayersModel | readonly ModelLayerRow[]
   };
 }
 
+/** Options of `pixelHistogram`. */
 export interface PixelHistogramOptions {
   /** Number of equal-width bins over [0, maxValue]. */
   bins: number;
@@ -373,6 +382,7 @@ export interface PixelHistogramOptions {
   title?: string;
 }
 
+/** The defaults of {@link PixelHistogramOptions}. */
 export const DEFAULT_PIXEL_HISTOGRAM: PixelHistogramOptions = { bins: 16, excludeZero: false };
 
 /** How often each pixel value occurs, as a bar chart (draw it with `show`). */

@@ -10,6 +10,7 @@ import { plotlyScript, scriptJson, toPlotly } from './plotly';
 import { escapeHtml } from '../util/format';
 import { renderSvg } from './svg';
 
+/** Options of `renderHtml`. */
 export interface HtmlOptions {
   /** Draw charts with plotly.js (interactive); false keeps only the static SVG. */
   interactive: boolean;

@@ -220,6 +220,7 @@ export interface LiveEpochLogs {
   seconds?: number;
 }
 
+/** Options of `createLivePlot`. */
 export interface LivePlotOptions {
   /** Chart title. */
   title: string;
@@ -261,7 +262,9 @@ export interface LivePlot {
   readonly mode: 'browser' | 'file';
   /** Why this mode (e.g. "no display (DISPLAY is not set)"). */
   readonly reason: string;
+  /** Add an epoch's numbers to the curves. */
   onEpoch(epoch: number, logs: LiveEpochLogs): void;
+  /** Stop streaming, write the chart file and say where it is. */
   close(): Promise<LivePlotResult>;
 }
 

@@ -11,9 +11,11 @@ import { figureFragment } from './html';
 
 /** The part of tslab's `display` we use; tests pass their own. */
 export interface HtmlDisplay {
+  /** Show this HTML as the cell's output. */
   html(html: string): void;
 }
 
+/** Options of `show`. */
 export interface ShowOptions {
   /** Draw charts with plotly.js (false = static SVG). */
   interactive: boolean;
@@ -21,6 +23,7 @@ export interface ShowOptions {
   display?: HtmlDisplay;
 }
 
+/** The defaults of {@link ShowOptions}. */
 export const DEFAULT_SHOW: ShowOptions = { interactive: true };
 
 // Kernel-wide: one tslab kernel is one process, so this is "once per notebook session".

@@ -49,6 +49,7 @@ function requireChromium(): string {
   return found;
 }
 
+/** Size and scale of a PNG figure. */
 export interface PngOptions {
   /** Output width in CSS pixels; default the figure's natural width (the height follows the aspect ratio when only one is given). */
   width?: number;

@@ -10,9 +10,12 @@ import { renderHtml } from './html';
 import { renderPng, type PngOptions } from './png';
 import { renderSvg } from './svg';
 
+/** The file types `saveFigure` writes, by extension. */
 export const FIGURE_FORMATS = ['html', 'svg', 'png', 'json'] as const;
+/** One of {@link FIGURE_FORMATS}. */
 export type FigureFormat = (typeof FIGURE_FORMATS)[number];
 
+/** Options of `saveFigure`. */
 export interface SaveFigureOptions {
   /** Override the format the extension implies. */
   format?: FigureFormat;
@@ -22,6 +25,7 @@ export interface SaveFigureOptions {
   png: Partial<PngOptions>;
 }
 
+/** The defaults of {@link SaveFigureOptions}. */
 export const DEFAULT_SAVE_FIGURE: SaveFigureOptions = { interactive: true, png: {} };
 
 /** The format a file name asks for. */

@@ -7,6 +7,7 @@
 import type { PixelGridFigure } from './figure';
 import { formatValue } from './svg';
 
+/** Options of `renderTerminal`. */
 export interface TerminalOptions {
   /** Write each pixel's value instead of drawing blocks. */
   numbers: boolean;
