@@ -5,6 +5,7 @@ import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
+import { fixRunningTslabKernel } from './kernel/status';
 export { tf, initBackend, ensureBackendSync, backendInfo, BACKEND_NAMES } from './backend';
 export type { BackendName, BackendInfo, BackendOptions } from './backend';
 export * from './errors';
@@ -52,3 +53,7 @@ export { runKerasExperiment, kerasAvailable } from './experiments/keras';
 export type { RunOptions, RunFunction } from './experiments/protocol';
 export * from './predict';
 export * from './viz';
+export { fixTslabKernelStatus } from './kernel/status';
+
+// Inside a tslab kernel started without bin/tslab-kernel.js, fix its status from now on.
+fixRunningTslabKernel();
