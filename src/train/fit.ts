@@ -11,6 +11,7 @@
  * fastest, as Keras runs `fit`), or as eager ops (step.ts) with fused
  * optimizer kernels (native) or the model's own optimizer (wasm, cpu).
  */
+import { watchKernelInterrupt } from './interrupt';
 import { initBackend, tf } from '../backend';
 import { ConfigError } from '../errors';
 import { toTensor, type NumericArray } from '../data/preprocess';
@@ -238,6 +239,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
   const owned: tf.Tensor[] = [];
   const best: { valLoss: number; weights: tf.Tensor[] | null } = { valLoss: Infinity, weights: null };
   let graphTrainer: GraphTrainer | null = null;
+  const interrupt = watchKernelInterrupt();
   try {
     const all = prepare(images, labels, numClasses, owned);
     let train = all;
@@ -285,6 +287,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
             await yieldToEventLoop();
             lastYield = performance.now();
           }
+          interrupt.check(epoch, config.epochs, step + 1, steps);
         }
       } finally {
         await runner.finish();
@@ -313,6 +316,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
     await options.callbacks?.onTrainEnd?.(history);
     return history;
   } finally {
+    interrupt.dispose();
     tf.dispose(owned);
     tf.dispose(best.weights ?? []);
     graphTrainer?.dispose();

@@ -2,3 +2,4 @@ export * from './types';
 export * from './random';
 export * from './progress';
 export * from './fit';
+export { TrainingInterruptedError, watchKernelInterrupt, type InterruptWatch } from './interrupt';

@@ -228,7 +228,8 @@ export async function openNotebook(lab: JupyterLab, file: string, options: { tim
   const relative = path.relative(lab.rootDir, file).split(path.sep).map(encodeURIComponent).join('/');
   const context = await lab.browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();
-  const address = `${lab.url}lab/tree/${relative}?token=${lab.token}`;
+  // `reset`: a fresh workspace, so notebooks opened by earlier pages do not come back as hidden tabs.
+  const address = `${lab.url}lab/tree/${relative}?reset&token=${lab.token}`;
 
   const kernelStatus = async (): Promise<string> =>
     page.evaluate(() => {
@@ -249,23 +250,31 @@ export async function openNotebook(lab: JupyterLab, file: string, options: { tim
 
   await page.goto(address, { timeout });
   await ready();
+  // Scope every cell lookup to this notebook's panel.
+  const panelSelector = async (): Promise<string> =>
+    `#${await page.evaluate(() => (window as unknown as { jupyterapp: { shell: { currentWidget: { id: string } | null } } }).jupyterapp.shell.currentWidget?.id ?? '')} .jp-Notebook .jp-Cell`;
+  let cells = await panelSelector();
 
-  const cell = (index: number) => page.locator('.jp-Notebook .jp-Cell').nth(index);
+  const cell = (index: number) => page.locator(cells).nth(index);
   const prompt = async (index: number): Promise<string> => ((await cell(index).locator('.jp-InputPrompt').textContent()) ?? '').trim();
   const startCell = async (index: number): Promise<void> => {
-    await cell(index).locator('.jp-InputPrompt').click();
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+Enter');
+    // What clicking a cell and pressing Ctrl+Enter does, without depending on focus.
+    await page.evaluate(async (cellIndex) => {
+      const app = (window as unknown as { jupyterapp: { shell: { currentWidget: { content: { activeCellIndex: number; mode: string } } }; commands: { execute(id: string): Promise<unknown> } } }).jupyterapp;
+      app.shell.currentWidget.content.activeCellIndex = cellIndex;
+      app.shell.currentWidget.content.mode = 'command';
+      void app.commands.execute('notebook:run-cell');
+    }, index);
   };
   const waitForCell = async (index: number, timeoutMs = 300_000): Promise<void> => {
     // First wait for the cell to be queued/running, then for a number in its prompt.
     await page.waitForFunction(
-      (selectorIndex) => {
-        const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[selectorIndex];
+      ([selector, selectorIndex]) => {
+        const cell = document.querySelectorAll(selector)[selectorIndex];
         const text = cell?.querySelector('.jp-InputPrompt')?.textContent ?? '';
         return /\[\d+\]/.test(text);
       },
-      index,
+      [cells, index] as const,
       { timeout: timeoutMs, polling: 200 },
     );
   };
@@ -281,23 +290,21 @@ export async function openNotebook(lab: JupyterLab, file: string, options: { tim
     runCell: async (index, runOptions = {}) => {
       await startCell(index);
       await page.waitForFunction(
-        (selectorIndex) => !/\[\d+\]/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[selectorIndex]?.querySelector('.jp-InputPrompt')?.textContent ?? ''),
-        index,
+        ([selector, selectorIndex]) => !/\[\d+\]/.test(document.querySelectorAll(selector)[selectorIndex]?.querySelector('.jp-InputPrompt')?.textContent ?? ''),
+        [cells, index] as const,
         { timeout: 10_000, polling: 50 },
       ).catch(() => undefined);
       await waitForCell(index, runOptions.timeoutMs);
       return outputText(index);
     },
     interruptKernel: async () => {
-      await page.evaluate(() => undefined);
-      await page.keyboard.press('Escape');
-      // Command mode shortcut for "Interrupt Kernel": I, I.
-      await page.keyboard.press('i');
-      await page.keyboard.press('i');
+      // The same command as the toolbar's stop button and Kernel > Interrupt Kernel.
+      await page.evaluate(() => (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('notebook:interrupt-kernel'));
     },
     reload: async () => {
       await page.reload({ timeout });
       await ready();
+      cells = await panelSelector();
     },
   };
 }
