@@ -57,3 +57,4 @@ export { fixTslabKernelStatus } from './kernel/status';
 
 // Inside a tslab kernel started without bin/tslab-kernel.js, fix its status from now on.
 fixRunningTslabKernel();
+export { describeExperiment } from './experiments/describe';

@@ -18,6 +18,8 @@ import type { ExperimentConfig } from './experiments/types';
 export const QUICK_ENV = 'MNIST_LAB_QUICK';
 /** Env variable that overrides the notebooks' seed. */
 export const SEED_ENV = 'MNIST_LAB_SEED';
+/** Env variable (set by `npm run export` in full mode) that lets notebooks reuse finished runs instead of retraining. */
+export const REUSE_RUNS_ENV = 'MNIST_LAB_REUSE_RUNS';
 /** Marker class of the HTML that {@link showTable} emits; the exporter looks for it. */
 export const TABLE_MARKER = 'mnist-lab-table';
 
@@ -32,6 +34,12 @@ export interface NotebookSettings {
   maxEpochs?: number;
   /** Seed for initialisers, dropout and shuffling (env `MNIST_LAB_SEED`). */
   seed: number;
+  /**
+   * Pick up a finished run in its run folder instead of training it again
+   * (env `MNIST_LAB_REUSE_RUNS=1`, which `npm run export` sets in full mode);
+   * false: a learner's re-run trains afresh. Pass as `runExperiment`'s `resume`.
+   */
+  reuseRuns: boolean;
 }
 
 /** Limits of quick mode: enough data that accuracy visibly rises, little enough to run in seconds. */
@@ -49,7 +57,9 @@ export function notebookSettings(): NotebookSettings {
   const rawSeed = process.env[SEED_ENV];
   const seed = rawSeed === undefined || rawSeed === '' ? DEFAULT_NOTEBOOK_SEED : Number(rawSeed);
   if (!Number.isInteger(seed)) throw new ConfigError(SEED_ENV, `must be an integer, got '${rawSeed}'`);
-  return quickMode() ? { quick: true, ...QUICK_LIMITS, seed } : { quick: false, seed };
+  const reuse = process.env[REUSE_RUNS_ENV];
+  const reuseRuns = reuse !== undefined && reuse !== '' && reuse !== '0' && reuse.toLowerCase() !== 'false';
+  return quickMode() ? { quick: true, ...QUICK_LIMITS, seed, reuseRuns } : { quick: false, seed, reuseRuns };
 }
 
 /** One line that says which mode a notebook runs in, for the versions cell. */
@@ -130,12 +140,15 @@ export interface NamedTable {
 
 const TABLE_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
-/** Build a {@link NamedTable}; columns default to the keys of the first row. */
+/** Build a {@link NamedTable}; columns default to the keys of the first row that have a value somewhere. */
 export function makeTable(name: string, rows: readonly TableRow[], columns?: readonly string[]): NamedTable {
   if (!TABLE_NAME.test(name)) {
     throw new ConfigError('table name', `'${name}' cannot be a file name`, 'lower-case letters, digits and dashes, e.g. "ablation-results"');
   }
-  const order = columns ? [...columns] : Object.keys(rows[0] ?? {});
+  // Without explicit columns, a column nobody has a value for (a single run's spread, a reference
+  // that does not apply) is left out rather than shown empty.
+  const isEmpty = (value: TableRow[string] | undefined) => value === null || value === undefined || value === '';
+  const order = columns ? [...columns] : Object.keys(rows[0] ?? {}).filter((column) => rows.length === 0 || rows.some((row) => !isEmpty(row[column])));
   return { name, columns: order, rows: rows.map((row) => ({ ...row })) };
 }
 
@@ -265,5 +278,6 @@ export function pixelHistogram(images: NdArray<Uint8Array> | NdArray<Float32Arra
     format: 'percent',
     valueLabel: 'share of pixels per bin',
     referenceLabel: '',
+    countLabel: 'pixels',
   };
 }
