@@ -4,7 +4,7 @@
  * what the preset was for).
  */
 import { OPTIMIZER_DEFAULTS } from '../model/config';
-import type { ExperimentConfig } from './types';
+import type { ExperimentConfig } from '../runs/types';
 
 const count = (value: number) => value.toLocaleString('en-US');
 

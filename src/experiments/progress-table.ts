@@ -5,10 +5,11 @@
  * so a learner sees a long cell working instead of one line and 16 minutes
  * of nothing.
  */
-import { tslabKernel } from '../train/progress';
+import { tslabKernel } from '../util/tslab';
 import type { GridRun } from './grid';
 import type { ResultRow } from './results';
-import { formatDuration, type RunnerProgress } from './runner';
+import { formatDuration } from '../util/format';
+import type { RunnerProgress } from './runner';
 
 export type GridRunState = 'to do' | 'running' | 'done' | 'failed' | 'done earlier';
 

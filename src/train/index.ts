@@ -1,5 +1,7 @@
 export * from './types';
-export * from './random';
+export * from '../util/random';
 export * from './progress';
 export * from './fit';
+export * from './evaluation';
+export * from './layer-plan';
 export { TrainingInterruptedError, watchKernelInterrupt, type InterruptWatch } from './interrupt';

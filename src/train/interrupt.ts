@@ -9,7 +9,7 @@
  * stops at the next batch with a {@link TrainingInterruptedError}.
  */
 import { MnistLabError } from '../errors';
-import { isInsideTslab } from './progress';
+import { isInsideTslab } from '../util/tslab';
 
 /** Training stopped by a kernel interrupt (or SIGINT in a script that asked for it). */
 export class TrainingInterruptedError extends MnistLabError {

@@ -12,15 +12,15 @@
  *
  * Pixel grids and galleries are SVG in `text/html`.
  */
+import { MnistLabError } from '../errors';
+import { kernelDisplayData, type MimeBundle } from '../util/tslab';
 import { isChart, type Figure } from './figure';
 import { toPlotly } from './plotly';
 import { renderSvg } from './svg';
 
 /** MIME type plotly's JupyterLab extension renders. */
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
-
-/** One display_data payload: MIME type -> content. */
-export type MimeBundle = Record<string, unknown>;
+export type { MimeBundle };
 
 /** Where `show` sends its output; tests pass their own. */
 export interface NotebookDisplay {
@@ -36,20 +36,12 @@ export interface ShowOptions {
 
 export const DEFAULT_SHOW: ShowOptions = { interactive: true };
 
-interface TslabJupyter {
-  lastWriteDisplayData: ((content: { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void) | null;
-}
-
-/** The running tslab cell's display channel (tslab's `display` can send only one MIME type at a time). */
-function tslabDisplay(): NotebookDisplay {
-  for (const [file, cached] of Object.entries(require.cache)) {
-    if (!/tslab[\\/]dist[\\/]jupyter\.js$/.test(file)) continue;
-    const jupyter = cached?.exports as TslabJupyter | undefined;
-    const write = jupyter?.lastWriteDisplayData;
-    if (write) return { bundle: (data) => write({ data, metadata: {}, transient: {} }, false) };
+function kernelDisplay(): NotebookDisplay {
+  const send = kernelDisplayData();
+  if (send === undefined) {
+    throw new MnistLabError('show() draws into a notebook cell and this is not a tslab kernel. Outside a notebook, write the figure to a file with saveFigure(figure, "chart.html").');
   }
-  // Outside a kernel (a script, a test): say where the figure would have gone.
-  return { bundle: (data) => console.log(String(data['text/plain'] ?? '(figure)')) };
+  return { bundle: send };
 }
 
 /** The MIME bundle `show` sends for a figure. */
@@ -69,5 +61,5 @@ export function notebookHtml(figure: Figure): string {
 /** Show a figure in the notebook cell's output: `show(trainingCurves(history))`. */
 export function show(figure: Figure, options: Partial<ShowOptions> = {}): void {
   const settings = { ...DEFAULT_SHOW, ...options };
-  (settings.display ?? tslabDisplay()).bundle(notebookBundle(figure, settings));
+  (settings.display ?? kernelDisplay()).bundle(notebookBundle(figure, settings));
 }
