@@ -48,3 +48,4 @@ export {
   type PadSaveRequest,
   type PadSaveResponse,
 } from './pad';
+export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE, type DrawingPadServer, type DrawingPadServerOptions } from './pad/serve';
