@@ -14,7 +14,9 @@ import { ablationChart, type AblationRow } from '../viz/figures';
 import { renderSvg } from '../viz/svg';
 import type { FactorName } from './grid';
 import type { Engine, ResultRow } from './results';
-import type { ReferenceResult } from './types';
+import type { ReferenceResult, RunResult } from './types';
+import { OPTIMIZER_DEFAULTS } from '../model/config';
+import { ablationParallelCoordinates } from '../viz/inside';
 
 /** Summary statistics of one number over the seeds of a configuration. */
 export interface Stats {
@@ -66,6 +68,17 @@ export interface ConfigurationSummary {
   backends: string[];
 }
 
+/** One finished run of the grid, for the one-line-per-run parallel-coordinates view. */
+export interface AblationRunPoint {
+  label: string;
+  seed: number;
+  /** The run's settings of every ablation factor (hidden units joined by '-', e.g. '512' or '256-128'). */
+  settings: Record<FactorName, string | number>;
+  testAcc: number;
+  /** Final train accuracy minus test accuracy. */
+  overfitGap: number;
+}
+
 export interface AblationReport {
   title: string;
   generatedAt: string;
@@ -77,6 +90,22 @@ export interface AblationReport {
   configurations: ConfigurationSummary[];
   /** Runs summarised (our engine only). */
   runCount: number;
+  /** Every run summarised, in grid order (our engine only). */
+  runs: AblationRunPoint[];
+}
+
+/** The factor settings a run actually used, read from its config (so preset grids get them too). */
+export function runSettings(config: RunResult['config']): Record<FactorName, string | number> {
+  const model = config.model;
+  return {
+    hiddenUnits: model.hiddenUnits.join('-'),
+    dropoutRate: model.dropoutRate,
+    batchSize: config.train.batchSize,
+    optimizer: model.optimizer,
+    activation: model.activation,
+    scaleInputs: config.scaleInputs ? 'yes' : 'no',
+    learningRate: model.optimizerOptions.learningRate ?? OPTIMIZER_DEFAULTS[model.optimizer].learningRate,
+  };
 }
 
 export interface ReportOptions {
@@ -139,12 +168,14 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
     else byEngine.push({ engine, rows: [row] });
   }
   const configurations: ConfigurationSummary[] = [];
+  const runs: AblationRunPoint[] = [];
   for (const key of order) {
     const byEngine = groups.get(key)!;
     const ours = byEngine.find((item) => item.engine === 'tfjs')?.rows ?? [];
     const keras = byEngine.find((item) => item.engine === 'keras')?.rows ?? [];
     if (ours.length === 0) continue;
     const results = ours.map((row) => row.result);
+    for (const row of ours) runs.push({ label: row.label, seed: row.seed, settings: runSettings(row.result.config), testAcc: row.result.test.acc, overfitGap: row.result.overfitGap });
     const valAccs = results.map((result) => result.bestValAcc).filter((value): value is number => value !== null);
     const testAcc = statsOf(results.map((result) => result.test.acc));
     const reference = results[0].config.reference ?? null;
@@ -185,6 +216,7 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
     referenceTolerance: settings.referenceTolerance,
     configurations,
     runCount: configurations.reduce((sum, item) => sum + item.testAcc.count, 0),
+    runs,
   };
 }
 
@@ -321,6 +353,7 @@ th:first-child, td:first-child { text-align: left; }
 <h1>${escapeHtml(report.title)}</h1>
 <p>${report.runCount} runs, generated ${escapeHtml(report.generatedAt)}.</p>
 ${svg}
+${report.runs.length > 1 ? `<h2>Every run at a glance</h2>\n<p class="legend">One line per run: its settings on the left axes, its test accuracy and overfitting gap on the right; hover a line for the run.</p>\n${renderSvg(ablationParallelCoordinates(report))}` : ''}
 <table>
 <thead><tr>${header.map((cell) => `<th>${escapeHtml(cell)}</th>`).join('')}</tr></thead>
 <tbody>

@@ -14,6 +14,7 @@ import { validateMlpConfig } from '../model/validate';
 import { evaluateModel, fit } from '../train/fit';
 import type { EpochLogs, ProgressSink } from '../train/progress';
 import type { TrainingHistory } from '../train/types';
+import { saveWeightSnapshot, SNAPSHOT_DIR } from '../train/snapshots';
 import { checkpointDir, loadCheckpoint, readCheckpointState, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../train/checkpoint';
 import { pathExists, writeJsonAtomic } from '../util/fs';
 import type { ExperimentConfig, RunResult } from './types';
@@ -120,10 +121,15 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
       } else {
         await fs.rm(path.join(runDir, RUN_FILES.checkpoints), { recursive: true, force: true });
         await fs.rm(path.join(runDir, RUN_FILES.metrics), { force: true });
+        await fs.rm(path.join(runDir, SNAPSHOT_DIR), { recursive: true, force: true });
       }
       await writeRunConfig(runDir, experiment, seed);
     }
-    model ??= createMlp(experiment.model);
+    if (model === null) {
+      model = createMlp(experiment.model);
+      // The random start, for the weights-over-epochs figure.
+      if (runDir !== undefined) await saveWeightSnapshot(runDir, model, 0);
+    }
     const trainedModel = model;
     if (verbose > 0 && state !== null && state.epochsCompleted > 0) {
       process.stderr.write(`mnist-lab: resuming ${runDir} after epoch ${state.epochsCompleted}/${experiment.train.epochs}\n`);

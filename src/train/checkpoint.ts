@@ -7,6 +7,7 @@
  *   metrics.json         the RunResult, once the run finished
  *   checkpoints/best/    weights of the lowest val_loss (Keras ModelCheckpoint save_best_only)
  *   checkpoints/last/    weights after the last completed epoch
+ *   snapshots/           first-layer weights after every epoch (see snapshots.ts)
  *
  * Each checkpoint is a standard tfjs layers model (`model.json` +
  * `weights.bin`, loadable with `tf.loadLayersModel('file://…/model.json')`)
@@ -30,6 +31,7 @@ import { createOptimizer } from '../model/optimizers';
 import type { MlpConfig } from '../model/config';
 import type { ExperimentConfig, RunResult } from '../experiments/types';
 import type { TrainingHistory } from './types';
+import { saveWeightSnapshot } from './snapshots';
 
 export type CheckpointKind = 'best' | 'last';
 
@@ -210,6 +212,7 @@ export async function writeRunConfig(runDir: string, config: ExperimentConfig, s
 export async function saveEpoch(runDir: string, model: tf.LayersModel, state: RunState, improved: boolean): Promise<void> {
   if (improved) await saveCheckpoint(runDir, 'best', model, state);
   await saveCheckpoint(runDir, 'last', model, state);
+  await saveWeightSnapshot(runDir, model, state.epochsCompleted);
   await writeJsonAtomic(path.join(runDir, RUN_FILES.history), state.history);
   await writeJsonAtomic(path.join(runDir, RUN_FILES.state), state);
 }

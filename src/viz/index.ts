@@ -49,3 +49,23 @@ export {
   type PadSaveResponse,
 } from './pad';
 export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE, type DrawingPadServer, type DrawingPadServerOptions } from './pad/serve';
+export {
+  activationsFigure,
+  layerOutputs,
+  outputProbabilities,
+  confidentMistakes,
+  recordFirstLayerWeights,
+  weightsOverEpochs,
+  ablationParallelCoordinates,
+  DEFAULT_ACTIVATIONS,
+  DEFAULT_PROBABILITIES,
+  DEFAULT_CONFIDENT_MISTAKES,
+  DEFAULT_WEIGHTS_OVER_EPOCHS,
+  DEFAULT_PARALLEL_COORDINATES,
+  type DigitSource,
+  type ActivationsOptions,
+  type ProbabilitiesOptions,
+  type ConfidentMistakesOptions,
+  type WeightsOverEpochsOptions,
+  type ParallelCoordinatesOptions,
+} from './inside';

@@ -23,6 +23,8 @@ import {
   type TableFigure,
 } from './figure';
 
+import { renderActivations, renderParallelCoordinates, renderProbabilities } from './svg-inside';
+
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 
 /** Escape text for XML content and attributes. */
@@ -30,14 +32,14 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
 }
 
-function svgOpen(width: number, height: number, kind: string): string {
+export function svgOpen(width: number, height: number, kind: string): string {
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-figure="${kind}" ${FONT}>` +
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`
   );
 }
 
-function title(text: string, width: number): string {
+export function title(text: string, width: number): string {
   return `<text x="${width / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(text)}</text>`;
 }
 
@@ -47,7 +49,7 @@ export function formatValue(value: number, decimals: number): string {
 }
 
 const byte = (value: number) => Math.max(0, Math.min(255, Math.round(value)));
-const hex = (red: number, green: number, blue: number) => `#${[red, green, blue].map((c) => byte(c).toString(16).padStart(2, '0')).join('')}`;
+export const hex = (red: number, green: number, blue: number) => `#${[red, green, blue].map((c) => byte(c).toString(16).padStart(2, '0')).join('')}`;
 
 /** Gray level of a value on [min, max]: min black, max white (matplotlib `cmap='gray'`). */
 export function grayColor(value: number, min: number, max: number): [number, number, number] {
@@ -339,6 +341,12 @@ export function renderSvg(figure: Figure): string {
       return renderBarChart(figure);
     case 'table':
       return renderTable(figure);
+    case 'probabilities':
+      return renderProbabilities(figure);
+    case 'activations':
+      return renderActivations(figure);
+    case 'parallelCoordinates':
+      return renderParallelCoordinates(figure);
   }
 }
 
