@@ -14,21 +14,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { CHROMIUM_ARGS, findChromium, saveDrawingPad, drawingPad, resetNotebookPad, decodeImage, preprocessImage, predictImage, tf } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 import { loadTinyMnist, trainTinyMlp } from './helpers/tiny-model';
-import { DIGIT_STROKES, clearPad, drawStrokes, readPad, waitForPad } from './helpers/pad';
+import { DIGIT_STROKES, clearPad, drawStrokes, offlineContext, readPad, waitForPad } from './helpers/pad';
 
 const chromiumPath = findChromium();
 const skip = chromiumPath || process.env.CI === 'true' ? (REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set') : 'Chromium is not installed (apt-get install chromium)';
-
-/** A context that may read files but reaches no network at all; every attempt is recorded. */
-export async function offlineContext(browser: Browser, attempts: string[]): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, offline: true });
-  await context.route('**/*', (route) => {
-    if (route.request().url().startsWith('file:') || route.request().url().startsWith('data:')) return route.continue();
-    attempts.push(route.request().url());
-    return route.abort();
-  });
-  return context;
-}
 
 describe('drawing pad page opened from disk, network off', { skip }, () => {
   let browser: Browser;

@@ -180,7 +180,11 @@ def export_notebook(path: Path, out: Path) -> dict:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = output.get("data", {})
             if "text/html" in data:
-                data["text/html"] = strip_table_data(as_text(data["text/html"]))
+                html = as_text(data["text/html"])
+                # A drawing pad carries TensorFlow.js and the model (megabytes of script): Markdown cannot run it.
+                if 'data-mnist-lab="drawing-pad"' in html:
+                    html = "<p><em>(Drawing pad: open the HTML export of this notebook to draw digits and watch the network answer.)</em></p>"
+                data["text/html"] = strip_table_data(html)
     markdown_exporter = MarkdownExporter()
     body, resources = markdown_exporter.from_notebook_node(
         notebook, resources={"output_files_dir": f"figures/{name}/markdown", "metadata": {"name": name}}

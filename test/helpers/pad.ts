@@ -3,7 +3,7 @@
  * relative to the canvas (0-1), sent as real pointer events, and the pad's
  * answer read from its root element's data attributes.
  */
-import type { Frame, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 
 export type Stroke = Array<[number, number]>;
 
@@ -86,3 +86,15 @@ export async function clearPad(target: Page | Frame, index = 0): Promise<PadAnsw
   await target.waitForFunction((at) => document.querySelectorAll('[data-mnist-lab="drawing-pad"]')[at].getAttribute('data-prediction') === '', index);
   return readPad(target, index);
 }
+
+/** A context that may read files but reaches no network at all; every attempt is recorded. */
+export async function offlineContext(browser: Browser, attempts: string[]): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, offline: true });
+  await context.route('**/*', (route) => {
+    if (route.request().url().startsWith('file:') || route.request().url().startsWith('data:')) return route.continue();
+    attempts.push(route.request().url());
+    return route.abort();
+  });
+  return context;
+}
+
