@@ -271,7 +271,7 @@ export function naturalSize(figure: Figure): { width: number; height: number } {
     case 'table':
       return { width: 640, height: 28 * (figure.rows.length + figure.footer.length + 1) + 70 };
     case 'probabilities':
-      return { width: 2 * MARGIN + PROBABILITY_ROW.image + PROBABILITY_ROW.gap + figure.classNames.length * PROBABILITY_ROW.bar, height: TITLE_HEIGHT + SUBTITLE_HEIGHT + figure.rows.length * PROBABILITY_ROW.height + MARGIN };
+      return { width: Math.max(600, 2 * MARGIN + PROBABILITY_ROW.image + PROBABILITY_ROW.gap + figure.classNames.length * PROBABILITY_ROW.bar), height: TITLE_HEIGHT + SUBTITLE_HEIGHT + figure.rows.length * PROBABILITY_ROW.height + MARGIN };
     case 'activations': {
       const hidden = figure.layers.filter((layer) => layer.role === 'hidden');
       const hiddenHeight = hidden.reduce((sum, layer) => sum + Math.ceil(layer.values.length / layer.columns) * ACTIVATION_CELL + 34, 0);

@@ -28,7 +28,8 @@ function inlineSafe(source: string): string {
 /** Path of TensorFlow.js's browser build. */
 export function tfjsBrowserPath(): string {
   try {
-    return require.resolve(TFJS_BROWSER_BUILD);
+    // Under tsx's require hook, resolved paths carry a `?namespace=` query.
+    return require.resolve(TFJS_BROWSER_BUILD).replace(/\?.*$/, '');
   } catch {
     throw new MnistLabError('TensorFlow.js for the browser is not installed (package @tensorflow/tfjs). Run `npm install` in the mnist-lab folder.');
   }

@@ -120,6 +120,10 @@ export async function mountPad(root: HTMLElement, spec: PadSpec): Promise<Mounte
   const inputContext = inputCanvas.getContext('2d')!;
   const inputImage = inputContext.createImageData(MNIST_IMAGE_SIZE, MNIST_IMAGE_SIZE);
 
+  // One small input at a time: the plain-JavaScript backend answers in a few
+  // milliseconds, where WebGL would wait on the GPU (or a software GL) at every read-back.
+  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+  root.setAttribute('data-backend', tf.getBackend());
   // The model, and a twin that also returns every hidden Dense layer's output.
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: spec.model.modelTopology, weightSpecs: spec.model.weightSpecs, weightData: base64ToBuffer(spec.model.weightsBase64) }),
