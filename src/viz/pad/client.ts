@@ -201,8 +201,9 @@ export async function mountPad(root: HTMLElement, spec: PadSpec): Promise<Mounte
       const activations = values?.[layer];
       const largest = activations ? Math.max(1e-6, ...activations) : 1;
       for (let unit = 0; unit < target.units; unit++) {
-        const level = activations ? Math.round(255 * Math.max(0, activations[unit]) / largest) : 0;
-        target.context.fillStyle = `rgb(${level},${level},${Math.min(255, level + 40)})`;
+        // Black (silent) to yellow (the layer's most active unit), as in activationsFigure.
+        const t = activations ? Math.max(0, Math.min(1, activations[unit] / largest)) : 0;
+        target.context.fillStyle = `rgb(${Math.round(255 * Math.min(1, t * 1.4))},${Math.round(235 * t)},${Math.round(60 * t * t)})`;
         target.context.fillRect((unit % target.columns) * ACTIVATION_CELL, Math.floor(unit / target.columns) * ACTIVATION_CELL, ACTIVATION_CELL - 1, ACTIVATION_CELL - 1);
       }
     });
