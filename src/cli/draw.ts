@@ -9,10 +9,9 @@ import type { Command } from 'commander';
 import { initBackend } from '../backend';
 import { getDatasetSpec } from '../data/registry';
 import { ConfigError } from '../errors';
-import { loadCheckpoint, readRun } from '../train/checkpoint';
-import { disposeWithOptimizer } from '../evaluate/run';
-import { saveDrawingPad } from '../viz/pad';
-import { serveDrawingPad } from '../viz/pad/serve';
+import { disposeWithOptimizer, loadCheckpoint, readRun } from '../runs/folder';
+import { saveDrawingPad } from '../pad';
+import { serveDrawingPad } from '../pad/serve';
 import { detectDisplay, openInBrowser } from '../viz/live';
 import { parseCheckpointKind } from './evaluate';
 

@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
 import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
-import type { ExperimentConfig } from './types';
+import type { ExperimentConfig } from '../runs/types';
 import { PRESETS, getPreset } from './presets';
 
 export const GRID_MODES = ['one-at-a-time', 'cartesian'] as const;

@@ -14,9 +14,9 @@ import { ablationChart, type AblationRow } from '../viz/figures';
 import { renderSvg } from '../viz/svg';
 import type { FactorName } from './grid';
 import type { Engine, ResultRow } from './results';
-import type { ReferenceResult, RunResult } from './types';
-import { OPTIMIZER_DEFAULTS } from '../model/config';
-import { ablationParallelCoordinates } from '../viz/inside';
+import type { ReferenceResult } from '../runs/types';
+import { escapeHtml, percent } from '../util/format';
+import { ablationParallelCoordinates, runSettings, type AblationRunPoint } from './parallel';
 
 /** Summary statistics of one number over the seeds of a configuration. */
 export interface Stats {
@@ -68,17 +68,6 @@ export interface ConfigurationSummary {
   backends: string[];
 }
 
-/** One finished run of the grid, for the one-line-per-run parallel-coordinates view. */
-export interface AblationRunPoint {
-  label: string;
-  seed: number;
-  /** The run's settings of every ablation factor (hidden units joined by '-', e.g. '512' or '256-128'). */
-  settings: Record<FactorName, string | number>;
-  testAcc: number;
-  /** Final train accuracy minus test accuracy. */
-  overfitGap: number;
-}
-
 export interface AblationReport {
   title: string;
   generatedAt: string;
@@ -94,19 +83,6 @@ export interface AblationReport {
   runs: AblationRunPoint[];
 }
 
-/** The factor settings a run actually used, read from its config (so preset grids get them too). */
-export function runSettings(config: RunResult['config']): Record<FactorName, string | number> {
-  const model = config.model;
-  return {
-    hiddenUnits: model.hiddenUnits.join('-'),
-    dropoutRate: model.dropoutRate,
-    batchSize: config.train.batchSize,
-    optimizer: model.optimizer,
-    activation: model.activation,
-    scaleInputs: config.scaleInputs ? 'yes' : 'no',
-    learningRate: model.optimizerOptions.learningRate ?? OPTIMIZER_DEFAULTS[model.optimizer].learningRate,
-  };
-}
 
 export interface ReportOptions {
   /** Heading of the report. */
@@ -222,9 +198,9 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
 
 // ------------------------------------------------------------------ formats
 
-const percent = (value: number, decimals = 2) => (Number.isFinite(value) ? (value * 100).toFixed(decimals) : '');
+const percentCell = (value: number) => percent(value, { unit: '', missing: '' });
 const points = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(2)}`;
-const meanStd = (value: Stats | null) => (value && value.count > 0 ? `${percent(value.mean)} ± ${percent(value.std)}` : '–');
+const meanStd = (value: Stats | null) => (value && value.count > 0 ? `${percentCell(value.mean)} ± ${percentCell(value.std)}` : '–');
 
 function differenceText(item: ConfigurationSummary): string {
   if (item.baseline) return 'baseline';
@@ -236,7 +212,7 @@ function differenceText(item: ConfigurationSummary): string {
 function referenceText(item: ConfigurationSummary, tolerance: number): string {
   if (!item.reference || item.referenceDelta === null) return '–';
   const mark = Math.abs(item.referenceDelta) <= tolerance ? '✓' : '✗';
-  return `${percent(item.reference.testAcc)} (${points(item.referenceDelta)} ${mark})`;
+  return `${percentCell(item.reference.testAcc)} (${points(item.referenceDelta)} ${mark})`;
 }
 
 /** A Markdown table (percent, mean ± std over seeds) with a legend. */
@@ -261,7 +237,7 @@ export function formatMarkdown(report: AblationReport): string {
       item.baseline ? `**${item.label}**` : item.label,
       String(item.testAcc.count),
       meanStd(item.testAcc),
-      `${percent(item.testAcc.min)}–${percent(item.testAcc.max)}`,
+      `${percentCell(item.testAcc.min)}–${percentCell(item.testAcc.max)}`,
       referenceText(item, report.referenceTolerance),
       ...(withKeras ? [meanStd(item.keras)] : []),
       differenceText(item),
@@ -320,10 +296,6 @@ export function chartRows(report: AblationReport): AblationRow[] {
     count: item.testAcc.count,
     reference: item.reference?.testAcc ?? null,
   }));
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
 
 /** A self-contained page (inline SVG chart, no scripts, no network) with the chart and the table. */

@@ -5,7 +5,8 @@
  */
 export * from './figure';
 export * from './figures';
-export { renderSvg, escapeXml, niceTicks, svgSize } from './svg';
+export { TABLE_MARKER, makeTable, tableToText, tableToHtml, showTable, type TableRow, type NamedTable } from './table';
+export { renderSvg, niceTicks, svgSize } from './svg';
 export { toPlotly, plotlyPath, type PlotlySpec, type PlotlyObject } from './plotly';
 export { renderHtml, figureFragment, DEFAULT_HTML, type HtmlOptions } from './html';
 export { renderTerminal, defaultTerminalOptions, visibleLength, type TerminalOptions } from './terminal';
@@ -27,45 +28,4 @@ export {
   type LiveEpochLogs,
   type DisplayCheck,
 } from './live';
-export {
-  drawingPad,
-  drawingPadHtml,
-  drawingPadPage,
-  saveDrawingPad,
-  resetNotebookPad,
-  padModelSpec,
-  padFragment,
-  padScriptTags,
-  tfjsScript,
-  padClientScript,
-  DEFAULT_DRAWING_PAD,
-  PAD_ROOT_ATTRIBUTE,
-  PAD_ROOT_VALUE,
-  type DrawingPadOptions,
-  type PadSpec,
-  type PadModelSpec,
-  type PadWeightSpec,
-  type PadSaveRequest,
-  type PadSaveResponse,
-} from './pad';
-export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE, type DrawingPadServer, type DrawingPadServerOptions } from './pad/serve';
-export {
-  activationsFigure,
-  layerOutputs,
-  outputProbabilities,
-  confidentMistakes,
-  recordFirstLayerWeights,
-  weightsOverEpochs,
-  ablationParallelCoordinates,
-  DEFAULT_ACTIVATIONS,
-  DEFAULT_PROBABILITIES,
-  DEFAULT_CONFIDENT_MISTAKES,
-  DEFAULT_WEIGHTS_OVER_EPOCHS,
-  DEFAULT_PARALLEL_COORDINATES,
-  type DigitSource,
-  type ActivationsOptions,
-  type ProbabilitiesOptions,
-  type ConfidentMistakesOptions,
-  type WeightsOverEpochsOptions,
-  type ParallelCoordinatesOptions,
-} from './inside';
+export { weightsOverEpochs, DEFAULT_WEIGHTS_OVER_EPOCHS, type WeightsOverEpochsOptions } from './inside';

@@ -6,8 +6,8 @@
  * runs in Node, so the pad and `mnist-lab predict` agree on every drawing.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
-import { preprocessImage, MNIST_IMAGE_SIZE } from '../../predict/image';
-import { EmptyImageError } from '../../predict/errors';
+import { preprocessImage, MNIST_IMAGE_SIZE } from '../predict/image';
+import { EmptyImageError } from '../predict/errors';
 import { PAD_ROOT_ATTRIBUTE, PAD_ROOT_VALUE, type PadSaveResponse, type PadSpec } from './spec';
 
 type Tf = typeof tfTypes;

@@ -7,8 +7,8 @@
 import { builtinModules } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { MnistLabError } from '../../errors';
-import { PROJECT_ROOT } from '../../util/fs';
+import { MnistLabError } from '../errors';
+import { PROJECT_ROOT } from '../util/fs';
 
 /** The browser build of TensorFlow.js inlined in pages (ES2017: every current browser). */
 export const TFJS_BROWSER_BUILD = '@tensorflow/tfjs/dist/tf.es2017.min.js';
@@ -49,7 +49,7 @@ export function tfjsScript(): string {
 
 /** Where the pad's browser code lives (bundled from the sources, so `src/` must be present). */
 export function padClientEntry(): string {
-  return path.join(PROJECT_ROOT, 'src', 'viz', 'pad', 'client.ts');
+  return path.join(PROJECT_ROOT, 'src', 'pad', 'client.ts');
 }
 
 /** The pad's browser code bundled by esbuild into one script defining `window.MnistLabPad`. */

@@ -11,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ConfigError } from '../../errors';
-import { writeFileAtomic } from '../../util/fs';
-import { decodeImage } from '../../predict/image';
+import { ConfigError } from '../errors';
+import { writeFileAtomic } from '../util/fs';
+import { decodeImage } from '../predict/image';
 import { drawingPadPage, DEFAULT_DRAWING_PAD, type DrawingPadOptions } from './index';
 import type { PadSaveRequest, PadSaveResponse } from './spec';
 

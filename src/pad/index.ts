@@ -9,11 +9,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ConfigError } from '../../errors';
-import { writeFileAtomic } from '../../util/fs';
-import { escapeXml } from '../svg';
-import { scriptJson } from '../plotly';
-import type { HtmlDisplay } from '../notebook';
+import { ConfigError } from '../errors';
+import { writeFileAtomic } from '../util/fs';
+import { escapeHtml } from '../util/format';
+import { scriptJson } from '../viz/plotly';
+import type { HtmlDisplay } from '../viz/notebook';
 import { padClientScript, tfjsScript, PAD_GLOBAL } from './bundle';
 import { PAD_ROOT_ATTRIBUTE, PAD_ROOT_VALUE, type PadModelSpec, type PadSpec, type PadWeightSpec } from './spec';
 
@@ -98,7 +98,7 @@ export function padFragment(spec: PadSpec, options: { includeScripts: boolean })
   return (
     (options.includeScripts ? padScriptTags() : '') +
     `<div ${PAD_ROOT_ATTRIBUTE}="${PAD_ROOT_VALUE}" class="mnist-lab-pad" id="${id}">` +
-    `<p>${escapeXml(spec.title)}: this drawing pad runs the network in your browser and needs JavaScript (in JupyterLab, trust the notebook).</p></div>` +
+    `<p>${escapeHtml(spec.title)}: this drawing pad runs the network in your browser and needs JavaScript (in JupyterLab, trust the notebook).</p></div>` +
     `<script type="text/javascript">${mount}</script>`
   );
 }
@@ -123,7 +123,7 @@ export function drawingPadPage(model: tfTypes.LayersModel, options: Partial<Draw
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-    `<title>${escapeXml(spec.title)}</title><meta name="generator" content="mnist-lab">` +
+    `<title>${escapeHtml(spec.title)}</title><meta name="generator" content="mnist-lab">` +
     '<style>body{margin:16px;font-family:Helvetica,Arial,sans-serif;background:#fafafa}</style></head><body>\n' +
     padFragment(spec, { includeScripts: true }) +
     '\n</body></html>\n'
