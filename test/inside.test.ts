@@ -37,7 +37,7 @@ import {
   type ResultRow,
 } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
-import { loadTinyMnist, trainTinyMlp, type TinyMnist } from './helpers/tiny-model';
+import { loadTinyMnist, runCli, trainTinyMlp, type TinyMnist } from './helpers/tiny-model';
 import { runExperiment as fakeRun } from './ablate-fake-run';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
@@ -156,6 +156,31 @@ describe('inside the network', real, () => {
     await fs.writeFile(path.join(runDir, 'snapshots', 'first-layer-epoch-001.f32'), 'short');
     await assert.rejects(readWeightSnapshots(runDir), /first-layer-epoch-001\.f32: a weight snapshot of the wrong size \(bytes\) \(expected 100352, got 5\)\. Delete .*snapshots/);
     assert.deepEqual(await readWeightSnapshots(tempDir()), [], 'an old run without snapshots has none');
+  });
+
+  test('mnist-lab inside: mistakes and probabilities in the terminal (80 columns), every figure to a file', async () => {
+    const runDir = path.join(tempDir(), 'run');
+    const experiment = { ...getPreset('S1-h128'), trainLimit: 600, testLimit: 200 };
+    experiment.train = { ...experiment.train, epochs: 2 };
+    await runExperiment(experiment, { seed: 5, runDir, verbose: 0, dataDir: REAL_DATA_DIR });
+    const text = await runCli(['inside', runDir, '--figure', 'mistakes', '--count', '3', '--no-color']);
+    assert.match(text, /^Most confident mistakes of S1-h128 \(best checkpoint\)/);
+    assert.equal((text.match(/^#\d+: label \d$/gm) ?? []).length, 3);
+    assert.equal((text.match(/<$/gm) ?? []).length, 3, 'one answer marked per mistake');
+    assert.equal((text.match(/^.*\*\d .*$/gm) ?? []).length, 3, 'one true class marked per mistake');
+    for (const line of text.split('\n')) assert.ok(line.length <= 80, `${line.length} columns: ${line}`);
+    const probabilities = await runCli(['inside', runDir, '--figure', 'probabilities', '--index', '10', '--count', '2', '--no-color']);
+    assert.match(probabilities, /^#10: label \d$/m);
+    assert.match(probabilities, /^#11: label \d$/m);
+    const dir = tempDir();
+    for (const figure of ['weights', 'epochs', 'activations']) {
+      await runCli(['inside', runDir, '--figure', figure, '--out', path.join(dir, `${figure}.svg`), '--count', '4']);
+    }
+    assert.match(await fs.readFile(path.join(dir, 'weights.svg'), 'utf8'), /data-figure="imageGrid"[^]*unit 3/);
+    assert.match(await fs.readFile(path.join(dir, 'epochs.svg'), 'utf8'), /after epochs 0, 1, 2/);
+    assert.match(await fs.readFile(path.join(dir, 'activations.svg'), 'utf8'), /data-figure="activations"/);
+    await assert.rejects(runCli(['inside', runDir, '--figure', 'weights']), /--out: --figure weights is an image: give a file to save it to/);
+    await assert.rejects(runCli(['inside', runDir, '--figure', 'brains']), /--figure: unknown figure 'brains'.*weights, epochs, activations, probabilities, mistakes/);
   });
 });
 

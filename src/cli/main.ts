@@ -15,6 +15,7 @@ import { registerPlot } from './plot';
 import { registerAblate } from './ablate';
 import { registerReport } from './report';
 import { registerDraw } from './draw';
+import { registerInside } from './inside';
 
 export function buildProgram(): Command {
   const program = new Command('mnist-lab')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerAblate(program);
   registerReport(program);
   registerDraw(program);
+  registerInside(program);
   return program;
 }
 
