@@ -23,6 +23,9 @@ export * from './train';
 // Training's EpochLogs (viz's createLivePlot takes LiveEpochLogs, which accepts these).
 export type { EpochLogs } from './train';
 export * from './runs/folder';
+export { lockRunFolder, RunFolderLockedError, LOCK_FILE, type LockHolder, type RunLock } from './runs/run-lock';
+export { cleanStaleTemps, checkResumable, RunMismatchError } from './runs/run-folder';
+export { FileSystemError, describeFsError } from './util/fs-errors';
 export * from './experiments/presets';
 export * from './experiments/run';
 export type { ExperimentConfig, ReferenceResult, RunResult } from './runs/types';

@@ -57,6 +57,17 @@ def find_notebooks(names: list[str]) -> list[Path]:
     return found
 
 
+def resolve_data_env() -> None:
+    """A relative MNIST_LAB_DATA is relative to where the command was typed (npm's
+    INIT_CWD), not to notebooks/ where the kernels run: make it absolute first."""
+    value = os.environ.get("MNIST_LAB_DATA")
+    if not value or os.path.isabs(value):
+        return
+    base = os.environ.get("INIT_CWD") if os.path.isabs(os.environ.get("INIT_CWD", "")) else os.getcwd()
+    os.environ["MNIST_LAB_DATA"] = os.path.normpath(os.path.join(base, value))
+    print(f"nb:run: MNIST_LAB_DATA={value} is relative to {base} (where the command was typed): using {os.environ['MNIST_LAB_DATA']}", file=sys.stderr)
+
+
 def check_environment() -> None:
     try:
         KernelSpecManager().get_kernel_spec(KERNEL_NAME)
@@ -154,6 +165,7 @@ def main() -> int:
     args = parser.parse_args()
 
     check_environment()
+    resolve_data_env()
     quick = not args.full
     if quick:
         os.environ[QUICK_ENV] = "1"
