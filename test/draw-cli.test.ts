@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM_ARGS, findChromium, PROJECT_ROOT, classFolderName, loadCheckpoint, predictImageFile } from '../src';
+import { CHROMIUM_ARGS, findChromium, PROJECT_ROOT, classFolderName, loadCheckpoint, predictImageFile, serveDrawingPad } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 import { loadTinyMnist, runCli, writeTinyRun } from './helpers/tiny-model';
 import { DIGIT_STROKES, drawStrokes, waitForPad } from './helpers/pad';
@@ -110,6 +110,16 @@ describe('mnist-lab draw', { skip }, () => {
       await new Promise((resolve) => child.once('exit', resolve));
     }
     assert.match(output(), /Stopped\. 1 drawing saved to .*my-digits/);
+  });
+
+  test('a port in use is refused with the flag named', async () => {
+    const blocker = await serveDrawingPad(await loadCheckpoint(runDir, 'best'), { port: 0 });
+    const port = new URL(blocker.url).port;
+    try {
+      await assert.rejects(runCli(['draw', '--model', runDir, '--port', port, '--no-open']), /--port: port \d+ on 127\.0\.0\.1 is already in use.*another port, or 0/);
+    } finally {
+      await blocker.close();
+    }
   });
 
   test('class folders: digits by label, other names prefixed by their label and made path-safe', () => {

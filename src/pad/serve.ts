@@ -109,7 +109,9 @@ export async function serveDrawingPad(model: tfTypes.LayersModel, options: Parti
     send(404, 'text/plain; charset=utf-8', 'not found');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new ConfigError('--port', `port ${options.port} on 127.0.0.1 is already in use`, 'another port, or 0 to pick a free one') : error),
+    );
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
