@@ -220,7 +220,7 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
 
   test('10: first-layer weights, weights over epochs, activations, probabilities, mistakes and the pad', () => {
     const text = outputsOf('10-');
-    assert.match(text, /snapshots after epochs 0, 1, 2 \|/);
+    assert.match(text, /snapshots after epochs 0, 1, 2$/m);
     assert.match(text, /First-layer weights: what each hidden unit responds to/);
     assert.match(text, /First-layer weights forming over the epochs/);
     assert.equal((text.match(/data-figure="activations"/g) ?? []).length / 2, 2, 'two digits layer by layer (each output holds the figure twice: div and svg)');
