@@ -66,7 +66,7 @@ describe('committed notebooks', () => {
       const cells = readNotebook(path.join(NOTEBOOK_DIR, file)).cells;
       const markdown = cells.filter((cell) => cell.cell_type === 'markdown').map((cell) => joined(cell.source));
       const code = cells.filter((cell) => cell.cell_type === 'code').map((cell) => joined(cell.source));
-      assert.match(joined(cells[0].source), /^# \d\. /, `${file}: the first cell is the title`);
+      assert.match(joined(cells[0].source), /^# \d+\. /, `${file}: the first cell is the title`);
       assert.match(joined(cells[0].source), /In this notebook you will/, `${file}: the title says what the learner will do`);
       assert.match(code[0], /import \* as lab from "mnist-lab";/, `${file}: the first code cell holds the imports`);
       assert.match(code[1], /labInfo\(\)/, `${file}: the second code cell prints versions`);
