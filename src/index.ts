@@ -5,6 +5,8 @@ import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
+import { fixRunningTslabKernel } from './kernel/status';
+
 export { tf, initBackend, ensureBackendSync, backendInfo, BACKEND_NAMES } from './backend';
 export type { BackendName, BackendInfo, BackendOptions } from './backend';
 export * from './errors';
@@ -13,7 +15,7 @@ export { labInfo, formatLabInfo } from './info';
 export type { LabInfo } from './info';
 export { writeFileAtomic, writeJsonAtomic, PROJECT_ROOT } from './util/fs';
 export {
-  QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED,
+  QUICK_ENV, SEED_ENV, REUSE_RUNS_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED,
   quickMode, notebookSettings, describeSettings, byMode, forNotebook,
 } from './notebook';
 export type { NotebookSettings } from './notebook';
@@ -71,3 +73,9 @@ export {
 } from './evaluate/inside';
 export { ablationParallelCoordinates, runSettings, DEFAULT_PARALLEL_COORDINATES, type ParallelCoordinatesOptions, type AblationRunPoint } from './experiments/parallel';
 export { saveWeightSnapshot, readWeightSnapshots, SNAPSHOT_UNITS, SNAPSHOT_DIR, SNAPSHOT_INDEX } from './runs/snapshots';
+export { fixTslabKernelStatus } from './kernel/status';
+export { describeExperiment } from './experiments/describe';
+export { GridProgressTable, notebookGridProgress, type GridTableRow, type GridRunState } from './experiments/progress-table';
+
+// Inside a tslab kernel started without bin/tslab-kernel.js, fix its status from now on.
+fixRunningTslabKernel();

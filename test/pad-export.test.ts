@@ -8,13 +8,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS, PROJECT_ROOT, findChromium } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
-import { makeNotebookDir, removeNotebookDir, writeNotebook } from './helpers/jupyterlab';
+import { makeNotebookFolder, writeNotebook } from './helpers/jupyterlab';
 import { DIGIT_STROKES, drawStrokes, offlineContext, waitForPad } from './helpers/pad';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
@@ -29,10 +29,8 @@ describe('drawing pad in an exported notebook page', { skip }, () => {
   let log = '';
 
   before(async () => {
-    const { dir } = await makeNotebookDir();
-    notebookDir = dir;
-    const notebook = path.join(dir, 'pad-export.ipynb');
-    await writeNotebook(notebook, [
+    notebookDir = makeNotebookFolder();
+    const notebook = writeNotebook(notebookDir, 'pad-export.ipynb', [
       'import * as lab from "mnist-lab";',
       [
         'const [[trainImages, trainLabels]] = await lab.loadData("mnist");',
@@ -50,7 +48,7 @@ describe('drawing pad in an exported notebook page', { skip }, () => {
   });
   after(async () => {
     await browser?.close();
-    await removeNotebookDir(notebookDir);
+    if (notebookDir) rmSync(notebookDir, { recursive: true, force: true });
   });
 
   test('the exported page, opened from disk offline, has two working pads and TensorFlow.js once', async () => {

@@ -1,32 +1,26 @@
 /**
- * The drawing pad inside JupyterLab (started as `npm start` starts it): a
+ * The drawing pad inside JupyterLab (test/helpers/jupyterlab.ts): a
  * notebook trains a small MLP on real MNIST and shows `drawingPad(model)`;
  * a "1" and a "7" drawn on the cell output with pointer events are read as
  * such, probabilities summing to 1, with the network off for the page.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, findChromium } from '../src';
-import { REAL_DATA_DIR } from './helpers/fixtures';
-import { jupyterLabSkip, makeNotebookDir, openNotebook, removeNotebookDir, runAllCells, startJupyterLab, writeNotebook, type RunningLab } from './helpers/jupyterlab';
+import type { Page } from 'playwright-core';
+import { REAL_DATA_DIR, REAL_DATA_SKIP } from './helpers/fixtures';
+import { jupyterLabSkipReason, openNotebook, startJupyterLab, writeNotebook, type JupyterLab } from './helpers/jupyterlab';
 import { DIGIT_STROKES, clearPad, drawStrokes, waitForPad } from './helpers/pad';
 
-const chromiumPath = findChromium();
-const skip = !chromiumPath && process.env.CI !== 'true' ? 'Chromium is not installed' : !REAL_DATA_DIR ? 'MNIST_LAB_DATA is not set' : jupyterLabSkip();
+const skip = !REAL_DATA_DIR ? REAL_DATA_SKIP : jupyterLabSkipReason();
 
 describe('drawing pad in JupyterLab', { skip }, () => {
-  let lab: RunningLab;
-  let browser: Browser;
+  let lab: JupyterLab;
   let page: Page;
-  let notebookDir = '';
   const external: string[] = [];
 
   before(async () => {
-    const { relative, dir } = await makeNotebookDir();
-    notebookDir = dir;
-    await writeNotebook(path.join(dir, 'pad.ipynb'), [
+    lab = await startJupyterLab({ env: { MNIST_LAB_DATA: REAL_DATA_DIR! } });
+    const file = writeNotebook(lab.rootDir, 'pad.ipynb', [
       'import * as lab from "mnist-lab";',
       [
         'const [[trainImages, trainLabels]] = await lab.loadData("mnist");',
@@ -36,22 +30,19 @@ describe('drawing pad in JupyterLab', { skip }, () => {
       ].join('\n'),
       'lab.drawingPad(model, { title: "Pad in JupyterLab" });',
     ]);
-    lab = await startJupyterLab();
-    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: [...CHROMIUM_ARGS] });
-    page = await openNotebook(browser, lab, `${relative}/pad.ipynb`);
+    const notebook = await openNotebook(lab, file);
+    page = notebook.page;
     // The pad must not fetch anything: only JupyterLab's own server is reachable.
     await page.context().route('**/*', (route) => {
       if (new URL(route.request().url()).hostname === '127.0.0.1') return route.continue();
       external.push(route.request().url());
       return route.abort();
     });
-    await runAllCells(page);
+    for (const index of [0, 1, 2]) await notebook.runCell(index, { timeoutMs: 300_000 });
     await waitForPad(page);
   });
   after(async () => {
-    await browser?.close();
     await lab?.stop();
-    await removeNotebookDir(notebookDir);
   });
 
   test('the cell output is a live pad: a drawn 1 reads 1, a drawn 7 reads 7, probabilities sum to 1', async () => {

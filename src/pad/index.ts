@@ -9,11 +9,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ConfigError } from '../errors';
+import { ConfigError, MnistLabError } from '../errors';
 import { writeFileAtomic } from '../util/fs';
 import { escapeHtml } from '../util/format';
 import { scriptJson } from '../viz/plotly';
-import type { HtmlDisplay } from '../viz/notebook';
+import { tslabKernel } from '../util/tslab';
+
+/** Where `drawingPad` sends its HTML (tslab's `display`; tests pass their own). */
+export interface HtmlDisplay {
+  html(html: string): void;
+}
 import { padClientScript, tfjsScript, PAD_GLOBAL } from './bundle';
 import { PAD_ROOT_ATTRIBUTE, PAD_ROOT_VALUE, type PadModelSpec, type PadSpec, type PadWeightSpec } from './spec';
 
@@ -150,9 +155,12 @@ export function drawingPadHtml(model: tfTypes.LayersModel, options: Partial<Draw
   return padFragment(padSpec(model, options, null), { includeScripts: !scriptsSent });
 }
 
-function tslabDisplay(): HtmlDisplay {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('tslab') as typeof import('tslab')).display;
+function notebookDisplay(): HtmlDisplay {
+  const display = tslabKernel()?.display;
+  if (!display) {
+    throw new MnistLabError('drawingPad(model) shows the pad in a notebook cell (tslab kernel). Outside a notebook, write a page with saveDrawingPad(model, "pad.html") or run `npx mnist-lab draw --model <run folder>`.');
+  }
+  return display;
 }
 
 /**
@@ -163,6 +171,6 @@ function tslabDisplay(): HtmlDisplay {
  */
 export function drawingPad(model: tfTypes.LayersModel, options: Partial<DrawingPadOptions> = {}): void {
   const html = drawingPadHtml(model, options);
-  (options.display ?? tslabDisplay()).html(html);
+  (options.display ?? notebookDisplay()).html(html);
   scriptsSent = true;
 }

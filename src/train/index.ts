@@ -5,3 +5,4 @@ export * from './fit';
 export * from './evaluation';
 export * from './layer-plan';
 export * from './snapshots';
+export { TrainingInterruptedError, watchKernelInterrupt, type InterruptWatch } from './interrupt';

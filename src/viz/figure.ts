@@ -137,6 +137,8 @@ export interface BarChartFigure {
   valueLabel: string;
   /** Legend entry of the reference markers; empty when there are none. */
   referenceLabel: string;
+  /** What `Bar.count` counts, for the hover text: 'runs' (ablations), 'pixels' (a histogram). */
+  countLabel: string;
 }
 
 /** Figure 7: a table (the model summary). */

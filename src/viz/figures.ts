@@ -253,17 +253,20 @@ export interface AblationRow {
 export function ablationChart(table: readonly AblationRow[], options: { title?: string } = {}): BarChartFigure {
   if (table.length === 0) throw new ConfigError('rows', 'no configurations to chart', 'at least one row (chartRows(report) gives them)');
   const lows = table.flatMap((row) => [row.mean - row.std, ...(row.reference === null ? [] : [row.reference])]);
-  // Start the axis just under the lowest number: differences of tenths of a point must be visible.
-  const low = Math.max(0, Math.floor((Math.min(...lows) - 0.01) * 50) / 50);
+  // Start the axis just under the lowest number, so differences of tenths of a point are visible, and
+  // say so on the axis; when the lowest bar is far down anyway, a cut axis only exaggerates: start at 0.
+  const cut = Math.floor((Math.min(...lows) - 0.01) * 50) / 50;
+  const low = cut >= 0.5 ? cut : 0;
   return {
     kind: 'barChart',
     title: options.title ?? 'Test accuracy per configuration (mean ± std over seeds)',
-    yLabel: 'test accuracy',
+    yLabel: low > 0 ? `test accuracy (axis cut: starts at ${Math.round(low * 100)}%, not 0)` : 'test accuracy',
     bars: table.map((row) => ({ category: row.name, value: row.mean, error: row.std, reference: row.reference, count: row.count })),
     yRange: [low, 1],
     format: 'percent',
-    valueLabel: 'mean ± std over seeds',
+    valueLabel: table.every((row) => row.count <= 1) ? 'test accuracy (one run each)' : 'mean ± std over seeds',
     referenceLabel: 'seed tutorial',
+    countLabel: 'runs',
   };
 }
 
@@ -429,5 +432,6 @@ export function pixelHistogram(images: NdArray<Uint8Array> | NdArray<Float32Arra
     format: 'percent',
     valueLabel: 'share of pixels per bin',
     referenceLabel: '',
+    countLabel: 'pixels',
   };
 }

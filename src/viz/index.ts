@@ -12,7 +12,7 @@ export { renderHtml, figureFragment, DEFAULT_HTML, type HtmlOptions } from './ht
 export { renderTerminal, renderProbabilitiesTerminal, defaultTerminalOptions, visibleLength, type TerminalOptions } from './terminal';
 export { renderPng, openBrowser, findChromium, screenshotHtmlFigure, BrowserNotFoundError, CHROMIUM_PATHS, CHROMIUM_ARGS, DEFAULT_PNG, type PngOptions, type BrowserSession } from './png';
 export { saveFigure, figureBytes, formatOf, FIGURE_FORMATS, DEFAULT_SAVE_FIGURE, type FigureFormat, type SaveFigureOptions } from './save';
-export { show, notebookHtml, notebookHasPlotly, resetNotebookPlotly, DEFAULT_SHOW, type ShowOptions, type HtmlDisplay } from './notebook';
+export { show, notebookHtml, notebookBundle, PLOTLY_MIME, DEFAULT_SHOW, type ShowOptions, type NotebookDisplay, type MimeBundle } from './notebook';
 export {
   createLivePlot,
   plotInBrowser,
