@@ -1,28 +1,30 @@
 /**
- * The lab's layering, checked by `npm test` (scripts/check-imports.mjs):
+ * The lab's layering, checked by `npm test` (test/structure.test.ts):
  * each folder of src/ may import from its own layer and the layers below
  * it, never from a layer above. Lowest first:
  *
- *   util, errors, backend        plumbing every layer may use
+ *   util, errors, backend,       plumbing every layer may use
+ *   kernel                       (kernel: the tslab kernel's status fix)
  *   data                         loading and preparing data sets
  *   model                        configs, createMlp, optimizers, summary
  *   train                        fit, the steps, evaluate (Keras's fit/evaluate)
  *   viz                          figures and their renderers (plain data in, no run types)
  *   runs                         the run-folder format: config, history, checkpoints, metrics
- *   evaluate, predict, params    what a learner does with a trained model or a run
+ *   evaluate, predict, params,   what a learner does with a trained model or a run
+ *   pad                          the drawing pad (predict, live in the browser)
  *   experiments                  presets, runExperiment, grids, ablations, reports
  *   notebook, info               the notebooks' switches, the lab's self-description
  *   cli                          the `mnist-lab` command
  *   index                        the public entry
  */
 const LAYERS = [
-  ['util', 'errors', 'backend'],
+  ['util', 'errors', 'backend', 'kernel'],
   ['data'],
   ['model'],
   ['train'],
   ['viz'],
   ['runs'],
-  ['evaluate', 'predict', 'params'],
+  ['evaluate', 'predict', 'params', 'pad'],
   ['experiments'],
   ['notebook', 'info'],
   ['cli'],

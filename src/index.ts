@@ -13,6 +13,8 @@ import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
+import { fixRunningTslabKernel } from './kernel/status';
+
 // ---------------------------------------------------------------- backend
 /** TensorFlow.js as the lab loaded it (native backend when available). */
 export { tf, initBackend, backendInfo, BACKEND_NAMES } from './backend';
@@ -96,7 +98,7 @@ export type { AblationReport, ConfigurationSummary, Stats, Difference, ReportOpt
 // ---------------------------------------------------------------- your own images, parameters as text
 export { predictImage, predictImageFile, topClasses, DEFAULT_PREDICT_IMAGE_OPTIONS } from './predict';
 export type { ClassProbability, PredictImageOptions } from './predict';
-export { preprocessImage, preprocessImageFile, MNIST_IMAGE_SIZE } from './predict/image';
+export { preprocessImage, preprocessImageFile, inputRows, MNIST_IMAGE_SIZE } from './predict/image';
 export type { RgbaImage } from './predict/image';
 export { exportParams, importParams, readParamsFile } from './params';
 export type { ParamsFile, ParamsLayer, ParamsTensor, NestedNumbers, ExportParamsResult, ImportParamsOptions } from './params';
@@ -110,15 +112,15 @@ export type {
 export type {
   Figure, FigureKind, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure, Bar, ImageTile, ChartPanel, LineSeries, ChartMarker, ShadedGap,
 } from './viz/figure';
-export { show, DEFAULT_SHOW } from './viz/notebook';
-export type { ShowOptions, HtmlDisplay } from './viz/notebook';
+export { show, notebookBundle, PLOTLY_MIME, DEFAULT_SHOW } from './viz/notebook';
+export type { ShowOptions, NotebookDisplay, MimeBundle } from './viz/notebook';
 export { saveFigure, FIGURE_FORMATS, DEFAULT_SAVE_FIGURE } from './viz/save';
 export type { FigureFormat, SaveFigureOptions } from './viz/save';
 export type { PngOptions } from './viz/png';
 export { renderSvg } from './viz/svg';
 export { renderHtml } from './viz/html';
 export type { HtmlOptions } from './viz/html';
-export { renderTerminal } from './viz/terminal';
+export { renderTerminal, renderProbabilitiesTerminal } from './viz/terminal';
 export type { TerminalOptions } from './viz/terminal';
 export { createLivePlot, plotInBrowser } from './viz/live';
 export type { LivePlot, LivePlotOptions, LiveEpochLogs, LivePlotResult } from './viz/live';
@@ -126,7 +128,7 @@ export { showTable, makeTable, tableToText, tableToHtml, TABLE_MARKER } from './
 export type { TableRow, NamedTable } from './viz/table';
 
 // ---------------------------------------------------------------- notebooks: quick mode and the seed
-export { notebookSettings, describeSettings, forNotebook, notebookRunsDir, quickMode, byMode, QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED } from './notebook';
+export { notebookSettings, describeSettings, forNotebook, notebookRunsDir, quickMode, byMode, QUICK_ENV, SEED_ENV, REUSE_RUNS_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED } from './notebook';
 export type { NotebookSettings } from './notebook';
 
 // ---------------------------------------------------------------- about the lab, formatting
@@ -141,3 +143,28 @@ export type { PercentOptions } from './util/format';
 export { main as runCommandLine } from './cli/main';
 /** How the command line prints an error (one line for the lab's own errors). */
 export { formatError as formatCommandError } from './cli/errors';
+
+// ---------------------------------------------------------------- inside the network, drawing pad, notebook kernel
+export { activationsFigure, layerOutputs, outputProbabilities, confidentMistakes, DEFAULT_ACTIVATIONS, DEFAULT_PROBABILITIES, DEFAULT_CONFIDENT_MISTAKES } from './evaluate/inside';
+export type { DigitSource, ActivationsOptions, ProbabilitiesOptions, ConfidentMistakesOptions } from './evaluate/inside';
+export { weightsOverEpochs, DEFAULT_WEIGHTS_OVER_EPOCHS } from './viz/inside';
+export type { WeightsOverEpochsOptions } from './viz/inside';
+export { saveWeightSnapshot, readWeightSnapshots, SNAPSHOT_UNITS, SNAPSHOT_DIR, SNAPSHOT_INDEX } from './runs/snapshots';
+export { TrainingInterruptedError, watchKernelInterrupt } from './train/interrupt';
+export { recordFirstLayerWeights, firstLayerKernel } from './train/snapshots';
+export type { WeightSnapshot } from './train/snapshots';
+export type { InterruptWatch } from './train/interrupt';
+export { drawingPad, drawingPadPage, drawingPadHtml, saveDrawingPad, padModelSpec, resetNotebookPad, DEFAULT_DRAWING_PAD } from './pad';
+export type { DrawingPadOptions } from './pad';
+export type { PadModelSpec, PadSpec, PadWeightSpec, PadSaveRequest, PadSaveResponse } from './pad/spec';
+export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE } from './pad/serve';
+export type { DrawingPadServer, DrawingPadServerOptions } from './pad/serve';
+export { ablationParallelCoordinates, DEFAULT_PARALLEL_COORDINATES } from './experiments/parallel';
+export type { ParallelCoordinatesOptions, AblationRunPoint } from './experiments/parallel';
+export { describeExperiment } from './experiments/describe';
+export { GridProgressTable, notebookGridProgress } from './experiments/progress-table';
+export type { GridTableRow, GridRunState } from './experiments/progress-table';
+export { fixTslabKernelStatus } from './kernel/status';
+
+// Inside a tslab kernel started without bin/tslab-kernel.js, fix its status from now on.
+fixRunningTslabKernel();

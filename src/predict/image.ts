@@ -39,7 +39,7 @@ function startsWith(bytes: Uint8Array, signature: readonly number[]): boolean {
 }
 
 /** Decode PNG or JPEG bytes (recognised by their signature, not the file name) to RGBA. */
-function decodeImage(bytes: Uint8Array, file = '<image bytes>'): RgbaImage {
+export function decodeImage(bytes: Uint8Array, file = '<image bytes>'): RgbaImage {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (startsWith(bytes, PNG_SIGNATURE)) {
     try {
@@ -213,4 +213,12 @@ export async function preprocessImageFile(file: string): Promise<Float32Array> {
     throw new UnreadableImageError(file, code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message);
   }
   return preprocessImage(decodeImage(bytes, file), file);
+}
+
+/** The 784 preprocessed values as 28 rows of 28, for `pixelGrid`: what the network gets for an image. */
+export function inputRows(pixels: Float32Array): number[][] {
+  if (pixels.length !== MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE) {
+    throw new RangeError(`expected ${MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE} values (a preprocessed image), got ${pixels.length}`);
+  }
+  return Array.from({ length: MNIST_IMAGE_SIZE }, (_, row) => Array.from(pixels.subarray(row * MNIST_IMAGE_SIZE, (row + 1) * MNIST_IMAGE_SIZE)));
 }

@@ -11,6 +11,7 @@
  * fastest, as Keras runs `fit`), or as eager ops (step.ts) with fused
  * optimizer kernels (native) or the model's own optimizer (wasm, cpu).
  */
+import { watchKernelInterrupt } from './interrupt';
 import { initBackend, tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed, SeededRandom } from '../util/random';
@@ -86,6 +87,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
   const best: { epoch: number | null; valLoss: number | null; weights: tf.Tensor[] | null } = { ...bestOf(history), weights: null };
   const progress = (improved: boolean): TrainingProgress => ({ history: cloneHistory(history, history.epoch.length), bestEpoch: best.epoch, bestValLoss: best.valLoss, improved });
   let graphTrainer: GraphTrainer | null = null;
+  const interrupt = watchKernelInterrupt();
   try {
     const all = prepareData(images, labels, numClasses, owned);
     let train = all;
@@ -133,6 +135,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
             await yieldToEventLoop();
             lastYield = performance.now();
           }
+          interrupt.check(epoch, config.epochs, step + 1, steps);
         }
       } finally {
         await runner.finish();
@@ -165,6 +168,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
     await options.callbacks?.onTrainEnd?.(progress(false));
     return history;
   } finally {
+    interrupt.dispose();
     tf.dispose(owned);
     tf.dispose(best.weights ?? []);
     graphTrainer?.dispose();

@@ -30,7 +30,7 @@ function plotlyScriptTag(): string {
  * SVG; the script swaps it for plotly once `window.Plotly` exists, and gives
  * up quietly (leaving the SVG) when plotly never arrives.
  */
-export function figureFragment(figure: Figure, options: Partial<HtmlOptions> = {}): string {
+function figureFragment(figure: Figure, options: Partial<HtmlOptions> = {}): string {
   const settings = { ...DEFAULT_HTML, ...options };
   const svg = renderSvg(figure);
   if (!isChart(figure) || !settings.interactive) {
