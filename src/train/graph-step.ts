@@ -21,6 +21,7 @@ import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed } from './random';
 import { fusedUpdate, planDenseLayers, type DenseLayer, type FusedUpdate, type StepStage } from './step';
+import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
 
 /** What a step adds to the epoch's sums. */
@@ -71,7 +72,7 @@ export function graphStepUnavailable(optimizer: tf.Optimizer | null): string | n
  * Build the training graph for a model from `createMlp` and put the
  * training data into it. Throws a ConfigError if graphStepUnavailable() says why not.
  */
-export function createGraphTrainer(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer, data: GraphTrainingData, seed: number): GraphTrainer {
+export function createGraphTrainer(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, augment?: AugmentConfig): GraphTrainer {
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
   const rule = fusedUpdate(optimizer);
@@ -111,6 +112,12 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
     g.out('GatherV2', [g.read(handle), indices, axis0], { Tparams: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), Taxis: graphAttr.type('int32'), batch_dims: graphAttr.int(0) });
   const labels = gather(labelsVar);
   let x = gather(imagesVar);
+  // Random rotation/shift/zoom of the batch, transforms fed per step (augment.ts).
+  let augmentation: GraphAugmentation | null = null;
+  if (augment !== undefined) {
+    const [height, width] = imageSizeOf(data.images.shape);
+    ({ output: x, augmentation } = addGraphAugmentation(g, x, height, width));
+  }
 
   // Forward pass, keeping each layer's input, output and masks for the backward pass.
   const values = weights.map((handle) => g.read(handle));
@@ -196,6 +203,7 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
 
   let iteration = 0;
   let epochSeeds: number[] = [];
+  let currentEpoch = 0;
   const seedPairs = dropoutSeeds.map(() => new Int32Array(2));
   return {
     async beginEpoch(epoch) {
@@ -215,6 +223,7 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
       iterations?.tensor.dispose();
       session.run(feeds, [], stateIn.map((assign) => assign.op));
       epochSeeds = dropoutSeeds.map((_, mask) => deriveSeed(seed, 'dropout', epoch, mask));
+      currentEpoch = epoch;
     },
     step(rows, step) {
       iteration += 1;
@@ -226,6 +235,10 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
         pair[1] = step;
         feeds.push([placeholder, { dtype: 'int32', shape: [2], data: pair }]);
       });
+      if (augmentation !== null && augment !== undefined) {
+        const transforms = augmentTransforms(augment, rows.length, augmentation.height, augmentation.width, { seed, epoch: currentEpoch, step });
+        feeds.push([augmentation.transforms, { dtype: 'float32', shape: [rows.length, 8], data: transforms }]);
+      }
       rule.powerBases.forEach((base, index) => feeds.push([powers[index], { dtype: 'float32', shape: [], data: Float32Array.of(Math.pow(base, iteration)) }]));
       const [loss, hits] = session.run(feeds, [lossSum, correct], updates);
       return { lossSum: loss.data[0] as number, correct: hits.data[0] as number };

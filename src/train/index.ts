@@ -2,3 +2,4 @@ export * from './types';
 export * from './random';
 export * from './progress';
 export * from './fit';
+export * from './augment';
