@@ -4,3 +4,5 @@ export * from './npz';
 export * from './download';
 export * from './load';
 export * from './preprocess';
+export * from './image-folder';
+export * from './export';
