@@ -14,6 +14,7 @@ import { registerShow } from './show';
 import { registerPlot } from './plot';
 import { registerAblate } from './ablate';
 import { registerReport } from './report';
+import { registerDataset } from './dataset';
 
 export function buildProgram(): Command {
   const program = new Command('mnist-lab')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerPlot(program);
   registerAblate(program);
   registerReport(program);
+  registerDataset(program);
   return program;
 }
 

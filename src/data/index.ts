@@ -6,3 +6,4 @@ export * from './load';
 export * from './preprocess';
 export * from './image-folder';
 export * from './export';
+export * from './source';

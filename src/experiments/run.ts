@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { backendInfo, initBackend, tf } from '../backend';
 import { MnistLabError } from '../errors';
-import { loadDataset, type LoadDataOptions } from '../data/load';
+import type { LoadDataOptions } from '../data/load';
+import { isFolderSource, loadSourceData } from '../data/source';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
 import { createMlp } from '../model/mlp';
 import { validateMlpConfig } from '../model/validate';
@@ -100,11 +101,16 @@ async function resumable(runDir: string, experiment: ExperimentConfig): Promise<
 export async function runExperiment(experimentIn: ExperimentConfig, options: RunExperimentOptions = {}): Promise<RunResult> {
   const backend = await initBackend();
   const seed = options.seed ?? experimentIn.model.seed;
+  const started = performance.now();
+  const dataset = await loadSourceData(experimentIn.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });
   const experiment = withSeed(experimentIn, seed);
+  if (isFolderSource(experiment.dataset)) {
+    // The network's output layer has one unit per class of the folder.
+    experiment.classNames = dataset.classNames;
+    experiment.model = { ...experiment.model, numClasses: dataset.classNames.length };
+  }
   validateMlpConfig(experiment.model);
   const verbose = options.verbose ?? experiment.train.verbose;
-  const started = performance.now();
-  const dataset = await loadDataset(experiment.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });
   const [trainImagesRaw, trainLabelsRaw] = subset(dataset.train.images, dataset.train.labels, experiment.trainLimit ?? dataset.train.images.shape[0]);
   const [testImagesRaw, testLabelsRaw] = subset(dataset.test.images, dataset.test.labels, experiment.testLimit ?? dataset.test.images.shape[0]);
   const runDir = options.runDir;
@@ -123,7 +129,10 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
       }
       await writeRunConfig(runDir, experiment, seed);
     }
-    model ??= createMlp(experiment.model);
+    if (model === null) {
+      model = createMlp(experiment.model);
+      if (experiment.initFrom !== undefined) await initWeightsFrom(model, experiment.initFrom);
+    }
     const trainedModel = model;
     if (verbose > 0 && state !== null && state.epochsCompleted > 0) {
       process.stderr.write(`mnist-lab: resuming ${runDir} after epoch ${state.epochsCompleted}/${experiment.train.epochs}\n`);
@@ -211,6 +220,30 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
       model.optimizer?.dispose();
       model.dispose();
     }
+  }
+}
+
+/**
+ * Fine-tuning: copy the weights of a trained run (its best checkpoint, else
+ * its last) into a fresh model of the same shape. The optimizer starts afresh.
+ */
+export async function initWeightsFrom(model: tf.LayersModel, runDir: string): Promise<void> {
+  const which = (await checkpointDir(runDir, 'best')) !== undefined ? 'best' : 'last';
+  const source = await loadCheckpoint(runDir, which);
+  try {
+    const from = source.getWeights();
+    const to = model.getWeights();
+    const shapes = (weights: tf.Tensor[]) => weights.map((weight) => `[${weight.shape.join(', ')}]`).join(' ');
+    if (from.length !== to.length || from.some((weight, index) => weight.shape.join() !== to[index].shape.join())) {
+      throw new MnistLabError(
+        `--init-from ${runDir}: its network has weights ${shapes(from)} but this one has ${shapes(to)}. ` +
+          'Fine-tune with the same --hidden sizes (and the same number of classes) as that run.',
+      );
+    }
+    model.setWeights(from);
+  } finally {
+    source.optimizer?.dispose();
+    source.dispose();
   }
 }
 

@@ -360,7 +360,7 @@ export function extractInk(image: RgbaImage): InkCrop {
   for (const piece of kept) for (const p of piece.pixels) keep[p] = 1;
   const cropWidth = right - left + 1;
   const cropHeight = bottom - top + 1;
-  let crop = new Float32Array(cropWidth * cropHeight);
+  let crop: Float32Array = new Float32Array(cropWidth * cropHeight);
   const floor = NOISE_FLOOR * full;
   for (let y = top; y <= bottom; y++) {
     for (let x = left; x <= right; x++) {
