@@ -13,7 +13,7 @@ import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const NOTEBOOK_DIR = path.join(PROJECT_ROOT, 'notebooks');
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const EXPECTED_NOTEBOOKS = 7;
+const EXPECTED_NOTEBOOKS = 8;
 
 interface Cell {
   cell_type: 'code' | 'markdown' | 'raw';
@@ -207,5 +207,14 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /407,050 parameters in:/);
     assert.match(text, /identical predictions after import: true/);
     assert.match(text, /my-digit\.png \(a 2 from the test set\):\s+\d: [\d.]+%/);
+  });
+  test('08: a folder of files loads (and from the cache), the MNIST run reads it, augmentation and the photo figure run', () => {
+    const text = outputsOf('08-');
+    assert.match(text, /images: uint8 \[200, 28, 28\], min 0, max 255 \| classes: 0 1 2 3 4 5 6 7 8 9/);
+    assert.match(text, /second load from the cache: true/);
+    assert.match(text, /MNIST test set: \d+\.\d% +\| +folder .* \(all 200 images\): \d+\.\d%/);
+    assert.match(text, /rotation\/shift\/zoom/);
+    assert.match(text, /predicted: \d \(/);
+    assert.ok((text.match(/class="mnist-lab-figure"/g) ?? []).length >= 3, 'expected the gallery, the augmentation variants and the 28x28 figure');
   });
 });

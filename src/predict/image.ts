@@ -90,3 +90,8 @@ export async function readImageBytes(file: string): Promise<Uint8Array> {
 export async function preprocessImageFile(file: string, mode: PreprocessMode = 'mnist'): Promise<Float32Array> {
   return preprocessImage(decodeImage(await readImageBytes(file), file), file, mode);
 }
+
+/** JPEG bytes of RGBA pixels (for making test pictures: a "photo" in a notebook or test). */
+export function encodeJpeg(rgba: Uint8Array, width: number, height: number, quality = 90): Uint8Array {
+  return jpeg.encode({ width, height, data: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) }, quality).data;
+}

@@ -14,6 +14,8 @@
  * of Keras's layers): inside the training graph (graph-step.ts) or eagerly
  * (`applyTransforms`), with the same matrices, so both steps see the same images.
  */
+import ndarray from 'ndarray';
+import type { NdArray } from 'ndarray';
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed, SeededRandom } from './random';
@@ -225,4 +227,23 @@ export function addGraphAugmentation(g: GraphBuilder, rows: GraphOutput, height:
   });
   const output = g.out('Reshape', [moved, shapeConstant([-1, height * width])], { T: graphAttr.type('float32'), Tshape: int32 });
   return { output, augmentation: { transforms, height, width } };
+}
+
+/**
+ * `count` augmented variants of one image (uint8 `[rows, columns]`, as
+ * `loadData` gives it), the original first: `[count + 1, rows, columns]`
+ * uint8, ready for `gallery()`. Each variant is what one training step would draw.
+ */
+export function augmentationVariants(image: NdArray, config: AugmentConfig, count: number, seed = 0): NdArray<Uint8Array> {
+  const [rows, columns] = image.shape.slice(-2);
+  const original = new Float32Array(rows * columns);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) original[r * columns + c] = image.shape.length === 3 ? image.get(0, r, c) : image.get(r, c);
+  const variants = tf.tidy(() => {
+    const batch = tf.tensor3d(Array.from({ length: count }, () => Array.from(original)).flat(), [count, rows, columns]);
+    return Uint8Array.from(augmentImages(batch, config, { seed, epoch: 0, step: 0 }).dataSync(), (value) => Math.max(0, Math.min(255, Math.round(value))));
+  });
+  const data = new Uint8Array((count + 1) * rows * columns);
+  data.set(Uint8Array.from(original), 0);
+  data.set(variants, rows * columns);
+  return ndarray(data, [count + 1, rows, columns]);
 }
