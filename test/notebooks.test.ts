@@ -208,6 +208,7 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /identical predictions after import: true/);
     assert.match(text, /my-digit\.png \(a 2 from the test set\):\s+\d: [\d.]+%/);
   });
+
   test('08: a folder of files loads (and from the cache), the MNIST run reads it, augmentation and the photo figure run', () => {
     const text = outputsOf('08-');
     assert.match(text, /images: uint8 \[200, 28, 28\], min 0, max 255 \| classes: 0 1 2 3 4 5 6 7 8 9/);

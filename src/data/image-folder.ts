@@ -21,9 +21,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import ndarray from 'ndarray';
 import { ConfigError, MnistLabError } from '../errors';
-import { decodeImage, preprocessImage, readImageBytes, PREPROCESS_MODES, type PreprocessMode } from '../predict/image';
-import { ImageError } from '../predict/errors';
-import { SeededRandom } from '../train/random';
+import { decodeImage, preprocessImage, readImageBytes, PREPROCESS_MODES, type PreprocessMode } from './image-decode';
+import { ImageError } from './image-errors';
+import { SeededRandom } from '../util/random';
 import { pathExists, writeFileAtomic } from '../util/fs';
 import { defaultCacheDir, type Split } from './load';
 

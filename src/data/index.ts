@@ -4,6 +4,7 @@ export * from './npz';
 export * from './download';
 export * from './load';
 export * from './preprocess';
+export * from './describe';
 export * from './image-folder';
 export * from './export';
 export * from './source';

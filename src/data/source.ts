@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
-import type { PreprocessMode } from '../predict/image';
+import type { PreprocessMode } from './image-decode';
 import { DATASET_NAMES, getDatasetSpec, isDatasetName, type DatasetName } from './registry';
 import { loadDataset, type LoadDataOptions, type Split } from './load';
 import { loadImageFolder } from './image-folder';

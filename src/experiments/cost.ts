@@ -10,7 +10,7 @@ import { DATASETS } from '../data/registry';
 import { createMlp } from '../model/mlp';
 import { DEFAULT_MLP } from '../model/config';
 import { fit } from '../train/fit';
-import type { ExperimentConfig } from './types';
+import type { ExperimentConfig } from '../runs/types';
 
 export interface CostModel {
   /** Backend the constants were measured on. */

@@ -14,8 +14,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
 import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
-import type { ExperimentConfig } from './types';
-import type { DatasetSource } from '../data/source';
+import type { ExperimentConfig } from '../runs/types';
+import { validateDatasetSource, type DatasetSource } from '../data/source';
 import { DEFAULT_AUGMENT, validateAugment, type AugmentConfig } from '../train/augment';
 import { PRESETS, getPreset } from './presets';
 
@@ -188,6 +188,8 @@ function describeIssue(issue: z.core.$ZodIssue): { problem: string; allowed?: st
 /** Check a spec (from flags, JSON or YAML) and fill in defaults; throws ConfigError naming the field. */
 export function validateGridSpec(input: unknown): GridSpec {
   const raw = typeof input === 'object' && input !== null ? { ...DEFAULT_GRID_SPEC, ...(input as object) } : input;
+  // A name or a folder: checked here for a message that names both forms.
+  if (typeof raw === 'object' && raw !== null && (raw as { dataset?: unknown }).dataset !== undefined) validateDatasetSource((raw as { dataset: unknown }).dataset);
   const parsed = gridSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -3,14 +3,15 @@
  * was made, run the model, and report the most likely classes.
  */
 import { tf } from '../backend';
-import { predict, outputClasses } from '../evaluate/metrics';
+import { predict } from '../evaluate/metrics';
+import { outputClasses } from '../train/evaluation';
 import { MNIST_IMAGE_SIZE, preprocessImageFile } from './image';
 
 export * from './errors';
 export { decodeImage, encodeJpeg, preprocessImage, preprocessImageFile, readImageBytes, MNIST_IMAGE_SIZE, MNIST_DIGIT_BOX, MIN_CONTRAST, NOISE_FLOOR, MAX_IMAGE_MEGAPIXELS, PREPROCESS_MODES } from './image';
 export type { RgbaImage, PreprocessMode } from './image';
-export { otsuThreshold, extractInk, centreInMnistFrame, mnistPixels, resizedPixels, toGray, resizeArea, WORKING_SIZE } from './preprocess';
-export type { GrayImage, InkCrop } from './preprocess';
+export { otsuThreshold, extractInk, centreInMnistFrame, mnistPixels, resizedPixels, toGray, resizeArea, WORKING_SIZE } from '../data/image-preprocess';
+export type { GrayImage, InkCrop } from '../data/image-preprocess';
 
 /** One candidate class and the probability the model gives it. */
 export interface ClassProbability {

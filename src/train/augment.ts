@@ -18,7 +18,7 @@ import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
-import { deriveSeed, SeededRandom } from './random';
+import { deriveSeed, SeededRandom } from '../util/random';
 import { graphAttr, type GraphBuilder, type GraphOutput } from './graph';
 
 export interface AugmentConfig {

@@ -19,8 +19,9 @@
  */
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
-import { deriveSeed } from './random';
-import { fusedUpdate, planDenseLayers, type DenseLayer, type FusedUpdate, type StepStage } from './step';
+import { deriveSeed } from '../util/random';
+import { fusedUpdate, type FusedUpdate } from './fused-update';
+import type { DenseLayer, LayerPlan } from './layer-plan';
 import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
 
@@ -72,12 +73,12 @@ export function graphStepUnavailable(optimizer: tf.Optimizer | null): string | n
  * Build the training graph for a model from `createMlp` and put the
  * training data into it. Throws a ConfigError if graphStepUnavailable() says why not.
  */
-export function createGraphTrainer(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, augment?: AugmentConfig): GraphTrainer {
+export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, augment?: AugmentConfig): GraphTrainer {
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
   const rule = fusedUpdate(optimizer);
   if (unavailable !== null || binding === null || rule === null) throw new ConfigError('graph step', `is unavailable: ${unavailable ?? 'no fused kernel for this optimizer'}`, 'the eager step (selectTrainStep() picks the fastest available)');
-  const layers = planDenseLayers(stages, variables);
+  const { layers, variables } = plan;
 
   const g = new GraphBuilder(binding);
   const prefix = `mnist_lab_graph_${process.pid}_${graphCounter++}`;

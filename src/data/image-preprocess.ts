@@ -347,27 +347,60 @@ export function extractInk(image: RgbaImage): InkCrop {
   const pieces = connectedPieces(mask, width, height);
   if (pieces.length === 0) throw new BlankImage(Math.max(0, Math.round(brightest)));
   const kept = mainInk(pieces);
-  const top = Math.min(...kept.map((piece) => piece.top));
-  const bottom = Math.max(...kept.map((piece) => piece.bottom));
-  const left = Math.min(...kept.map((piece) => piece.left));
-  const right = Math.max(...kept.map((piece) => piece.right));
 
   // Full strength = a typical stroke pixel, not the single brightest one.
   const strokeValues = Float32Array.from(kept.flatMap((piece) => piece.pixels.map((p) => flat[p]))).sort();
   const full = Math.max(threshold, strokeValues[Math.floor(0.9 * (strokeValues.length - 1))]);
-  // Keep the strokes and their soft edges (one pixel around them), nothing else.
+  // Hysteresis: grow the kept strokes into the fainter pixels connected to them (their anti-aliased edges),
+  // down to a low threshold; faint pixels not touching the strokes stay background.
+  // The low threshold sits above the paper's own noise (grain, ringing), estimated robustly from all
+  // pixels (most are paper): median + 4 sigma, sigma from the median absolute deviation. On clean paper
+  // that is 0, and NOISE_FLOOR of full ink decides.
+  const level = median(flat);
+  const deviation = median(flat.map((value) => Math.abs(value - level)));
+  const low = Math.max(NOISE_FLOOR * full, level + 4 * 1.4826 * deviation);
+  // Grow at most about one output pixel's width: edges, not whatever faint texture touches the strokes.
+  const strokeTop = Math.min(...kept.map((piece) => piece.top));
+  const strokeBottom = Math.max(...kept.map((piece) => piece.bottom));
+  const strokeLeft = Math.min(...kept.map((piece) => piece.left));
+  const strokeRight = Math.max(...kept.map((piece) => piece.right));
+  const reach = Math.max(1, Math.ceil(Math.max(strokeBottom - strokeTop + 1, strokeRight - strokeLeft + 1) / MNIST_DIGIT_BOX));
   const keep = new Uint8Array(flat.length);
-  for (const piece of kept) for (const p of piece.pixels) keep[p] = 1;
+  let frontier: number[] = [];
+  for (const piece of kept) for (const p of piece.pixels) (keep[p] = 1), frontier.push(p);
+  let top = strokeTop;
+  let bottom = strokeBottom;
+  let left = strokeLeft;
+  let right = strokeRight;
+  for (let step = 0; step < reach && frontier.length > 0; step++) {
+    const next: number[] = [];
+    for (const p of frontier) {
+      const x = p % width;
+      const y = (p - x) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          const ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+          const q = ny * width + nx;
+          if (keep[q] || flat[q] < low) continue;
+          keep[q] = 1;
+          next.push(q);
+          top = Math.min(top, ny);
+          bottom = Math.max(bottom, ny);
+          left = Math.min(left, nx);
+          right = Math.max(right, nx);
+        }
+      }
+    }
+    frontier = next;
+  }
   const cropWidth = right - left + 1;
   const cropHeight = bottom - top + 1;
-  let crop: Float32Array = new Float32Array(cropWidth * cropHeight);
-  const floor = NOISE_FLOOR * full;
+  const crop = new Float32Array(cropWidth * cropHeight);
   for (let y = top; y <= bottom; y++) {
     for (let x = left; x <= right; x++) {
-      let near = 0;
-      for (let dy = -1; dy <= 1 && !near; dy++) for (let dx = -1; dx <= 1 && !near; dx++) near = keep[(y + dy) * width + (x + dx)] ?? 0;
-      const value = flat[y * width + x];
-      if (near && value >= floor) crop[(y - top) * cropWidth + (x - left)] = Math.min(1, value / full);
+      if (keep[y * width + x]) crop[(y - top) * cropWidth + (x - left)] = Math.min(1, flat[y * width + x] / full);
     }
   }
 
@@ -377,7 +410,14 @@ export function extractInk(image: RgbaImage): InkCrop {
   const strokeWidth = outline > 0 ? (2 * inkArea) / outline : 1;
   const targetWidth = TARGET_STROKE_FRACTION * Math.max(cropWidth, cropHeight);
   const radius = Math.round((targetWidth - strokeWidth) / 2);
-  if (radius >= 1) crop = dilate(crop, cropWidth, cropHeight, radius);
+  if (strokeWidth < 0.6 * targetWidth && radius >= 1) {
+    // Pad first, so strokes along the crop's edges thicken outwards too.
+    const paddedWidth = cropWidth + 2 * radius;
+    const paddedHeight = cropHeight + 2 * radius;
+    const padded = new Float32Array(paddedWidth * paddedHeight);
+    for (let y = 0; y < cropHeight; y++) padded.set(crop.subarray(y * cropWidth, (y + 1) * cropWidth), (y + radius) * paddedWidth + radius);
+    return { width: paddedWidth, height: paddedHeight, data: dilate(padded, paddedWidth, paddedHeight, radius) };
+  }
   return { width: cropWidth, height: cropHeight, data: crop };
 }
 
