@@ -19,8 +19,8 @@ describe('predict on photo-like pictures', real, () => {
   let data: TinyMnist;
   let model: tf.Sequential;
   before(async () => {
-    data = await loadTinyMnist(REAL_DATA_DIR as string, 12000, PHOTOS);
-    model = await trainTinyMlp(data, 4, 128);
+    data = await loadTinyMnist(REAL_DATA_DIR as string, 20000, PHOTOS);
+    model = await trainTinyMlp(data, 5, 256);
   });
   after(() => model?.dispose());
 

@@ -350,7 +350,7 @@ export function extractInk(image: RgbaImage): InkCrop {
 
   // Full strength = a typical stroke pixel, not the single brightest one.
   const strokeValues = Float32Array.from(kept.flatMap((piece) => piece.pixels.map((p) => flat[p]))).sort();
-  const full = Math.max(threshold, strokeValues[Math.floor(0.9 * (strokeValues.length - 1))]);
+  const full = Math.max(threshold, strokeValues[Math.floor(0.75 * (strokeValues.length - 1))]);
   // Hysteresis: grow the kept strokes into the fainter pixels connected to them (their anti-aliased edges),
   // down to a low threshold; faint pixels not touching the strokes stay background.
   // The low threshold sits above the paper's own noise (grain, ringing), estimated robustly from all
