@@ -354,11 +354,11 @@ export function extractInk(image: RgbaImage): InkCrop {
   // Hysteresis: grow the kept strokes into the fainter pixels connected to them (their anti-aliased edges),
   // down to a low threshold; faint pixels not touching the strokes stay background.
   // The low threshold sits above the paper's own noise (grain, ringing), estimated robustly from all
-  // pixels (most are paper): median + 4 sigma, sigma from the median absolute deviation. On clean paper
+  // pixels (most are paper): median + 8 sigma, sigma from the median absolute deviation. On clean paper
   // that is 0, and NOISE_FLOOR of full ink decides.
   const level = median(flat);
   const deviation = median(flat.map((value) => Math.abs(value - level)));
-  const low = Math.max(NOISE_FLOOR * full, level + 4 * 1.4826 * deviation);
+  const low = Math.max(NOISE_FLOOR * full, level + 8 * 1.4826 * deviation);
   // Grow at most about one output pixel's width: edges, not whatever faint texture touches the strokes.
   const strokeTop = Math.min(...kept.map((piece) => piece.top));
   const strokeBottom = Math.max(...kept.map((piece) => piece.bottom));
