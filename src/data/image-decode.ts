@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { EmptyImageError, UnreadableImageError, UnsupportedImageError } from './image-errors';
-import { BlankImage, MIN_CONTRAST, mnistPixels, resizedPixels, type RgbaImage } from './image-preprocess';
+import { BlankImage, MIN_CONTRAST, MNIST_IMAGE_SIZE, mnistPixels, resizedPixels, type RgbaImage } from './image-preprocess';
 
 export { MNIST_IMAGE_SIZE, MNIST_DIGIT_BOX, MIN_CONTRAST, NOISE_FLOOR } from './image-preprocess';
 export type { RgbaImage } from './image-preprocess';
@@ -94,4 +94,12 @@ export async function preprocessImageFile(file: string, mode: PreprocessMode = '
 /** JPEG bytes of RGBA pixels (for making test pictures: a "photo" in a notebook or test). */
 export function encodeJpeg(rgba: Uint8Array, width: number, height: number, quality = 90): Uint8Array {
   return jpeg.encode({ width, height, data: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) }, quality).data;
+}
+
+/** The 784 preprocessed values as 28 rows of 28, for `pixelGrid`: what the network gets for an image. */
+export function inputRows(pixels: Float32Array): number[][] {
+  if (pixels.length !== MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE) {
+    throw new RangeError(`expected ${MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE} values (a preprocessed image), got ${pixels.length}`);
+  }
+  return Array.from({ length: MNIST_IMAGE_SIZE }, (_, row) => Array.from(pixels.subarray(row * MNIST_IMAGE_SIZE, (row + 1) * MNIST_IMAGE_SIZE)));
 }
