@@ -5,7 +5,7 @@ import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
-import { fixRunningTslabKernel } from './kernel/status';
+import { fixRunningTslabKernel } from './util/kernel-status';
 
 export { tf, initBackend, ensureBackendSync, backendInfo, BACKEND_NAMES } from './backend';
 export type { BackendName, BackendInfo, BackendOptions } from './backend';
@@ -56,7 +56,7 @@ export { runKerasExperiment, kerasAvailable } from './experiments/keras';
 export type { RunOptions, RunFunction } from './experiments/protocol';
 export * from './predict';
 export * from './viz';
-export { fixTslabKernelStatus } from './kernel/status';
+export { fixTslabKernelStatus } from './util/kernel-status';
 export { describeExperiment } from './experiments/describe';
 export { GridProgressTable, notebookGridProgress, type GridTableRow, type GridRunState } from './experiments/progress-table';
 
