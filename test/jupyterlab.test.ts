@@ -86,11 +86,11 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     await notebook.runCell(0);
     await notebook.runCell(1);
     const chart = `#${await notebook.page.evaluate(() => (window as unknown as { jupyterapp: { shell: { currentWidget: { id: string } } } }).jupyterapp.shell.currentWidget.id)} .jp-Cell >> nth=1`;
-    await notebook.page.locator(chart).locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 30_000 });
+    await notebook.page.locator(chart).locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 120_000 });
     await notebook.reload();
     await notebook.runCell(1);
     const after = notebook.page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').nth(1);
-    await after.locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 30_000 });
+    await after.locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 120_000 });
     assert.ok((await after.locator('.modebar').count()) > 0, 'plotly drew an interactive chart (its mode bar is there)');
     assert.ok((await after.locator('.js-plotly-plot .scatterlayer .trace').count()) >= 4, 'the loss and accuracy traces are drawn');
     await notebook.page.close();
@@ -107,7 +107,7 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     await notebook.runCell(0);
     await notebook.runCell(1);
     await notebook.startCell(2);
-    await notebook.page.waitForFunction(() => /Epoch 2\/200/.test(document.body.innerText), undefined, { timeout: 120_000 });
+    await notebook.page.waitForFunction(() => /Epoch 2\/200/.test(document.body.innerText), undefined, { timeout: 300_000 });
     await notebook.interruptKernel();
     await notebook.waitForCell(2, 60_000);
     // The browser may still be drawing the last display updates the kernel sent before it stopped:
