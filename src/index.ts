@@ -56,6 +56,23 @@ export { runKerasExperiment, kerasAvailable } from './experiments/keras';
 export type { RunOptions, RunFunction } from './experiments/protocol';
 export * from './predict';
 export * from './viz';
+export * from './pad';
+export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE, type DrawingPadServer, type DrawingPadServerOptions } from './pad/serve';
+export {
+  activationsFigure,
+  layerOutputs,
+  outputProbabilities,
+  confidentMistakes,
+  DEFAULT_ACTIVATIONS,
+  DEFAULT_PROBABILITIES,
+  DEFAULT_CONFIDENT_MISTAKES,
+  type DigitSource,
+  type ActivationsOptions,
+  type ProbabilitiesOptions,
+  type ConfidentMistakesOptions,
+} from './evaluate/inside';
+export { ablationParallelCoordinates, runSettings, DEFAULT_PARALLEL_COORDINATES, type ParallelCoordinatesOptions, type AblationRunPoint } from './experiments/parallel';
+export { saveWeightSnapshot, readWeightSnapshots, SNAPSHOT_UNITS, SNAPSHOT_DIR, SNAPSHOT_INDEX } from './runs/snapshots';
 export { fixTslabKernelStatus } from './kernel/status';
 export { describeExperiment } from './experiments/describe';
 export { GridProgressTable, notebookGridProgress, type GridTableRow, type GridRunState } from './experiments/progress-table';

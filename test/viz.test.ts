@@ -190,7 +190,7 @@ describe('figures from synthetic data', () => {
     assert.equal(table.footer[0], 'Total params: 407,050', 'seed 000 network');
     assert.deepEqual(table.rows.map((row) => row[1]), ['(None, 784)', '(None, 512)', '(None, 10)']);
     const kernel = model.layers[1].getWeights()[0];
-    const figure = firstLayerWeights(kernel, { units: 6 });
+    const figure = firstLayerWeights(kernel, { units: 6, scaling: 'raw' });
     assert.equal(figure.tiles.length, 6);
     assert.equal(figure.tiles[2].pixels[3][4], kernel.arraySync() instanceof Array ? (kernel.arraySync() as number[][])[3 * 28 + 4][2] : NaN);
     assert.equal(figure.minValue, -figure.maxValue, 'zero is white: the scale is symmetric');

@@ -231,6 +231,9 @@ def export_notebook(path: Path, out: Path, mode: str) -> dict:
             tables = tables_of_output(output)
             if tables:
                 output["data"] = {"text/markdown": "\n".join(table_markdown(table) for table in tables)}
+            elif 'data-mnist-lab="drawing-pad"' in markup:
+                # A drawing pad carries TensorFlow.js and the model (megabytes of script): Markdown cannot run it.
+                output["data"] = {"text/markdown": "*(Drawing pad: open the HTML export of this notebook to draw digits and watch the network answer.)*"}
             elif markup:
                 data["text/html"] = strip_table_data(markup)
     markdown_exporter = MarkdownExporter()

@@ -16,6 +16,7 @@ import { evaluate } from '../train/evaluation';
 import type { EpochLogs, ProgressSink } from '../train/progress';
 import type { TrainingHistory } from '../train/types';
 import { checkpointDir, loadCheckpoint, readCheckpointState, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../runs/folder';
+import { saveWeightSnapshot, SNAPSHOT_DIR } from '../runs/snapshots';
 import { writeJsonAtomic } from '../util/fs';
 import { lockRunFolder } from '../runs/run-lock';
 import { checkResumable, cleanStaleTemps } from '../runs/run-folder';
@@ -157,10 +158,15 @@ async function runLocked(
       } else {
         await fs.rm(path.join(runDir, RUN_FILES.checkpoints), { recursive: true, force: true });
         for (const file of [RUN_FILES.metrics, RUN_FILES.state, RUN_FILES.history]) await fs.rm(path.join(runDir, file), { force: true });
+        await fs.rm(path.join(runDir, SNAPSHOT_DIR), { recursive: true, force: true });
       }
       await writeRunConfig(runDir, experiment, seed);
     }
-    model ??= createMlp(experiment.model);
+    if (model === null) {
+      model = createMlp(experiment.model);
+      // The random start, for the weights-over-epochs figure.
+      if (runDir !== undefined) await saveWeightSnapshot(runDir, model, 0);
+    }
     const trainedModel = model;
     if (verbose > 0 && state !== null && state.epochsCompleted > 0) {
       process.stderr.write(`mnist-lab: resuming ${runDir} after epoch ${state.epochsCompleted}/${experiment.train.epochs}\n`);

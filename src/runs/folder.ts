@@ -7,6 +7,7 @@
  *   metrics.json         the RunResult, once the run finished
  *   checkpoints/best/    weights of the lowest val_loss (Keras ModelCheckpoint save_best_only)
  *   checkpoints/last/    weights after the last completed epoch
+ *   snapshots/           first-layer weights after every epoch (see snapshots.ts)
  *
  * Each checkpoint is a standard tfjs layers model (`model.json` +
  * `weights.bin`, loadable with `tf.loadLayersModel('file://…/model.json')`)
@@ -31,6 +32,7 @@ import { createOptimizer } from '../model/optimizers';
 import type { MlpConfig } from '../model/config';
 import type { ExperimentConfig, RunResult } from './types';
 import type { TrainingHistory } from '../train/types';
+import { saveWeightSnapshot } from './snapshots';
 
 export type CheckpointKind = 'best' | 'last';
 
@@ -270,6 +272,7 @@ export async function saveEpoch(runDir: string, model: tf.LayersModel, state: Ru
   } else {
     await saveCheckpoint(runDir, 'last', model, state);
   }
+  await saveWeightSnapshot(runDir, model, state.epochsCompleted);
   await writeJsonAtomic(path.join(runDir, RUN_FILES.history), state.history);
   await writeJsonAtomic(path.join(runDir, RUN_FILES.state), state);
 }
