@@ -3,8 +3,7 @@
  * each folder of src/ may import from its own layer and the layers below
  * it, never from a layer above. Lowest first:
  *
- *   util, errors, backend,       plumbing every layer may use
- *   kernel                       (kernel: the tslab kernel's status fix)
+ *   util, errors, backend        plumbing every layer may use
  *   data                         loading and preparing data sets
  *   model                        configs, createMlp, optimizers, summary
  *   train                        fit, the steps, evaluate (Keras's fit/evaluate)
@@ -18,7 +17,7 @@
  *   index                        the public entry
  */
 const LAYERS = [
-  ['util', 'errors', 'backend', 'kernel'],
+  ['util', 'errors', 'backend'],
   ['data'],
   ['model'],
   ['train'],

@@ -13,7 +13,7 @@ import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
-import { fixRunningTslabKernel } from './kernel/status';
+import { fixRunningTslabKernel } from './util/kernel-status';
 
 // ---------------------------------------------------------------- backend
 /** TensorFlow.js as the lab loaded it (native backend when available). */
@@ -40,6 +40,14 @@ export type { DatasetName, DatasetSpec, DatasetFile, FileRole } from './data/reg
 export { scaleImages, flattenImages, toCategorical, validationSplit, sliceRows, subset, takeIndices, toTensor } from './data/preprocess';
 export type { NumericArray } from './data/preprocess';
 export { describeArray, classAverageImages } from './data/describe';
+export { validateDatasetSource, isFolderSource, describeSource, DEFAULT_FOLDER_TEST_SPLIT } from './data/source';
+export type { DatasetSource, ImageFolderSource } from './data/source';
+export { loadImageFolder, ImageFolderError, BadImagesError, DEFAULT_IMAGE_FOLDER_OPTIONS } from './data/image-folder';
+export { exportDataset, EXPORT_LAYOUTS } from './data/export';
+export type { ExportLayout, ExportOptions } from './data/export';
+export { encodeJpeg, readImageBytes, PREPROCESS_MODES } from './data/image-decode';
+export type { PreprocessMode } from './data/image-decode';
+export type { ImageFolderOptions, ImageFolderDataset, BadImage } from './data/image-folder';
 export { checkDataset, formatDatasetCheck } from './data/check';
 export type { DatasetCheck, FileCheck } from './data/check';
 export { addToCache } from './data/cache';
@@ -61,6 +69,8 @@ export { fit } from './train/fit';
 export type { FitOptions, FitCallbacks, TrainingProgress } from './train/fit';
 export { DEFAULT_TRAIN } from './train/types';
 export type { TrainConfig, TrainingHistory, HistoryRecord, EvaluateResult } from './train/types';
+export { augmentImages, augmentationVariants, validateAugment, DEFAULT_AUGMENT, NO_AUGMENT } from './train/augment';
+export type { AugmentConfig } from './train/augment';
 export type { EpochLogs, ProgressSink } from './train/progress';
 export { evaluate, DEFAULT_EVALUATE } from './train/evaluation';
 export type { EvaluateOptions, ImagesInput, LabelsInput } from './train/evaluation';
@@ -156,6 +166,7 @@ export type { WeightSnapshot } from './train/snapshots';
 export type { InterruptWatch } from './train/interrupt';
 export { drawingPad, drawingPadPage, drawingPadHtml, saveDrawingPad, padModelSpec, resetNotebookPad, DEFAULT_DRAWING_PAD } from './pad';
 export type { DrawingPadOptions } from './pad';
+export { PAD_PICTURE_SIZE } from './pad/spec';
 export type { PadModelSpec, PadSpec, PadWeightSpec, PadSaveRequest, PadSaveResponse } from './pad/spec';
 export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE } from './pad/serve';
 export type { DrawingPadServer, DrawingPadServerOptions } from './pad/serve';
@@ -164,7 +175,7 @@ export type { ParallelCoordinatesOptions, AblationRunPoint } from './experiments
 export { describeExperiment } from './experiments/describe';
 export { GridProgressTable, notebookGridProgress } from './experiments/progress-table';
 export type { GridTableRow, GridRunState } from './experiments/progress-table';
-export { fixTslabKernelStatus } from './kernel/status';
+export { fixTslabKernelStatus } from './util/kernel-status';
 
 // Inside a tslab kernel started without bin/tslab-kernel.js, fix its status from now on.
 fixRunningTslabKernel();

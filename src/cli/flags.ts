@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors';
 import type { Activation, OptimizerName } from '../model/config';
 import type { CheckpointKind } from '../runs/folder';
+import { PREPROCESS_MODES, type PreprocessMode } from '../predict/image';
 import { gridPreset, loadGridSpec, validateGridSpec, type GridFactors, type GridSpec } from '../experiments/grid';
 
 /** A number that passes `check`, else a ConfigError with `allowed`. */
@@ -33,6 +34,12 @@ export function parseChoice<T extends string>(flag: string, text: string, choice
 export function parseCheckpointKind(value: string | undefined): CheckpointKind | undefined {
   if (value === undefined || value === 'best' || value === 'last') return value;
   throw new ConfigError('--which', `unknown checkpoint '${value}'`, 'best, last');
+}
+
+/** `--mode`: how a picture becomes an MNIST-style input. */
+export function parsePreprocessMode(value: string): PreprocessMode {
+  if ((PREPROCESS_MODES as readonly string[]).includes(value)) return value as PreprocessMode;
+  throw new ConfigError('--mode', `unknown mode '${value}'`, PREPROCESS_MODES.join(', '));
 }
 
 /** The items of a comma-separated list (none may be empty). */
@@ -72,6 +79,8 @@ export interface GridFlags {
   activation?: string;
   scale?: string;
   learningRate?: string;
+  augment?: string;
+  dataFolder?: string;
   seeds?: string;
   epochs?: string;
   dataset?: string;
@@ -102,6 +111,13 @@ export function gridSpecFromFlags(flags: GridFlags): GridSpec {
   if (flags.optimizer !== undefined) factors.optimizer = splitList('--optimizer', flags.optimizer) as OptimizerName[];
   if (flags.activation !== undefined) factors.activation = splitList('--activation', flags.activation) as Activation[];
   if (flags.learningRate !== undefined) factors.learningRate = numberList('--learning-rate', flags.learningRate);
+  if (flags.augment !== undefined) {
+    factors.augment = splitList('--augment', flags.augment).map((item) => {
+      if (!(item in SCALE_WORDS)) throw new ConfigError('--augment', `'${item}' is not on or off`, 'on, off (on = rotation 10, shifts 0.1, zoom 0.1)');
+      return SCALE_WORDS[item];
+    });
+  }
+  if (flags.dataFolder !== undefined) base = { ...base, dataset: { folder: flags.dataFolder } };
   if (flags.scale !== undefined) {
     factors.scaleInputs = splitList('--scale', flags.scale).map((item) => {
       const value = SCALE_WORDS[item.toLowerCase()];

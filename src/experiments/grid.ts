@@ -18,6 +18,8 @@ import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
 import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
 import type { ExperimentConfig } from '../runs/types';
 import { canonicalJson, runSettings, withSeed } from '../runs/identity';
+import { validateDatasetSource, type DatasetSource } from '../data/source';
+import { DEFAULT_AUGMENT, validateAugment, type AugmentConfig } from '../train/augment';
 import { PRESETS, getPreset } from './presets';
 
 /** How a grid varies its factors: one at a time around the baseline, or every combination. */
@@ -41,10 +43,12 @@ export interface GridFactors {
   scaleInputs?: boolean[];
   /** Optimizer step size (Keras `learning_rate`). */
   learningRate?: number[];
+  /** Data augmentation: false (none), true (DEFAULT_AUGMENT) or explicit ranges (Keras ImageDataGenerator names, camelCase). */
+  augment?: Array<boolean | Partial<AugmentConfig>>;
 }
 
 /** The settings an ablation grid can vary. */
-export const FACTOR_NAMES = ['hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate'] as const;
+export const FACTOR_NAMES = ['hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate', 'augment'] as const;
 /** One of {@link FACTOR_NAMES}. */
 export type FactorName = (typeof FACTOR_NAMES)[number];
 
@@ -57,6 +61,7 @@ export const FACTOR_LABELS: Record<FactorName, string> = {
   activation: 'activation',
   scaleInputs: 'scale',
   learningRate: 'lr',
+  augment: 'augment',
 };
 
 /** An ablation grid: a baseline, the factors to vary and how, the seeds, optional overrides. */
@@ -75,8 +80,8 @@ export interface GridSpec {
   seeds: number | number[];
   /** Override the number of epochs of every run. */
   epochs?: number;
-  /** Run on another data set. Any override (dataset, epochs, limit) drops the tutorial's reference numbers. */
-  dataset?: DatasetName;
+  /** Run on another data set, or a folder of images (`{ folder: 'my-digits' }`). Any override (dataset, epochs, limit) drops the tutorial's reference numbers. */
+  dataset?: DatasetSource;
   /** Use only the first N training and test examples (quick runs, tests); capped at the data set's sizes. */
   limit?: number;
 }
@@ -133,6 +138,10 @@ const factorsSchema = z
     activation: z.array(z.enum(ACTIVATIONS)).min(1).optional(),
     scaleInputs: z.array(z.boolean()).min(1).optional(),
     learningRate: z.array(z.number().positive()).min(1).optional(),
+    augment: z
+      .array(z.union([z.boolean(), z.object({ rotationRange: z.number().min(0).max(180), widthShiftRange: z.number().min(0).lt(1), heightShiftRange: z.number().min(0).lt(1), zoomRange: z.number().min(0).lt(1) }).partial().strict()]))
+      .min(1)
+      .optional(),
   })
   .strict();
 
@@ -145,7 +154,12 @@ const gridSchema = z
     experiments: z.array(z.string().min(1)).min(1).optional(),
     seeds: z.union([positiveInt, z.array(z.number().int().nonnegative()).min(1)]),
     epochs: positiveInt.optional(),
-    dataset: z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]).optional(),
+    dataset: z
+      .union([
+        z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]),
+        z.object({ folder: z.string().min(1), mode: z.enum(['mnist', 'resize']).optional(), testSplit: z.number().min(0).lt(1).optional(), skipBad: z.boolean().optional() }).strict(),
+      ])
+      .optional(),
     limit: positiveInt.optional(),
   })
   .strict();
@@ -169,6 +183,8 @@ for (const factor of FACTOR_NAMES) GRID_RULES[`factors.${factor}`] ??= { problem
 /** Check a spec (from flags, JSON or YAML) and fill in defaults; throws ConfigError naming the field. */
 export function validateGridSpec(input: unknown): GridSpec {
   const raw = typeof input === 'object' && input !== null ? { ...DEFAULT_GRID_SPEC, ...(input as object) } : input;
+  // A name or a folder: checked here for a message that names both forms.
+  if (typeof raw === 'object' && raw !== null && (raw as { dataset?: unknown }).dataset !== undefined) validateDatasetSource((raw as { dataset: unknown }).dataset);
   const spec = parseConfig(gridSchema, raw, GRID_RULES, 'spec') as GridSpec;
   const known = referenceIds();
   for (const [field, ids] of [['baseline', [spec.baseline]], ['experiments', spec.experiments ?? []]] as const) {
@@ -245,12 +261,13 @@ function seedList(seeds: number | number[]): number[] {
 
 function formatFactorValue(value: unknown): string {
   if (Array.isArray(value)) return value.join('-');
+  if (typeof value === 'object' && value !== null) return Object.entries(value).map(([key, range]) => `${key.replace('Range', '').replace('Shift', '')}${range}`).join('-');
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   return String(value);
 }
 
 /** Apply one factor value to an experiment (returns a new object). */
-function applyFactor(experiment: ExperimentConfig, factor: FactorName, value: unknown): ExperimentConfig {
+export function applyFactor(experiment: ExperimentConfig, factor: FactorName, value: unknown): ExperimentConfig {
   const model = { ...experiment.model, optimizerOptions: { ...experiment.model.optimizerOptions } };
   const train = { ...experiment.train };
   let scaleInputs = experiment.scaleInputs;
@@ -271,6 +288,11 @@ function applyFactor(experiment: ExperimentConfig, factor: FactorName, value: un
     case 'activation':
       model.activation = value as Activation;
       break;
+    case 'augment':
+      // Off leaves the field out, so the baseline's key (and its results) stay the same.
+      if (value === false) delete train.augment;
+      else train.augment = value === true ? { ...DEFAULT_AUGMENT } : validateAugment(value as Partial<AugmentConfig>);
+      break;
     case 'scaleInputs':
       scaleInputs = value as boolean;
       break;
@@ -287,7 +309,7 @@ function applyOverrides(experiment: ExperimentConfig, spec: GridSpec): Experimen
   if (spec.epochs !== undefined) result.train.epochs = spec.epochs;
   if (spec.dataset !== undefined) result.dataset = spec.dataset;
   if (spec.limit !== undefined) {
-    const counts = DATASETS[result.dataset];
+    const counts = typeof result.dataset === 'string' ? DATASETS[result.dataset] : { trainCount: spec.limit, testCount: spec.limit };
     result.trainLimit = Math.min(spec.limit, counts.trainCount);
     result.testLimit = Math.min(spec.limit, counts.testCount);
   }

@@ -21,7 +21,10 @@ const EXPERIMENT_SCHEMA: z.ZodType<ExperimentConfig> = z
   .object({
     id: z.string().min(1),
     description: z.string(),
-    dataset: z.string().min(1),
+    // A name or a folder; validateDatasetSource (data/source.ts) checks which, with its own message.
+    dataset: z.union([z.string().min(1), z.object({ folder: z.string().min(1) }).passthrough()]),
+    initFrom: z.string().min(1).optional(),
+    classNames: z.array(z.string()).optional(),
     scaleInputs: z.boolean(),
     model: MLP_CONFIG_SCHEMA,
     train: TRAIN_CONFIG_SCHEMA,
@@ -34,7 +37,7 @@ const EXPERIMENT_SCHEMA: z.ZodType<ExperimentConfig> = z
   .strict() as z.ZodType<ExperimentConfig>;
 
 const EXPERIMENT_FIELDS: readonly (keyof ExperimentConfig)[] = [
-  'id', 'description', 'dataset', 'scaleInputs', 'model', 'train', 'restoreBestWeights', 'validateOnTest', 'trainLimit', 'testLimit', 'reference',
+  'id', 'description', 'dataset', 'initFrom', 'classNames', 'scaleInputs', 'model', 'train', 'restoreBestWeights', 'validateOnTest', 'trainLimit', 'testLimit', 'reference',
 ];
 
 const prefixed = (prefix: string, rules: FieldRules): FieldRules => Object.fromEntries(Object.entries(rules).map(([key, rule]) => [`${prefix}.${key}`, rule]));

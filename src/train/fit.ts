@@ -22,6 +22,7 @@ import { createTrainStep } from './step';
 import { dropoutMaskShapes, planLayers, type LayerPlan } from './layer-plan';
 import { evaluatePrepared, prepareData, type ImagesInput, type LabelsInput, type PreparedData } from './evaluation';
 import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
+import { applyTransforms, augmentActive, augmentTransforms, imageSizeOf, validateAugment, type AugmentConfig } from './augment';
 
 /** Where training stands after an epoch: what `fit` tracks for every callback, so none tracks it again. */
 export interface TrainingProgress {
@@ -47,7 +48,9 @@ export interface FitCallbacks {
 }
 
 /** What `fit` takes besides the data: a {@link TrainConfig} (any field may be left out) plus validation data, callbacks and resuming. */
-export interface FitOptions extends Partial<TrainConfig> {
+export interface FitOptions extends Omit<Partial<TrainConfig>, 'augment'> {
+  /** Random rotations, shifts and zooms per batch (missing fields are 0); see TrainConfig.augment. */
+  augment?: Partial<AugmentConfig>;
   /** Explicit validation set (Keras `validation_data`); takes precedence over validationSplit. */
   validationData?: [ImagesInput, LabelsInput];
   callbacks?: FitCallbacks;
@@ -64,6 +67,15 @@ export interface FitOptions extends Partial<TrainConfig> {
   progressSink?: ProgressSink;
 }
 
+/** Random transforms for the eager step: fresh per (seed, epoch, step), see augment.ts. */
+interface EagerAugment {
+  config: AugmentConfig;
+  seed: number;
+  epoch: number;
+  height: number;
+  width: number;
+}
+
 /** Yield to the event loop so timers, Ctrl-C and notebook output get through during long epochs. */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const YIELD_EVERY_SECONDS = 0.1;
@@ -77,6 +89,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
   await initBackend();
   const config: TrainConfig = { ...DEFAULT_TRAIN, ...stripUndefined(options) };
   validateTrainConfig(config);
+  const augment = validateAugment(options.augment);
   const optimizer = model.optimizer;
   if (optimizer == null) throw new ConfigError('model', 'is not compiled', 'build it with createMlp() or call model.compile() first');
   const plan = planLayers(model);
@@ -110,7 +123,9 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
     }
     const steps = Math.ceil(train.count / config.batchSize);
     const engine = selectTrainStep(optimizer);
-    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed);
+    const augmenting = augmentActive(augment);
+    const imageSize = augmenting ? imageSizeOf(train.images.shape) : null;
+    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed, augmenting ? augment : undefined);
     const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
     await options.callbacks?.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
@@ -119,7 +134,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
       const started = performance.now();
       let lastYield = started;
       const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
-      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch));
+      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch), imageSize !== null ? { config: augment, seed: config.seed, epoch, height: imageSize[0], width: imageSize[1] } : null);
       let seen = 0;
       try {
         for (let step = 0; step < steps; step++) {
@@ -195,6 +210,7 @@ async function eagerEpoch(
   train: PreparedData,
   order: Int32Array | null,
   dropoutSeed: number,
+  augment: EagerAugment | null,
 ): Promise<EpochRunner> {
   const dropoutRandom = new SeededRandom(dropoutSeed);
   // One mask per Dropout layer, in mask-index order, as wide as the Dense layer before it.
@@ -207,10 +223,11 @@ async function eagerEpoch(
   let final: [number, number] | null = null;
   const read = (): [number, number] => final ?? [sums.loss.dataSync()[0], sums.correct.dataSync()[0]];
   return {
-    step(_step, start, size) {
+    step(step, start, size) {
       tf.tidy(() => {
         const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
-        const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
+        const gathered = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
+        const batchImages = augment !== null ? applyTransforms(gathered, augmentTransforms(augment.config, size, augment.height, augment.width, { seed: augment.seed, epoch: augment.epoch, step })) : gathered;
         const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
         const masks = maskShapes.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
         // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.

@@ -20,6 +20,8 @@ export interface TrainingHistory {
   history: HistoryRecord;
 }
 
+import type { AugmentConfig } from './augment';
+
 /** How to train: Keras `fit` arguments. */
 export interface TrainConfig {
   /** Passes over the training data. */
@@ -37,6 +39,12 @@ export interface TrainConfig {
   seed: number;
   /** 0 = silent, 1 = progress bar, 2 = one line per epoch (Keras `verbose`). */
   verbose: 0 | 1 | 2;
+  /**
+   * Random rotations, shifts and zooms of every training batch (Keras
+   * ImageDataGenerator's ranges; see src/train/augment.ts). Absent or all
+   * zeros = no augmentation.
+   */
+  augment?: AugmentConfig;
 }
 
 /** Keras's `fit` defaults. */

@@ -12,10 +12,12 @@ export const TRAIN_CONFIG_SCHEMA: z.ZodType<TrainConfig> = z
     validationSplit: z.number().min(0).lt(1),
     seed: z.number().int().nonnegative(),
     verbose: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+    // Its ranges are checked by validateAugment (train/augment.ts), which fit calls.
+    augment: z.object({ rotationRange: z.number(), widthShiftRange: z.number(), heightShiftRange: z.number(), zoomRange: z.number() }).optional(),
   })
   .strict();
 
-const TRAIN_FIELDS: readonly (keyof TrainConfig)[] = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'seed', 'verbose'];
+const TRAIN_FIELDS: readonly (keyof TrainConfig)[] = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'seed', 'verbose', 'augment'];
 
 /** How each field's problem is explained. */
 export const TRAIN_CONFIG_RULES: FieldRules = {
