@@ -70,7 +70,7 @@ export type { FitOptions, FitCallbacks, TrainingProgress } from './train/fit';
 export { DEFAULT_TRAIN } from './train/types';
 export type { TrainConfig, TrainingHistory, HistoryRecord, EvaluateResult } from './train/types';
 export { augmentImages, augmentationVariants, validateAugment, DEFAULT_AUGMENT, NO_AUGMENT } from './train/augment';
-export type { AugmentConfig } from './train/augment';
+export type { AugmentConfig, AugmentPosition } from './train/augment';
 export type { EpochLogs, ProgressSink } from './train/progress';
 export { evaluate, DEFAULT_EVALUATE } from './train/evaluation';
 export type { EvaluateOptions, ImagesInput, LabelsInput } from './train/evaluation';
@@ -120,7 +120,7 @@ export type {
   PixelGridOptions, GalleryOptions, TrainingCurvesOptions, NamedHistory, AblationRow, FirstLayerWeightsOptions, PixelHistogramOptions, ImageSource, KernelSource, ModelLayerRow,
 } from './viz/figures';
 export type {
-  Figure, FigureKind, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure, Bar, ImageTile, ChartPanel, LineSeries, ChartMarker, ShadedGap,
+  Figure, FigureKind, ProbabilityRow, LayerActivation, ParallelAxis, ProbabilitiesFigure, ActivationsFigure, ParallelCoordinatesFigure, PixelGridFigure, ImageGridFigure, LineChartFigure, HeatmapFigure, BarChartFigure, TableFigure, Bar, ImageTile, ChartPanel, LineSeries, ChartMarker, ShadedGap,
 } from './viz/figure';
 export { show, notebookBundle, PLOTLY_MIME, DEFAULT_SHOW } from './viz/notebook';
 export type { ShowOptions, NotebookDisplay, MimeBundle } from './viz/notebook';
@@ -165,7 +165,7 @@ export { recordFirstLayerWeights, firstLayerKernel } from './train/snapshots';
 export type { WeightSnapshot } from './train/snapshots';
 export type { InterruptWatch } from './train/interrupt';
 export { drawingPad, drawingPadPage, drawingPadHtml, saveDrawingPad, padModelSpec, resetNotebookPad, DEFAULT_DRAWING_PAD } from './pad';
-export type { DrawingPadOptions } from './pad';
+export type { DrawingPadOptions, HtmlDisplay } from './pad';
 export { PAD_PICTURE_SIZE } from './pad/spec';
 export type { PadModelSpec, PadSpec, PadWeightSpec, PadSaveRequest, PadSaveResponse } from './pad/spec';
 export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE } from './pad/serve';
@@ -174,7 +174,7 @@ export { ablationParallelCoordinates, DEFAULT_PARALLEL_COORDINATES } from './exp
 export type { ParallelCoordinatesOptions, AblationRunPoint } from './experiments/parallel';
 export { describeExperiment } from './experiments/describe';
 export { GridProgressTable, notebookGridProgress } from './experiments/progress-table';
-export type { GridTableRow, GridRunState } from './experiments/progress-table';
+export type { GridTableRow, GridRunState, HtmlSink } from './experiments/progress-table';
 export { fixTslabKernelStatus } from './util/kernel-status';
 
 // Inside a tslab kernel started without bin/tslab-kernel.js, fix its status from now on.

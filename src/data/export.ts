@@ -10,7 +10,9 @@ import { ConfigError } from '../errors';
 import { writeFileAtomic } from '../util/fs';
 import { loadDataset, type LoadDataOptions } from './load';
 
+/** The folder layouts `exportDataset` writes. */
 export const EXPORT_LAYOUTS = ['folders', 'labels-file'] as const;
+/** One of {@link EXPORT_LAYOUTS}. */
 export type ExportLayout = (typeof EXPORT_LAYOUTS)[number];
 
 export interface ExportOptions extends LoadDataOptions {

@@ -60,6 +60,7 @@ export function decodeImage(bytes: Uint8Array, file = '<image bytes>'): RgbaImag
 
 /** How a picture becomes 28x28: `mnist` finds, crops and centres the digit (photos, scans); `resize` only scales (MNIST-like pictures). */
 export type PreprocessMode = 'mnist' | 'resize';
+/** How a picture becomes a 28x28 input: find, crop and centre the digit (`mnist`), or just resize (`resize`). */
 export const PREPROCESS_MODES: readonly PreprocessMode[] = ['mnist', 'resize'];
 
 /**

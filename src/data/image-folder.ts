@@ -34,6 +34,7 @@ export const IMAGE_FOLDER_CACHE_MAGIC = 'MNLABIMG';
 export const IMAGE_FOLDER_CACHE_VERSION = 1;
 const IMAGE_SIDE = 28;
 
+/** How `loadImageFolder` reads a folder of images. */
 export interface ImageFolderOptions {
   /** `mnist` (default): find, crop and centre the digit as `predict` does, for photos and scans. `resize`: only scale, for MNIST-like pictures. */
   mode?: PreprocessMode;
@@ -53,6 +54,7 @@ export interface ImageFolderOptions {
   cacheDir?: string;
 }
 
+/** The defaults of {@link ImageFolderOptions}. */
 export const DEFAULT_IMAGE_FOLDER_OPTIONS = { mode: 'mnist' as PreprocessMode, testSplit: 0, seed: 42, skipBad: false, cache: true };
 
 /** An image that could not be used, and why. */
@@ -61,6 +63,7 @@ export interface BadImage {
   reason: string;
 }
 
+/** A folder of images as `loadImageFolder` returns it: splits, class names, images left out. */
 export interface ImageFolderDataset {
   /** Images and labels of the training split (all images when there is no test split). */
   train: Split;

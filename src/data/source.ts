@@ -28,6 +28,7 @@ export type DatasetSource = DatasetName | ImageFolderSource;
 /** When training on a folder without a test/ subfolder, this fraction is held out for testing. */
 export const DEFAULT_FOLDER_TEST_SPLIT = 0.2;
 
+/** True when a data set source is a folder of images rather than a named data set. */
 export function isFolderSource(source: DatasetSource): source is ImageFolderSource {
   return typeof source === 'object' && source !== null;
 }

@@ -38,6 +38,7 @@ function activationName(layer: tf.layers.Layer): string {
   return config.activation ?? 'linear';
 }
 
+/** Options of `activationsFigure`. */
 export interface ActivationsOptions {
   /** Which image of an `[N, 28, 28]` stack. */
   index: number;
@@ -49,6 +50,7 @@ export interface ActivationsOptions {
   title?: string;
 }
 
+/** The defaults of {@link ActivationsOptions}. */
 export const DEFAULT_ACTIVATIONS: ActivationsOptions = { index: 0, scaleInputs: true, columns: 32 };
 
 /** The input as the model gets it: pixels scaled like training when they are raw bytes. */
@@ -100,6 +102,7 @@ export function activationsFigure(model: tf.LayersModel, image: DigitSource, opt
   };
 }
 
+/** Options of `outputProbabilities`. */
 export interface ProbabilitiesOptions {
   /** Which images of the stack; default the first `count`. */
   indices?: number[];
@@ -110,6 +113,7 @@ export interface ProbabilitiesOptions {
   title?: string;
 }
 
+/** The defaults of {@link ProbabilitiesOptions}. */
 export const DEFAULT_PROBABILITIES: Omit<ProbabilitiesOptions, 'indices' | 'labels' | 'classNames' | 'title'> = { count: 5 };
 
 function labelAt(labels: NdArray | ArrayLike<number>, index: number): number {
@@ -156,6 +160,7 @@ export function outputProbabilities(model: tf.LayersModel, images: NdArray, opti
   };
 }
 
+/** Options of `confidentMistakes`. */
 export interface ConfidentMistakesOptions {
   /** How many mistakes to show. */
   count: number;
@@ -163,6 +168,7 @@ export interface ConfidentMistakesOptions {
   title?: string;
 }
 
+/** The defaults of {@link ConfidentMistakesOptions}. */
 export const DEFAULT_CONFIDENT_MISTAKES: Omit<ConfidentMistakesOptions, 'classNames' | 'title'> = { count: 8 };
 
 /**

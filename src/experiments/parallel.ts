@@ -36,12 +36,14 @@ export function runSettings(config: RunResult['config']): Record<FactorName, str
 }
 
 
+/** Options of `ablationParallelCoordinates`. */
 export interface ParallelCoordinatesOptions {
   title: string;
   /** Factor axes to draw even when every run has the same setting (default: only factors that vary). */
   alwaysShow: readonly string[];
 }
 
+/** The defaults of {@link ParallelCoordinatesOptions}. */
 export const DEFAULT_PARALLEL_COORDINATES: ParallelCoordinatesOptions = { title: 'Every run of the grid: settings → test accuracy and overfitting gap', alwaysShow: [] };
 
 /** Sort category values numerically when they are numbers ('64' < '128' < '512'; '256-128' by its first layer). */

@@ -11,8 +11,10 @@ import type { ResultRow } from './results';
 import { formatDuration } from '../util/format';
 import type { RunnerProgress } from './runner';
 
+/** Where a run of the grid stands. */
 export type GridRunState = 'to do' | 'running' | 'done' | 'failed' | 'done earlier';
 
+/** One run's row of the grid progress table. */
 export interface GridTableRow {
   key: string;
   label: string;
@@ -28,6 +30,7 @@ export interface GridTableRow {
 
 /** Where the table goes: tslab's in-place display, or any HTML sink a test passes. */
 export interface HtmlSink {
+  /** Replace the table's HTML. */
   html(html: string): void;
 }
 
@@ -133,7 +136,13 @@ export function notebookGridProgress(
   runs: readonly GridRun[],
   finished: readonly ResultRow[],
   sink: HtmlSink | undefined = tslabKernel()?.newDisplay(),
-): { table: GridProgressTable; listener: (progress: RunnerProgress) => void; close(): void } | undefined {
+): {
+  table: GridProgressTable;
+  /** Pass to runAblation's onProgress. */
+  listener: (progress: RunnerProgress) => void;
+  /** Draw the final table and stop refreshing. */
+  close(): void;
+} | undefined {
   if (!sink) return undefined;
   const table = new GridProgressTable(runs, finished);
   const draw = () => sink.html(table.html());

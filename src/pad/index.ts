@@ -16,7 +16,8 @@ import { scriptJson } from '../viz/plotly';
 import { tslabKernel } from '../util/tslab';
 
 /** Where `drawingPad` sends its HTML (tslab's `display`; tests pass their own). */
-interface HtmlDisplay {
+export interface HtmlDisplay {
+  /** Show this HTML as the cell's output. */
   html(html: string): void;
 }
 import { padClientScript, tfjsScript, PAD_GLOBAL } from './bundle';
@@ -24,6 +25,7 @@ import { PAD_ROOT_ATTRIBUTE, PAD_ROOT_VALUE, type PadModelSpec, type PadSpec, ty
 
 export * from './spec';
 
+/** Options of `drawingPad`. */
 export interface DrawingPadOptions {
   /** Heading above the pad. */
   title: string;
@@ -39,6 +41,7 @@ export interface DrawingPadOptions {
   display?: HtmlDisplay;
 }
 
+/** The defaults of {@link DrawingPadOptions}. */
 export const DEFAULT_DRAWING_PAD: DrawingPadOptions = {
   title: 'Draw a digit',
   canvasSize: 280,

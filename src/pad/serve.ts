@@ -48,6 +48,7 @@ export async function saveDrawing(dataDir: string, classNames: readonly string[]
   return { file: `${folder}/${name}`, count };
 }
 
+/** Options of `serveDrawingPad`. */
 export interface DrawingPadServerOptions extends Partial<DrawingPadOptions> {
   /** Own-data folder the drawings are saved into; null serves the pad without saving. */
   saveTo: string | null;
@@ -60,6 +61,7 @@ export interface DrawingPadServer {
   url: string;
   /** Drawings saved since the server started. */
   saved(): number;
+  /** Stop the server. */
   close(): Promise<void>;
 }
 

@@ -17,7 +17,9 @@ import { firstLayerKernel, type WeightSnapshot } from '../train/snapshots';
 
 /** Units of the first layer kept per snapshot in a run folder. */
 export const SNAPSHOT_UNITS = 32;
+/** The run folder's subfolder of first-layer weight snapshots. */
 export const SNAPSHOT_DIR = 'snapshots';
+/** The index file of the snapshots. */
 export const SNAPSHOT_INDEX = 'first-layer.json';
 
 interface SnapshotEntry {

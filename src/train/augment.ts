@@ -21,6 +21,7 @@ import { ConfigError } from '../errors';
 import { deriveSeed, SeededRandom } from '../util/random';
 import { graphAttr, type GraphBuilder, type GraphOutput } from './graph';
 
+/** Random transforms per batch, as Keras's `ImageDataGenerator` ranges. */
 export interface AugmentConfig {
   /** Degrees: each image turns by a random angle in [-rotationRange, +rotationRange] (Keras `rotation_range`; `RandomRotation(rotationRange / 360)`). */
   rotationRange: number;

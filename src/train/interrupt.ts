@@ -27,9 +27,11 @@ export class TrainingInterruptedError extends MnistLabError {
   }
 }
 
+/** A watch on the notebook's interrupt button during training. */
 export interface InterruptWatch {
   /** Throws {@link TrainingInterruptedError} once an interrupt has arrived. */
   check(epoch: number, epochs: number, step: number, steps: number): void;
+  /** Stop watching. */
   dispose(): void;
 }
 

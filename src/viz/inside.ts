@@ -10,6 +10,7 @@ import type { WeightSnapshot } from '../train/snapshots';
 import type { ImageGridFigure, ImageTile } from './figure';
 import { firstLayerWeights } from './figures';
 
+/** Options of `weightsOverEpochs`. */
 export interface WeightsOverEpochsOptions {
   /** Which hidden units (columns of the figure). */
   units: number[];
@@ -19,6 +20,7 @@ export interface WeightsOverEpochsOptions {
   title: string;
 }
 
+/** The defaults of {@link WeightsOverEpochsOptions}. */
 export const DEFAULT_WEIGHTS_OVER_EPOCHS: Omit<WeightsOverEpochsOptions, 'epochs'> = {
   units: [0, 1, 2, 3, 4, 5],
   maxEpochs: 6,

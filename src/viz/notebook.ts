@@ -24,6 +24,7 @@ export type { MimeBundle };
 
 /** Where `show` sends its output; tests pass their own. */
 export interface NotebookDisplay {
+  /** Send one output with these MIME types. */
   bundle(data: MimeBundle): void;
 }
 
