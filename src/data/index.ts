@@ -12,3 +12,5 @@ export * from './describe';
 export * from './image-folder';
 export * from './export';
 export * from './source';
+export { photoOfDigit } from './synthetic-photo';
+export type { PhotoOptions } from './synthetic-photo';
