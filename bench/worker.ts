@@ -15,7 +15,7 @@
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { tf } from '../src';
-import { BENCH_NETWORKS, disposeBenchData, isBenchConfigName, loadBenchData, median, peakRssMb, type BenchData, type BenchNetwork } from './common';
+import { BENCH_CONFIG_NAMES, BENCH_NETWORKS, disposeBenchData, isBenchConfigName, loadBenchData, median, peakRssMb, type BenchData, type BenchNetwork } from './common';
 import { runProjectEngine } from './engines';
 
 export const ENGINES = ['project', 'project-fused', 'project-generic', 'layers-fit'] as const;
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     },
   });
   const configName = values.config ?? 'S1-base';
-  if (!isBenchConfigName(configName)) throw new Error(`--config ${configName}: unknown (allowed: S0, S1-base)`);
+  if (!isBenchConfigName(configName)) throw new Error(`--config ${configName}: unknown (allowed: ${BENCH_CONFIG_NAMES.join(', ')})`);
   const engine = values.engine as EngineName;
   if (!(ENGINES as readonly string[]).includes(engine)) throw new Error(`--engine ${engine}: unknown (allowed: ${ENGINES.join(', ')})`);
   const timedEpochs = Number(values.epochs);
