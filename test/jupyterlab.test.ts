@@ -45,8 +45,11 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     const statuses = new Set<string>();
     while ((await notebook.prompt(gridCell)).includes('*') || snapshots.length === 0) {
       const headline = await notebook.page.locator('.mnist-lab-grid-progress p').first().textContent().catch(() => null);
+      // The status is read first and kept only if the cell is still running afterwards: the kernel's
+      // idle message may reach the page just before the cell's prompt changes.
+      const status = await notebook.kernelStatus();
       if ((await notebook.prompt(gridCell)).includes('*')) {
-        statuses.add(await notebook.kernelStatus());
+        statuses.add(status);
         if (headline && snapshots.at(-1) !== headline) snapshots.push(headline);
       }
       await notebook.page.waitForTimeout(300);
@@ -70,8 +73,10 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     await notebook.startCell(2);
     await notebook.waitForCell(1);
     const whileSecondRuns: string[] = [];
-    while ((await notebook.prompt(2)).includes('*')) {
-      whileSecondRuns.push(await notebook.kernelStatus());
+    for (;;) {
+      const status = await notebook.kernelStatus();
+      if (!(await notebook.prompt(2)).includes('*')) break; // ended meanwhile: this reading may be after the end
+      whileSecondRuns.push(status);
       await notebook.page.waitForTimeout(250);
     }
     assert.ok(whileSecondRuns.length >= 4, `sampled the status ${whileSecondRuns.length} times`);
@@ -86,11 +91,11 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     await notebook.runCell(0);
     await notebook.runCell(1);
     const chart = `#${await notebook.page.evaluate(() => (window as unknown as { jupyterapp: { shell: { currentWidget: { id: string } } } }).jupyterapp.shell.currentWidget.id)} .jp-Cell >> nth=1`;
-    await notebook.page.locator(chart).locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 30_000 });
+    await notebook.page.locator(chart).locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 120_000 });
     await notebook.reload();
     await notebook.runCell(1);
     const after = notebook.page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').nth(1);
-    await after.locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 30_000 });
+    await after.locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 120_000 });
     assert.ok((await after.locator('.modebar').count()) > 0, 'plotly drew an interactive chart (its mode bar is there)');
     assert.ok((await after.locator('.js-plotly-plot .scatterlayer .trace').count()) >= 4, 'the loss and accuracy traces are drawn');
     await notebook.page.close();
@@ -107,7 +112,7 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     await notebook.runCell(0);
     await notebook.runCell(1);
     await notebook.startCell(2);
-    await notebook.page.waitForFunction(() => /Epoch 2\/200/.test(document.body.innerText), undefined, { timeout: 120_000 });
+    await notebook.page.waitForFunction(() => /Epoch 2\/200/.test(document.body.innerText), undefined, { timeout: 300_000 });
     await notebook.interruptKernel();
     await notebook.waitForCell(2, 60_000);
     // The browser may still be drawing the last display updates the kernel sent before it stopped:

@@ -116,9 +116,13 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
   const executed = new Map<string, Notebook>();
 
   before(() => {
+    // As a learner types it from the repository root (`MNIST_LAB_DATA=../shared/datasets npm run nb:run`):
+    // a relative MNIST_LAB_DATA, with npm's INIT_CWD; the kernels run in notebooks/ and must still find the data.
+    const typedIn = path.dirname(PROJECT_ROOT);
     const result = spawnSync(PYTHON, [path.join(PROJECT_ROOT, 'scripts', 'notebooks', 'run.py'), '--out', out], {
       encoding: 'utf8',
-      env: { ...process.env, MNIST_LAB_QUIET: '1' },
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, MNIST_LAB_QUIET: '1', MNIST_LAB_DATA: path.relative(typedIn, REAL_DATA_DIR!) || '.', INIT_CWD: typedIn },
     });
     status = result.status;
     log = result.stdout + result.stderr;
