@@ -1,20 +1,18 @@
 /**
  * Shared by the benchmark worker and the prototypes: the two benchmarked
- * networks (S0, S1-base of the seed table) and the MNIST arrays as tensors,
+ * networks (S0, S1-base of the seed table, keras.io's convnet) and the MNIST arrays as tensors,
  * prepared exactly as the Keras side prepares them (x/255, one-hot, the last
  * fraction held out for validation before any shuffling).
  */
 import { flattenImages, initBackend, loadData, scaleImages, tf, toCategorical, validationSplit } from '../src';
-import type { BackendInfo } from '../src';
+import { DEFAULT_CNN, DEFAULT_MLP, type BackendInfo, type ModelConfig } from '../src';
 
-export const BENCH_CONFIG_NAMES = ['S0', 'S1-base'] as const;
+export const BENCH_CONFIG_NAMES = ['S0', 'S1-base', 'convnet'] as const;
 export type BenchConfigName = (typeof BENCH_CONFIG_NAMES)[number];
 
 export interface BenchNetwork {
-  /** Units of each hidden Dense layer (relu). */
-  hiddenUnits: number[];
-  /** Dropout after each hidden layer; 0 = none. */
-  dropoutRate: number;
+  /** The network (createModel's config; the seed is set per run). */
+  model: ModelConfig;
   /** Examples per gradient step. */
   batchSize: number;
   /** Last fraction of the training arrays used for validation; 0 = none. */
@@ -22,8 +20,10 @@ export interface BenchNetwork {
 }
 
 export const BENCH_NETWORKS: Record<BenchConfigName, BenchNetwork> = {
-  S0: { hiddenUnits: [512], dropoutRate: 0, batchSize: 128, validationSplit: 0 },
-  'S1-base': { hiddenUnits: [512, 512], dropoutRate: 0.2, batchSize: 128, validationSplit: 0.2 },
+  S0: { model: { ...DEFAULT_MLP, hiddenUnits: [512], dropoutRate: 0 }, batchSize: 128, validationSplit: 0 },
+  'S1-base': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2 },
+  // keras.io "Simple MNIST convnet": batch 128, validation split 0.1.
+  convnet: { model: { ...DEFAULT_CNN }, batchSize: 128, validationSplit: 0.1 },
 };
 
 export function isBenchConfigName(name: string): name is BenchConfigName {

@@ -8,7 +8,7 @@
 // Flags:
 //   --epochs N            timed epochs after the warm-up (default 5)
 //   --warmup N            untimed first epochs, reported apart (default 1)
-//   --configs LIST        networks of the seed table: S0, S1-base
+//   --configs LIST        networks: S0, S1-base (seed table), convnet (keras.io Simple MNIST convnet); default all three
 //   --backends LIST       tfjs backends: tensorflow (native), wasm, cpu
 //   --engines LIST        project (src/train fit, fastest step: graph on the native backend),
 //                         project-fused / project-generic (the same fit forced to its eager steps),
@@ -34,7 +34,7 @@ const { values } = parseArgs({
   options: {
     epochs: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    configs: { type: 'string', default: 'S0,S1-base' },
+    configs: { type: 'string', default: 'S0,S1-base,convnet' },
     backends: { type: 'string' },
     engines: { type: 'string', default: 'project' },
     'train-limit': { type: 'string' },
@@ -63,8 +63,8 @@ const slowTrainLimit = positiveInteger('wasm-train-limit', values['wasm-train-li
 const trainLimit = values['train-limit'] !== undefined ? positiveInteger('train-limit', values['train-limit']) : undefined;
 const configs = list(values.configs);
 for (const config of configs) {
-  if (!['S0', 'S1-base'].includes(config)) {
-    console.error(`bench: --configs: unknown network '${config}' (allowed: S0, S1-base)`);
+  if (!['S0', 'S1-base', 'convnet'].includes(config)) {
+    console.error(`bench: --configs: unknown network '${config}' (allowed: S0, S1-base, convnet)`);
     process.exit(2);
   }
 }

@@ -16,6 +16,7 @@ import { tf } from '../../src';
 import { KerasRMSprop } from '../../src/model';
 import { SeededRandom } from '../../src/train';
 import { BENCH_NETWORKS, loadBenchData, median } from '../common';
+import type { MlpConfig } from '../../src';
 
 type Attr = { name: string; type: number; value: unknown };
 interface RawBackend {
@@ -231,8 +232,9 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[3] ?? 3);
   const network = BENCH_NETWORKS['S1-base'];
   const data = await loadBenchData(network);
+  const { hiddenUnits, dropoutRate } = network.model as MlpConfig;
   console.log(`backend ${data.backend.name}; ${steps} steps per round, ${rounds} rounds`);
-  const initial = initialWeights(network.hiddenUnits, 42);
+  const initial = initialWeights(hiddenUnits, 42);
   const variants = [currentVariant(initial), rawVariant(initial, false), rawVariant(initial, true)];
   const timings = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
   const losses = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
@@ -251,7 +253,7 @@ async function main(): Promise<void> {
           const batch: Batch = {
             images: tf.gather(data.trainImages, indices),
             labels: tf.gather(data.trainLabels, indices),
-            masks: network.hiddenUnits.map((units) => tf.tensor2d(random.dropoutMask(batchSize * units, network.dropoutRate), [batchSize, units])),
+            masks: hiddenUnits.map((units) => tf.tensor2d(random.dropoutMask(batchSize * units, dropoutRate), [batchSize, units])),
           };
           variant.step(batch);
         });

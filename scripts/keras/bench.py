@@ -1,4 +1,4 @@
-"""Keras side of `npm run bench`: time S0 / S1-base epochs in Keras 3 on
+"""Keras side of `npm run bench`: time S0 / S1-base / convnet epochs in Keras 3 on
 TensorFlow CPU, on the project's own IDX files, and print one JSON object.
 
     MNIST_LAB_DATA=/work/shared/datasets .venv/bin/python scripts/keras/bench.py --config S1-base --epochs 5
@@ -31,6 +31,24 @@ BASE_MODEL = {
 CONFIGS = {
     "S0": {"model": {**BASE_MODEL, "hiddenUnits": [512], "dropoutRate": 0.0}, "batchSize": 128, "validationSplit": 0.0},
     "S1-base": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 128, "validationSplit": 0.2},
+    # keras.io "Simple MNIST convnet" (DEFAULT_CNN in src/model/cnn.ts).
+    "convnet": {
+        "model": {
+            **BASE_MODEL,
+            "architecture": "cnn",
+            "inputShape": [28, 28, 1],
+            "filters": [32, 64],
+            "kernelSize": 3,
+            "strides": 1,
+            "padding": "valid",
+            "poolSize": 2,
+            "denseUnits": [],
+            "dropoutRate": 0.5,
+            "optimizer": "adam",
+        },
+        "batchSize": 128,
+        "validationSplit": 0.1,
+    },
 }
 
 
@@ -84,7 +102,7 @@ def main():
     test_x, test_y = keras_common.prepare(test_images, test_labels, True, model_config["loss"], 10)
     images, test_x = images.reshape(shape), test_x.reshape(shape)
 
-    model = keras_common.build_mlp(keras, model_config)
+    model = keras_common.build_model(keras, model_config)
     timer = EpochTimer(keras)
     total_epochs = args.warmup + args.epochs
     history = model.fit(

@@ -30,6 +30,8 @@ export interface OptimizerOptions {
 }
 
 export interface MlpConfig {
+  /** Optional marker; a CnnConfig says `'cnn'` (see cnn.ts). */
+  architecture?: 'mlp';
   /** Shape of one input image; a Flatten layer turns it into a vector. */
   inputShape: number[];
   /** Units of each hidden Dense layer, in order; `[]` is a linear softmax classifier. */

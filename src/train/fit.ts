@@ -17,7 +17,8 @@ import { toTensor, type NumericArray } from '../data/preprocess';
 import { deriveSeed, SeededRandom } from './random';
 import { ProgressReporter, type EpochLogs, type ProgressSink } from './progress';
 import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory, type TestMetrics } from './types';
-import { createTrainStep, planDenseLayers } from './step';
+import { createTrainStep } from './step';
+import { applyConvStage, createAutodiffStep, hasConvStages, planConvLayer, type ConvStage } from './conv-stages';
 import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
 
 /** Images or labels as tensors or as ndarrays (e.g. from `loadData`). */
@@ -53,7 +54,8 @@ export interface FitOptions extends Partial<TrainConfig> {
 type Stage =
   | { kind: 'flatten' }
   | { kind: 'dense'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; isOutput: boolean }
-  | { kind: 'dropout'; rate: number; index: number };
+  | { kind: 'dropout'; rate: number; index: number; shape: number[] }
+  | ConvStage;
 
 /** The model as a list of stages; throws for layers this loop does not know. Exported for the step tests and benchmarks. */
 export function planForward(model: tf.LayersModel): { stages: Stage[]; variables: tf.Variable[] } {
@@ -70,11 +72,18 @@ export function planForward(model: tf.LayersModel): { stages: Stage[]; variables
       stages.push({ kind: 'dense', kernel, bias: bias ?? null, activation: String(config.activation ?? 'linear'), isOutput: index === layers.length - 1 });
     } else if (className === 'Dropout') {
       const rate = Number(config.rate);
-      if (rate > 0) stages.push({ kind: 'dropout', rate, index: dropoutIndex++ });
+      // The mask covers one example's output of the layer before (a row of units, or a feature map).
+      if (rate > 0) stages.push({ kind: 'dropout', rate, index: dropoutIndex++, shape: (layer.outputShape as number[]).slice(1) });
     } else {
-      throw new ConfigError('model', `fit() trains Flatten/Dense/Dropout networks and found a ${className} layer`, 'models from createMlp(), or use model.fit() for other layers');
+      const conv = planConvLayer(layer);
+      if (conv === null) {
+        throw new ConfigError('model', `fit() trains Conv2D/MaxPooling2D/Flatten/Dense/Dropout networks and found a ${className} layer`, 'models from createMlp() or createCnn(), or use model.fit() for other layers');
+      }
+      stages.push(conv);
     }
   });
+  // Convolutions take images, not rows of pixels: reshape each batch first.
+  if (hasConvStages(stages)) stages.unshift({ kind: 'input', shape: (model.inputs[0].shape as number[]).slice(1) });
   const last = stages[stages.length - 1];
   if (last === undefined || last.kind !== 'dense' || last.activation !== 'softmax') {
     throw new ConfigError('model', 'the last layer must be a Dense layer with softmax activation', 'a classifier built by createMlp()');
@@ -102,7 +111,9 @@ function activate(x: tf.Tensor2D, activation: string): tf.Tensor2D {
 function forwardLogits(stages: Stage[], images: tf.Tensor, masks: tf.Tensor[] | null): tf.Tensor2D {
   let x = images as tf.Tensor2D;
   for (const stage of stages) {
-    if (stage.kind === 'flatten') {
+    if (stage.kind === 'input' || stage.kind === 'conv2d' || stage.kind === 'maxPooling2d') {
+      x = applyConvStage(stage, x) as tf.Tensor2D;
+    } else if (stage.kind === 'flatten') {
       x = tf.reshape(x, [x.shape[0], -1]);
     } else if (stage.kind === 'dropout') {
       if (masks !== null) x = tf.mul(x, masks[stage.index]) as tf.Tensor2D;
@@ -342,10 +353,13 @@ async function eagerEpoch(
   dropoutSeed: number,
 ): Promise<EpochRunner> {
   const dropoutRandom = new SeededRandom(dropoutSeed);
-  // One mask per Dropout layer, in mask-index order, as wide as the Dense layer before it.
-  const maskShapes = planDenseLayers(stages, variables).flatMap((layer) => layer.dropouts.map(({ rate }) => ({ rate, units: layer.kernel.shape[1] ?? 0 })));
+  // One mask per Dropout layer, in mask-index order, shaped as one example's output of the layer before it.
+  const maskShapes = stages.flatMap((stage) => (stage.kind === 'dropout' ? [{ rate: stage.rate, shape: stage.shape, units: stage.shape.reduce((product, dim) => product * dim, 1) }] : []));
   // Weights may live in backend-side variables during the epoch; finish() puts them back.
-  const trainStep = await createTrainStep(stages, variables, optimizer, fused);
+  // Convolutional plans take autodiff gradients (conv-stages.ts), Dense stacks the hand-written ones (step.ts).
+  const trainStep = hasConvStages(stages)
+    ? createAutodiffStep((images, masks) => forwardLogits(stages, images, masks), variables, optimizer)
+    : await createTrainStep(stages, variables, optimizer, fused);
   const orderTensor = order !== null ? tf.tensor1d(order, 'int32') : null;
   // Inside tidy so the initial scalars go; variables survive it.
   const sums = tf.tidy(() => ({ loss: tf.variable(tf.scalar(0), false), correct: tf.variable(tf.scalar(0), false) }));
@@ -357,7 +371,7 @@ async function eagerEpoch(
         const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
         const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
         const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
-        const masks = maskShapes.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
+        const masks = maskShapes.map(({ rate, shape, units }) => tf.tensor(dropoutRandom.dropoutMask(size * units, rate), [size, ...shape]));
         // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
         const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
         sums.loss.assign(tf.add(sums.loss, lossSum));

@@ -25,12 +25,14 @@
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { KerasAdam, KerasMomentumSGD, KerasRMSprop, KerasSGD } from '../model/optimizers';
+import type { ConvStage } from './conv-stages';
 
 /** The stages of `fit`'s forward plan (structurally the same type as in fit.ts). */
 export type StepStage =
   | { kind: 'flatten' }
   | { kind: 'dense'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; isOutput: boolean }
-  | { kind: 'dropout'; rate: number; index: number };
+  | { kind: 'dropout'; rate: number; index: number; shape: number[] }
+  | ConvStage;
 
 /** What one step adds to the epoch's running sums. */
 export interface StepResult {

@@ -1,0 +1,111 @@
+/**
+ * The convolutional layers in `fit`'s forward plan: Conv2D and MaxPooling2D
+ * as stages, their eager forward pass, and the eager training step for
+ * plans that contain them. The Dense/Dropout steps of step.ts write their
+ * backward pass by hand; for convolutions the gradients come from autodiff
+ * instead (tfjs's here, TensorFlow's symbolic gradients in the graph step,
+ * see graph-layers.ts).
+ */
+import { tf } from '../backend';
+import { ConfigError } from '../errors';
+import type { StepResult, TrainStep } from './step';
+
+type Padding = 'valid' | 'same';
+
+/** A stage of the plan that is not a Dense/Dropout/Flatten stage. */
+export type ConvStage =
+  /** Each batch reshaped to the model's input shape (the data arrive as rows of pixels). */
+  | { kind: 'input'; shape: number[] }
+  | { kind: 'conv2d'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; strides: [number, number]; padding: Padding }
+  | { kind: 'maxPooling2d'; poolSize: [number, number]; strides: [number, number]; padding: Padding };
+
+const CONV_ACTIVATIONS = ['relu', 'linear', 'sigmoid', 'tanh'];
+
+const pair = (value: unknown): [number, number] => (Array.isArray(value) ? [Number(value[0]), Number(value[1] ?? value[0])] : [Number(value), Number(value)]);
+
+/** The stage for a Conv2D or MaxPooling2D layer, or null for other layers. */
+export function planConvLayer(layer: tf.layers.Layer): ConvStage | null {
+  const className = layer.getClassName();
+  const config = layer.getConfig();
+  if (className === 'Conv2D') {
+    const [kernel, bias] = layer.weights.map((weight) => weight.read() as tf.Variable);
+    const activation = String(config.activation ?? 'linear');
+    if (!CONV_ACTIVATIONS.includes(activation)) throw new ConfigError('activation', `fit() does not support '${activation}' in Conv2D layers`, CONV_ACTIVATIONS.join(', '));
+    if (config.dataFormat === 'channelsFirst') throw new ConfigError('dataFormat', 'fit() trains channels-last Conv2D layers', "dataFormat 'channelsLast' (Keras's default)");
+    if (pair(config.dilationRate ?? 1).some((rate) => rate !== 1)) throw new ConfigError('dilationRate', 'fit() trains Conv2D layers without dilation', '1 (the default)');
+    return { kind: 'conv2d', kernel, bias: bias ?? null, activation, strides: pair(config.strides), padding: config.padding as Padding };
+  }
+  if (className === 'MaxPooling2D') {
+    const poolSize = pair(config.poolSize);
+    return { kind: 'maxPooling2d', poolSize, strides: config.strides == null ? poolSize : pair(config.strides), padding: config.padding as Padding };
+  }
+  return null;
+}
+
+/** True when the plan has convolutional stages (and so trains with autodiff gradients). */
+export function hasConvStages(stages: readonly { kind: string }[]): boolean {
+  return stages.some((stage) => stage.kind === 'conv2d' || stage.kind === 'maxPooling2d');
+}
+
+function activate(x: tf.Tensor4D, activation: string): tf.Tensor4D {
+  switch (activation) {
+    case 'relu':
+      return tf.relu(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    default:
+      return x;
+  }
+}
+
+/** One convolutional stage, eagerly (Keras's semantics: channels last, zero biases added, then the activation). */
+export function applyConvStage(stage: ConvStage, x: tf.Tensor): tf.Tensor {
+  switch (stage.kind) {
+    case 'input':
+      return tf.reshape(x, [x.shape[0], ...stage.shape]);
+    case 'conv2d': {
+      const fusable = stage.activation === 'relu' || stage.activation === 'linear';
+      if (fusable) {
+        return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: stage.kernel as tf.Tensor4D, strides: stage.strides, pad: stage.padding, bias: stage.bias ?? undefined, activation: stage.activation === 'relu' ? 'relu' : 'linear' });
+      }
+      const linear = tf.conv2d(x as tf.Tensor4D, stage.kernel as tf.Tensor4D, stage.strides, stage.padding);
+      return activate(stage.bias !== null ? tf.add(linear, stage.bias) : linear, stage.activation);
+    }
+    case 'maxPooling2d':
+      return tf.maxPool(x as tf.Tensor4D, stage.poolSize, stage.strides, stage.padding);
+  }
+}
+
+/** Per-example losses of softmax cross-entropy from logits. */
+function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor1D {
+  return tf.neg(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
+}
+
+/**
+ * The eager step for plans with convolutions: tfjs's autodiff of the
+ * batch-mean softmax cross-entropy, then the model's own optimizer (the
+ * Keras update rules of src/model/optimizers.ts). `forward` is fit's
+ * forward pass with the dropout masks.
+ */
+export function createAutodiffStep(forward: (images: tf.Tensor, masks: tf.Tensor[]) => tf.Tensor2D, variables: tf.Variable[], optimizer: tf.Optimizer): TrainStep {
+  return {
+    run(images, labels, masks): StepResult {
+      let result: StepResult | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = forward(images, masks);
+        const losses = crossEntropy(logits, labels);
+        const lossSum = tf.sum(losses) as tf.Scalar;
+        const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)), 'float32')) as tf.Scalar;
+        result = { lossSum: tf.keep(lossSum), correct: tf.keep(correct) };
+        return tf.div(lossSum, images.shape[0]) as tf.Scalar;
+      }, variables);
+      optimizer.applyGradients(variables.map((variable) => ({ name: variable.name, tensor: grads[variable.name] })));
+      tf.dispose([value, ...Object.values(grads)]);
+      if (result === null) throw new Error('unreachable: the loss function did not run');
+      return result;
+    },
+    finish: async () => undefined,
+  };
+}
