@@ -9,8 +9,8 @@ import { backendInfo, initBackend, tf } from '../backend';
 import { MnistLabError } from '../errors';
 import { loadDataset, type LoadDataOptions } from '../data/load';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
-import { createMlp } from '../model/mlp';
-import { validateMlpConfig } from '../model/validate';
+import { createModel } from '../model/factory';
+import { validateModelConfig } from '../model/validate';
 import { evaluateModel, fit } from '../train/fit';
 import type { EpochLogs, ProgressSink } from '../train/progress';
 import type { TrainingHistory } from '../train/types';
@@ -101,7 +101,7 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
   const backend = await initBackend();
   const seed = options.seed ?? experimentIn.model.seed;
   const experiment = withSeed(experimentIn, seed);
-  validateMlpConfig(experiment.model);
+  validateModelConfig(experiment.model);
   const verbose = options.verbose ?? experiment.train.verbose;
   const started = performance.now();
   const dataset = await loadDataset(experiment.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });
@@ -123,7 +123,7 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
       }
       await writeRunConfig(runDir, experiment, seed);
     }
-    model ??= createMlp(experiment.model);
+    model ??= createModel(experiment.model);
     const trainedModel = model;
     if (verbose > 0 && state !== null && state.epochsCompleted > 0) {
       process.stderr.write(`mnist-lab: resuming ${runDir} after epoch ${state.epochsCompleted}/${experiment.train.epochs}\n`);
