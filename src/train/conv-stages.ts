@@ -103,8 +103,12 @@ export function createAutodiffStep(forward: (images: tf.Tensor, masks: tf.Tensor
       }, variables);
       optimizer.applyGradients(variables.map((variable) => ({ name: variable.name, tensor: grads[variable.name] })));
       tf.dispose([value, ...Object.values(grads)]);
-      if (result === null) throw new Error('unreachable: the loss function did not run');
-      return result;
+      const kept = result as StepResult | null;
+      if (kept === null) throw new Error('unreachable: the loss function did not run');
+      // Kept tensors escape every tidy; hand back clones the caller's tidy owns.
+      const owned = { lossSum: tf.clone(kept.lossSum), correct: tf.clone(kept.correct) };
+      tf.dispose([kept.lossSum, kept.correct]);
+      return owned;
     },
     finish: async () => undefined,
   };
