@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import {
   tf, initBackend, createCnn, createModel, fit, summary, summarizeModel, getPreset, runExperiment, readRun, loadCheckpoint, loadData, scaleImages, evaluateModel,
+  evaluate, mostConfidentMistakes, predict, confusionMatrix, labelIndices, argmax, predictImage, overfittingReport, exportParams, importParams, convFilters, featureMaps, renderSvg,
   DEFAULT_CNN, ConfigError, type CnnConfig,
 } from '../src';
 import { createGraphTrainer, graphStepUnavailable } from '../src/train/graph-step';
@@ -234,6 +235,36 @@ describe('CNN training on real data', real, () => {
     const test = await evaluateModel(model, scaleImages(testImages.hi(1000)), testLabels.hi(1000));
     assert.ok(test.acc > 0.8, `test accuracy ${test.acc} after 2 short epochs`);
     assert.ok((history.history.val_acc ?? [])[1] > 0.8);
+
+    // Evaluation, prediction, figures and parameters work on the CNN as on an MLP.
+    const testSet = scaleImages(testImages.hi(500));
+    const evaluation = evaluate(model, testSet, testLabels.hi(500));
+    assert.ok(Math.abs(evaluation.acc - (await evaluateModel(model, testSet, testLabels.hi(500))).acc) < 1e-9);
+    const probabilities = predict(model, testSet);
+    const matrix = confusionMatrix(labelIndices(testLabels.hi(500)), argmax(probabilities));
+    assert.equal(matrix.flat().reduce((sum, count) => sum + count, 0), 500);
+    assert.ok(matrix.reduce((sum, row, label) => sum + row[label], 0) / 500 > 0.8, 'the diagonal holds most of the test digits');
+    assert.equal(mostConfidentMistakes(probabilities, testLabels.hi(500), 5).length, 5);
+    assert.ok(['still-improving', 'good-fit', 'starting-to-overfit', 'overfitting'].includes(overfittingReport(history, { loss: evaluation.loss, acc: evaluation.acc }).kind));
+    const digit = Float32Array.from({ length: 784 }, (_, pixel) => testSet.get(0, Math.floor(pixel / 28), pixel % 28));
+    assert.equal(predictImage(model, digit, { topK: 1 })[0].label, testLabels.get(0), 'the first test digit is recognised');
+    const filters = convFilters(model);
+    assert.equal(filters.tiles.length, 32);
+    assert.deepEqual([filters.tiles[0].pixels.length, filters.tiles[0].pixels[0].length], [3, 3]);
+    const maps = featureMaps(model, testSet, { index: 0, maps: 8 });
+    assert.equal(maps.tiles.length, 8);
+    assert.deepEqual([maps.tiles[0].pixels.length, maps.tiles[0].pixels[0].length], [26, 26]);
+    assert.ok(maps.maxValue > 0, 'some filter fires on the digit');
+    const pooled = featureMaps(model, testSet, { layer: 'max_pooling2d_1' });
+    assert.deepEqual([pooled.tiles.length, pooled.tiles[0].pixels.length], [32, 5]);
+    assert.match(renderSvg(maps), /<svg/);
+    assert.throws(() => featureMaps(model, testSet, { layer: 'dense' }), /dense gives shape \(None, 10\), not a stack of 2-D maps/);
+    const paramsDir = tempDir();
+    await exportParams(model, paramsDir);
+    const copy = createCnn({ ...DEFAULT_CNN, seed: 2 });
+    await importParams(copy, paramsDir, { source: 'csv' });
+    copy.getWeights().forEach((weight, index) => assert.deepEqual(weight.dataSync(), model.getWeights()[index].dataSync()));
+    disposeModel(copy);
     disposeModel(model);
     assert.equal(tf.memory().numTensors, tensorsBefore, 'every tensor was released');
   });

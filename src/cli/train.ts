@@ -160,14 +160,17 @@ export function formatRunResult(result: RunResult): string {
   if (result.bestEpoch !== null && result.bestValLoss !== null) {
     lines.push(`lowest val_loss ${formatMetric(result.bestValLoss)} at epoch ${result.bestEpoch + 1}` + (result.config.restoreBestWeights ? ' (its weights were tested)' : ''));
   }
-  if (result.config.reference) lines.push(`the seed tutorial reported test accuracy ${percent(result.config.reference.testAcc)}`);
+  if (result.config.reference) {
+    const source = result.config.reference.source.endsWith('.txt') ? 'the seed tutorial' : result.config.reference.source;
+    lines.push(`${source} reported test accuracy ${percent(result.config.reference.testAcc)}`);
+  }
   lines.push(`${result.epochSeconds.toFixed(1)} s/epoch (median), ${result.totalSeconds.toFixed(1)} s in total`);
   if (result.runDir) lines.push(`run folder: ${result.runDir}`);
   return lines.join('\n');
 }
 
 export function registerTrain(program: Command): void {
-  addExperimentOptions(program.command('train').description('train an MLP (a preset or flags) with checkpoints; the same command again resumes it'))
+  addExperimentOptions(program.command('train').description('train a network, MLP or CNN (a preset or flags), with checkpoints; the same command again resumes it'))
     .option('--out <dir>', 'run folder for config, history, checkpoints and metrics (default runs/<preset or custom>)')
     .option('--resume', 'continue from the run folder (the default when it holds a matching run)')
     .option('--no-resume', 'start afresh, replacing the checkpoints in the run folder')

@@ -27,3 +27,4 @@ export {
   type LiveEpochLogs,
   type DisplayCheck,
 } from './live';
+export { convFilters, featureMaps, DEFAULT_CONV_FILTERS, DEFAULT_FEATURE_MAPS, type ConvFiltersOptions, type FeatureMapsOptions } from './conv-figures';
