@@ -265,13 +265,13 @@ describe('reports', () => {
     assert.equal(noScale.testAccDifference?.exceedsNoise, true);
     assert.ok(noScale.testAccDifference!.mean < -0.3);
     const markdown = formatMarkdown(report);
-    assert.match(markdown, /\| \*\*S1-base\*\* \| 3 \| \d\d\.\d\d ± \d\.\d\d \|/);
+    assert.match(markdown, /\| \*\*S1-base\*\* \| mlp 512-512 \| 669,706 \| 3 \| \d\d\.\d\d ± \d\.\d\d \|/);
     assert.match(markdown, /98\.02 \([+−]\d\.\d\d [✓✗]\)/);
-    assert.match(markdown, /\| scale=off \| 3 \| 5\d\.\d\d ± .* \| −\d\d\.\d\d \[−\d\d\.\d\d, −\d\d\.\d\d\] \*\* \|/);
+    assert.match(markdown, /\| scale=off \| mlp 512-512 \| 669,706 \| 3 \| 5\d\.\d\d ± .* \| −\d\d\.\d\d \[−\d\d\.\d\d, −\d\d\.\d\d\] \*\* \|/);
     const csv = formatCsv(report).trim().split('\n');
     assert.equal(csv.length, 5);
-    assert.match(csv[0], /^label,baseline,runs,seeds,test_acc_mean,test_acc_std/);
-    assert.match(csv[1], /^S1-base,true,3,1 2 3,0\.9/);
+    assert.match(csv[0], /^label,architecture,params,baseline,runs,seeds,test_acc_mean,test_acc_std/);
+    assert.match(csv[1], /^S1-base,mlp 512-512,669706,true,3,1 2 3,0\.9/);
     const html = formatHtml(report);
     assert.match(html, /<svg/);
     assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'works offline');
@@ -394,7 +394,7 @@ describe('with the real runExperiment on real MNIST', { skip: !REAL_DATA_DIR ? '
       assert.ok(row.result.test.acc > 0.1 && row.result.test.acc <= 1);
       assert.equal(row.result.config.trainLimit, 300);
     }
-    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /\| \*\*S1-base\*\* \| 1 \|/);
+    assert.match(readFileSync(path.join(out, "report.md"), "utf8"), /\| \*\*S1-base\*\* \| mlp 512-512 \| 669,706 \| 1 \|/);
     const second = cli(args, { MNIST_LAB_RUN_MODULE: '' });
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stdout, /0 run\(s\) finished now, 2 already done/);

@@ -11,6 +11,7 @@ import {
   tf, initBackend, createCnn, createModel, fit, summary, summarizeModel, getPreset, runExperiment, readRun, loadCheckpoint, loadData, scaleImages, evaluateModel,
   evaluate, mostConfidentMistakes, predict, confusionMatrix, labelIndices, argmax, predictImage, overfittingReport, exportParams, importParams, convFilters, featureMaps, renderSvg,
   DEFAULT_CNN, ConfigError, type CnnConfig,
+  parameterCount, expandGrid, gridSpecFromFlags, runGrid, readResults, summarizeResults, formatMarkdown, formatCsv,
 } from '../src';
 import { createGraphTrainer, graphStepUnavailable } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/train/random';
@@ -295,5 +296,48 @@ describe('CNN training on real data', real, () => {
     assert.deepEqual(model.layers.map((layer) => layer.getClassName()), ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dropout', 'Dense']);
     assert.equal(((await model.optimizer.getWeights()).length - 1) / 2, 6, 'adam slots for every weight');
     disposeModel(model);
+  });
+});
+
+describe('ablations across architectures', () => {
+  test('parameterCount() equals the built model\'s count (and so Keras\'s) for CNNs and MLPs', async () => {
+    await initBackend();
+    for (const config of [...KERAS_MODELS.map(({ change }) => ({ ...DEFAULT_CNN, ...change })), getPreset('S1-base').model, getPreset('S0').model, { ...getPreset('S0').model, hiddenUnits: [] }]) {
+      const model = createModel(config);
+      assert.equal(parameterCount(config), summarizeModel(model).totalParams, JSON.stringify(config));
+      disposeModel(model);
+    }
+    assert.equal(parameterCount(DEFAULT_CNN), 34826);
+  });
+
+  test('an architecture factor puts MLP widths and CNN filters in one grid, and bad values say what is allowed', () => {
+    const runs = expandGrid(gridSpecFromFlags({ baseline: 'S1-base', architecture: 'mlp:128,mlp:,cnn:16-32', seeds: '2', epochs: '1' }));
+    assert.deepEqual([...new Set(runs.map((run) => run.label))], ['S1-base', 'arch=mlp:128', 'arch=mlp:', 'arch=cnn:16-32']);
+    const cnn = runs.find((run) => run.label === 'arch=cnn:16-32')!.experiment.model as CnnConfig;
+    // The baseline's training (rmsprop, dropout 0.2) with the convnet's layers and the asked filters.
+    assert.deepEqual([cnn.architecture, cnn.filters, cnn.optimizer, cnn.dropoutRate, cnn.inputShape], ['cnn', [16, 32], 'rmsprop', 0.2, [28, 28, 1]]);
+    assert.deepEqual((runs.find((run) => run.label === 'arch=mlp:')!.experiment.model as { hiddenUnits: number[] }).hiddenUnits, []);
+    const widths = expandGrid(gridSpecFromFlags({ baseline: 'convnet', filters: '8,16-32', seeds: '1' }));
+    assert.deepEqual(widths.map((run) => (run.experiment.model as CnnConfig).filters), [[32, 64], [8, 8], [16, 32]]);
+    assert.throws(() => gridSpecFromFlags({ architecture: 'rnn:32' }), (error: unknown) => error instanceof ConfigError && /factors.architecture.0.*'mlp:512-512'/.test(error.message));
+    assert.throws(() => expandGrid(gridSpecFromFlags({ baseline: 'S1-base', filters: '16' })), /factors.filters: applies to CNN baselines/);
+  });
+
+  test('a real grid over architectures reports accuracy beside parameter count and epoch time', real, async () => {
+    await initBackend({ quiet: true });
+    const out = tempDir();
+    const runs = expandGrid(gridSpecFromFlags({ baseline: 'S1-base', architecture: 'mlp:32,cnn:8-16', seeds: '1', epochs: '3', limit: '600' }));
+    const before = tf.memory().numTensors;
+    const result = await runGrid(runs, { resultsFile: path.join(out, 'r.jsonl'), runsDir: path.join(out, 'runs'), gridName: 'arch', workers: 0, dataDir: REAL_DATA_DIR, runModule: path.join(__dirname, '..', 'src', 'experiments', 'run.ts') });
+    assert.equal(result.completed, 3, JSON.stringify(result.failed));
+    assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+    const report = summarizeResults(readResults([path.join(out, 'r.jsonl')]).rows);
+    assert.deepEqual(report.configurations.map((item) => [item.architecture, item.params]), [['mlp 512-512', 669706], ['mlp 32', 25450], ['cnn 8-16', 5258]]);
+    for (const item of report.configurations) {
+      assert.ok(item.testAcc.mean > 0.25, `${item.label} learned something: ${item.testAcc.mean}`);
+      assert.ok(item.epochSeconds.mean > 0);
+    }
+    assert.match(formatMarkdown(report), /\| arch=cnn:8-16 \| cnn 8-16 \| 5,258 \| 1 \|/);
+    assert.match(formatCsv(report).split('\n')[0], /^label,architecture,params,/);
   });
 });
