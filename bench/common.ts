@@ -1,6 +1,6 @@
 /**
- * Shared by the benchmark worker and the prototypes: the two benchmarked
- * networks (S0, S1-base of the seed table, keras.io's convnet) and the MNIST arrays as tensors,
+ * Used by the benchmark worker: the benchmarked networks (S0, S1-base of
+ * the seed table, keras.io's convnet) and the MNIST arrays as tensors,
  * prepared exactly as the Keras side prepares them (x/255, one-hot, the last
  * fraction held out for validation before any shuffling).
  */

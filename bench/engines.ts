@@ -5,7 +5,7 @@
  */
 import { tf } from '../src';
 import { createModel } from '../src/model';
-import { evaluateModel, fit } from '../src/train';
+import { evaluate, fit } from '../src/train';
 import { selectTrainStep } from '../src/train/graph-step';
 import { cpuSeconds, type EngineArgs, type EngineRun } from './worker';
 
@@ -33,7 +33,7 @@ export async function runProjectEngine({ network, data, epochs, seed }: EngineAr
   });
   images.dispose();
   const testImages = tf.reshape(data.testImages, imageShape);
-  const test = await evaluateModel(model, testImages, data.testLabels);
+  const test = evaluate(model, testImages, data.testLabels);
   testImages.dispose();
   model.dispose();
   const record = history.history;

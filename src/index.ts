@@ -13,20 +13,19 @@ export { labInfo, formatLabInfo } from './info';
 export type { LabInfo } from './info';
 export { writeFileAtomic, writeJsonAtomic, PROJECT_ROOT } from './util/fs';
 export {
-  QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED, TABLE_MARKER,
+  QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED,
   quickMode, notebookSettings, describeSettings, byMode, forNotebook,
-  describeArray, formatShape, makeTable, tableToText, tableToHtml, showTable, tslabDisplay,
-  classAverageImages, pixelHistogram, DEFAULT_PIXEL_HISTOGRAM,
 } from './notebook';
-export type { NotebookSettings, NamedTable, TableRow, PixelHistogramOptions } from './notebook';
+export type { NotebookSettings } from './notebook';
+export { formatShape, formatDuration, percent } from './util/format';
 export * from './model';
 export * from './train';
 // Training's EpochLogs (viz's createLivePlot takes LiveEpochLogs, which accepts these).
 export type { EpochLogs } from './train';
-export * from './train/checkpoint';
+export * from './runs/folder';
 export * from './experiments/presets';
 export * from './experiments/run';
-export type { ExperimentConfig, ReferenceResult, RunResult } from './experiments/types';
+export type { ExperimentConfig, ReferenceResult, RunResult } from './runs/types';
 export * from './evaluate';
 export * from './params';
 export {
@@ -40,7 +39,7 @@ export { parseShard, shardTag, assignShards, selectShard } from './experiments/s
 export type { Shard } from './experiments/shard';
 export { RESULT_ROW_FORMAT, readResults, ResultsWriter } from './experiments/results';
 export type { ResultRow, ReadResults, Engine } from './experiments/results';
-export { runGrid, defaultWorkerCount, NATIVE_CORES_PER_WORKER, runFolderName, formatProgress, formatDuration } from './experiments/runner';
+export { runGrid, defaultWorkerCount, NATIVE_CORES_PER_WORKER, runFolderName, formatProgress } from './experiments/runner';
 export type { RunnerOptions, RunnerProgress, RunnerSummary } from './experiments/runner';
 export {
   DEFAULT_REPORT_OPTIONS, statsOf, welchInterval, summarizeResults, formatMarkdown, formatCsv, formatHtml, chartRows, writeReport,

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { ExperimentConfig, RunResult } from '../src/experiments/types';
+import type { ExperimentConfig, RunResult } from '../src/runs/types';
 import type { RunOptions } from '../src/experiments/protocol';
 
 export async function runExperiment(experiment: ExperimentConfig, options: RunOptions): Promise<RunResult> {

@@ -246,7 +246,7 @@ describe('reports', () => {
     assert.ok(difference.low > 0 && difference.high < 0.015, JSON.stringify(difference));
     assert.equal(difference.exceedsNoise, true);
     assert.equal(welchInterval(statsOf([0.98]), b), null);
-    assert.equal(welchInterval(statsOf([0.97, 0.975]), statsOf([0.972, 0.971])).exceedsNoise, false);
+    assert.equal(welchInterval(statsOf([0.97, 0.975]), statsOf([0.972, 0.971]))?.exceedsNoise, false);
   });
 
   test('mean ± std, min/max, difference from baseline, seed numbers, all formats', async () => {

@@ -18,8 +18,11 @@ import {
   evaluateRun,
   formatRunEvaluation,
   disposeWithOptimizer,
+  getPreset,
+  readRun,
+  runExperiment,
 } from '../src';
-import { loadCheckpoint } from '../src/train/checkpoint';
+import { loadCheckpoint } from '../src/runs/folder';
 import type { TrainingHistory, RunEvaluation } from '../src';
 import * as path from 'node:path';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
@@ -226,6 +229,35 @@ describe('evaluateRun and `mnist-lab evaluate` on a run folder', real, () => {
     assert.ok(evaluation.overfitting !== null);
     assert.equal(evaluation.overfitting.epochs, 2);
     assert.match(formatRunEvaluation(evaluation), /test loss \d\.\d{4} {2}test acc \d\.\d{4}[\s\S]*true\\pred[\s\S]*Overfitting report: /);
+  });
+
+  test('metrics.json and `mnist-lab evaluate --json` give one test loss for one checkpoint, also where the softmax saturates', { timeout: 180_000 }, async () => {
+    for (const id of ['S1-base', 'S1-noscale']) {
+      const folder = path.join(tempDir(), 'runs', id);
+      const experiment = { ...getPreset(id), trainLimit: 1200, testLimit: 400, train: { ...getPreset(id).train, epochs: 2, verbose: 0 as const } };
+      const result = await runExperiment(experiment, { runDir: folder, dataDir: REAL_DATA_DIR, verbose: 0 });
+      const saved = (await readRun(folder)).metrics;
+      assert.ok(saved !== null);
+      const printed = JSON.parse(await runCli(['evaluate', folder, '--data-dir', REAL_DATA_DIR as string, '--json'])) as RunEvaluation;
+      assert.equal(printed.which, 'best');
+      assert.ok(Math.abs(printed.test.loss - saved.test.loss) < 1e-6, `${id}: evaluate says ${printed.test.loss}, metrics.json ${saved.test.loss}`);
+      assert.equal(printed.test.acc, saved.test.acc);
+      assert.equal(result.test.loss, saved.test.loss);
+      if (id === 'S1-noscale') {
+        // Raw 0-255 pixels saturate the softmax, where the log of clipped probabilities (Keras's
+        // epsilon 1e-7) is another number than the loss from logits: the two losses must not be mixed.
+        const model = await loadCheckpoint(folder, 'best');
+        const { testImages, testLabels } = await loadTinyMnist(REAL_DATA_DIR as string, 0, 400);
+        const probabilities = predict(model, scaleImages(testImages, 1));
+        disposeWithOptimizer(model);
+        let clippedLoss = 0;
+        for (let row = 0; row < 400; row++) {
+          const p = probabilities[row * 10 + testLabels.get(row)];
+          clippedLoss -= Math.log(Math.min(Math.max(p, 1e-7), 1 - 1e-7)) / 400;
+        }
+        assert.ok(Math.abs(clippedLoss - saved.test.loss) > 1e-3, `saturated: clipped ${clippedLoss} vs from logits ${saved.test.loss}`);
+      }
+    }
   });
 
   test('the CLI prints the same numbers as JSON, and refuses an unknown checkpoint name', async () => {

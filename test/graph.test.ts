@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
 import { createGraphTrainer, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
-import { deriveSeed, SeededRandom } from '../src/train/random';
-import { assertSameTraining, disposeModel, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, stagesOf, syntheticBatch, TINY, variablesOf } from './helpers/reference-step';
+import { deriveSeed, SeededRandom } from '../src/util/random';
+import { assertSameTraining, disposeModel, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
 
 /** Skip (or, under CI, fail) when the graph step cannot run here. */
 async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
@@ -97,7 +97,7 @@ describe('graph training step', () => {
         const { images, labels } = syntheticBatch(5, count, 16, 3);
         const fast = createMlp(config);
         const slow = createMlp(config);
-        const trainer = createGraphTrainer(stagesOf(fast), variablesOf(fast), fast.optimizer, { images, labels }, seed);
+        const trainer = createGraphTrainer(planOf(fast), fast.optimizer, { images, labels }, seed);
         try {
           const batches = [
             [Int32Array.of(3, 0, 6, 1, 5), Int32Array.of(2, 4)],

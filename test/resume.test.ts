@@ -81,7 +81,7 @@ describe('kill -9 during training, then the same command resumes', real, () => {
         assert.deepEqual(model.outputs[0].shape, [null, 10]);
         const optimizerState = await model.optimizer.getWeights();
         assert.equal(optimizerState.length, 1 + 2 * 6, 'iter + rms and momentum slots for 6 weights');
-        const epochsIn = which === 'last' ? EPOCHS : (record.state?.bestEpoch ?? -1) + 1;
+        const epochsIn: number = which === 'last' ? EPOCHS : (record.state?.bestEpoch ?? -1) + 1;
         assert.equal((await optimizerState[0].tensor.data())[0], epochsIn * Math.ceil(1600 / 64), 'optimizer steps saved with the weights');
         tf.dispose(optimizerState[0].tensor);
         model.optimizer.dispose();

@@ -9,7 +9,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 test('`mnist-lab train --plot` without a display finishes and leaves the chart file', { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set', timeout: 120_000 }, () => {
   const runDir = tempDir();
-  const env = { ...process.env, MNIST_LAB_DATA: REAL_DATA_DIR };
+  const env: NodeJS.ProcessEnv = { ...process.env, MNIST_LAB_DATA: REAL_DATA_DIR };
   delete env.DISPLAY;
   delete env.WAYLAND_DISPLAY;
   // The installed command (bin/ over dist/, which `npm test` builds first).

@@ -7,7 +7,7 @@ import {
   initBackend,
   createMlp,
   fit,
-  evaluateModel,
+  evaluate,
   loadData,
   scaleImages,
   subset,
@@ -21,12 +21,12 @@ import {
   SeededRandom,
   ProgressReporter,
   streamSink,
-  tslabKernel,
   ConfigError,
   DEFAULT_MLP,
   type ProgressSink,
   type TrainingHistory,
 } from '../src';
+import { tslabKernel } from '../src/util/tslab';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
@@ -77,10 +77,10 @@ describe('training on a small real MNIST subset', real, () => {
     const model = createMlp({ ...SMALL_MODEL, dropoutRate: 0 });
     const history = await fit(model, images, labels, { epochs: 1, batchSize: 50, validationSplit: 0.2, verbose: 0 });
     const splitAt = Math.floor(1500 * 0.8);
-    const tail = await evaluateModel(model, tf.slice(images, splitAt), tf.slice(labels, splitAt));
+    const tail = evaluate(model, tf.slice(images, splitAt), tf.slice(labels, splitAt));
     assert.ok(Math.abs(tail.loss - history.history.val_loss![0]) < 1e-5, `${tail.loss} vs ${history.history.val_loss![0]}`);
     assert.equal(tail.acc, history.history.val_acc![0]);
-    const head = await evaluateModel(model, tf.slice(images, 0, 300), tf.slice(labels, 0, 300));
+    const head = evaluate(model, tf.slice(images, 0, 300), tf.slice(labels, 0, 300));
     assert.notEqual(head.loss, tail.loss);
     disposeModel(model);
   });
@@ -115,7 +115,7 @@ describe('training on a small real MNIST subset', real, () => {
   test('restoreBestWeights puts back the epoch with the lowest val_loss', async () => {
     const model = createMlp({ ...SMALL_MODEL, optimizerOptions: { learningRate: 0.05 } });
     const history = await fit(model, images, labels, { epochs: 4, batchSize: 32, validationSplit: 0.2, verbose: 0, restoreBestWeights: true });
-    const tail = await evaluateModel(model, tf.slice(images, 1200), tf.slice(labels, 1200));
+    const tail = evaluate(model, tf.slice(images, 1200), tf.slice(labels, 1200));
     const best = Math.min(...history.history.val_loss!);
     assert.ok(Math.abs(tail.loss - best) < 1e-5, `restored ${tail.loss}, best ${best}, all ${history.history.val_loss}`);
     disposeModel(model);
@@ -124,7 +124,7 @@ describe('training on a small real MNIST subset', real, () => {
   test('bad inputs fail with the field named', async () => {
     const model = createMlp(SMALL_MODEL);
     await assert.rejects(fit(model, images, labels, { epochs: 0, verbose: 0 }), (error: unknown) => error instanceof ConfigError && /^epochs: must be a positive integer/.test(error.message));
-    await assert.rejects(fit(model, images, tf.slice(labels, 0, 10), { epochs: 1, verbose: 0 }), /labels: has 10 rows but images has 1500/);
+    await assert.rejects(fit(model, images, tf.slice(labels, 0, 10), { epochs: 1, verbose: 0 }), /labels: there are 10 labels for 1500 images/);
     await assert.rejects(fit(model, images, labels, { validationSplit: 1, verbose: 0 }), /validationSplit: must be in \[0, 1\)/);
     disposeModel(model);
   });
@@ -151,7 +151,7 @@ describe('training on a small real MNIST subset', real, () => {
     assert.equal(record.config.seed, 11);
     const best = await loadCheckpoint(runDir, 'best');
     const [testImagesAll, testLabelsAll] = (await loadData('mnist', { dataDir: REAL_DATA_DIR }))[1];
-    const metrics = await evaluateModel(best, scaleImages(sliceRows(testImagesAll, 0, 500)), sliceRows(testLabelsAll, 0, 500));
+    const metrics = evaluate(best, scaleImages(sliceRows(testImagesAll, 0, 500)), sliceRows(testLabelsAll, 0, 500));
     assert.ok(Math.abs(metrics.acc - result.test.acc) < 1e-9, 'the tested weights are the best checkpoint');
     disposeModel(best);
     await assert.rejects(loadCheckpoint(tempDir(), 'last'), /No 'last' checkpoint in .*Train with `mnist-lab train --out/);

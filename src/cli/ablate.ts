@@ -4,7 +4,8 @@ import { initBackend } from '../backend';
 import { calibrateCostModel } from '../experiments/cost';
 import { GRID_MODES, GRID_PRESETS, gridSpecFromFlags, type GridFlags } from '../experiments/grid';
 import { planAblation, runAblation } from '../experiments/ablate';
-import { formatDuration, formatProgress } from '../experiments/runner';
+import { formatProgress } from '../experiments/runner';
+import { formatDuration } from '../util/format';
 import { parseShard } from '../experiments/shard';
 
 interface AblateFlags extends GridFlags {

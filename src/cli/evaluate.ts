@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../errors';
 import { evaluateRun, formatRunEvaluation } from '../evaluate/run';
-import type { CheckpointKind } from '../train/checkpoint';
+import type { CheckpointKind } from '../runs/folder';
 
 /** Parse `--which`; commander passes strings through unchecked. */
 export function parseCheckpointKind(value: string | undefined): CheckpointKind | undefined {

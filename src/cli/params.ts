@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../backend';
 import { ConfigError, MnistLabError } from '../errors';
 import { exportParams, importParams } from '../params';
-import { loadCheckpoint, readCheckpointState, readRun, saveCheckpoint, writeRunConfig } from '../train/checkpoint';
-import { disposeWithOptimizer } from '../evaluate/run';
+import { disposeWithOptimizer, loadCheckpoint, readCheckpointState, readRun, saveCheckpoint, writeRunConfig } from '../runs/folder';
 import { parseCheckpointKind } from './evaluate';
 
 export function registerParams(program: Command): void {

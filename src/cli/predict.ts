@@ -3,8 +3,7 @@ import { initBackend } from '../backend';
 import { getDatasetSpec } from '../data/registry';
 import { ConfigError } from '../errors';
 import { predictImageFile } from '../predict';
-import { loadCheckpoint, readRun } from '../train/checkpoint';
-import { disposeWithOptimizer } from '../evaluate/run';
+import { disposeWithOptimizer, loadCheckpoint, readRun } from '../runs/folder';
 import { parseCheckpointKind } from './evaluate';
 
 export function registerPredict(program: Command): void {

@@ -7,11 +7,12 @@ import type { Command } from 'commander';
 import { ConfigError } from '../errors';
 import { ACTIVATIONS, LOSSES, OPTIMIZERS, DEFAULT_MLP, type Activation, type LossName, type OptimizerName } from '../model/config';
 import { DEFAULT_TRAIN } from '../train/types';
-import { formatMetric, streamSink } from '../train/progress';
+import { streamSink } from '../train/progress';
+import { formatMetric, percent } from '../util/format';
 import { PRESET_IDS, getPreset } from '../experiments/presets';
 import { runExperiment } from '../experiments/run';
 import { createLivePlot } from '../viz/live';
-import type { ExperimentConfig, RunResult } from '../experiments/types';
+import type { ExperimentConfig, RunResult } from '../runs/types';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
 import { DEFAULT_CNN, PADDINGS, isCnnConfig, type Padding } from '../model/cnn';
 
@@ -152,7 +153,6 @@ interface TrainFlags extends ExperimentFlags {
 
 /** A few lines a learner reads after training. */
 export function formatRunResult(result: RunResult): string {
-  const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
   const lines = [
     `${result.id} (seed ${result.seed}, ${result.backend}): test loss ${formatMetric(result.test.loss)}, test accuracy ${percent(result.test.acc)}`,
     `final train accuracy ${percent(result.finalTrainAcc)}, gap to test ${(result.overfitGap * 100).toFixed(2)} points`,

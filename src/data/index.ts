@@ -4,3 +4,4 @@ export * from './npz';
 export * from './download';
 export * from './load';
 export * from './preprocess';
+export * from './describe';

@@ -1,44 +1,21 @@
 /**
- * Test-set numbers the Keras way: `evaluate` gives the loss and accuracy
- * `model.evaluate` would print, `predict` the softmax rows of
- * `model.predict`, and the rest (argmax, confusion matrix, per-class
- * accuracy, most confident mistakes) are plain arrays a learner can print.
+ * Looking at a model's answers the Keras way: `predict` gives the softmax
+ * rows of `model.predict`, and the rest (argmax, confusion matrix,
+ * per-class accuracy, most confident mistakes) are plain arrays a learner
+ * can print. The loss and accuracy come from `evaluate` (train/evaluation.ts).
  */
-import type { NdArray } from 'ndarray';
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { NUM_CLASSES } from '../data/registry';
 import { contiguousData } from '../data/preprocess';
+import { checkInputSize, outputClasses, type ImagesInput, type LabelsInput } from '../train/evaluation';
 
-/** Images as the data layer gives them (ndarray, scaled or not) or as a tensor; the first axis is examples. */
-export type ImagesInput = tf.Tensor | NdArray<Uint8Array> | NdArray<Float32Array>;
-
-/**
- * Labels as class indices (`[N]`: ndarray, typed array or number[]) or
- * one-hot rows (`[N, numClasses]` ndarray or tensor), the two forms Keras's
- * sparse and categorical losses take.
- */
-export type LabelsInput = tf.Tensor | NdArray<Uint8Array> | NdArray<Float32Array> | ArrayLike<number>;
-
-export interface EvaluateOptions {
-  /** Examples per forward pass (Keras `evaluate` default 32); only memory and speed depend on it. */
-  batchSize?: number;
+export interface PredictOptions {
+  /** Examples per forward pass (Keras `predict` default 32); only memory and speed depend on it. */
+  batchSize: number;
 }
 
-export const DEFAULT_EVALUATE_OPTIONS: Required<EvaluateOptions> = {
-  batchSize: 32,
-};
-
-/** Keras's `backend.epsilon()`: probabilities are clipped to [epsilon, 1 - epsilon] before the log. */
-export const CROSSENTROPY_EPSILON = 1e-7;
-
-/** What `evaluate` returns: Keras's `[loss, accuracy]`. */
-export interface EvaluateResult {
-  /** Mean categorical cross-entropy over all examples. */
-  loss: number;
-  /** Fraction of examples whose highest-probability class is the label. */
-  acc: number;
-}
+export const DEFAULT_PREDICT: PredictOptions = { batchSize: 32 };
 
 /** One wrong prediction, as `mostConfidentMistakes` reports it. */
 export interface Mistake {
@@ -54,9 +31,7 @@ export interface Mistake {
   trueLabelProbability: number;
 }
 
-function isTensor(value: unknown): value is tf.Tensor {
-  return value instanceof tf.Tensor;
-}
+const isTensor = (value: unknown): value is tf.Tensor => value instanceof tf.Tensor;
 
 /** Batches of images as tensors shaped for the model, created one at a time so a big test set never sits in memory twice. */
 class ImageBatches {
@@ -65,20 +40,13 @@ class ImageBatches {
   private readonly data?: Uint8Array | Float32Array;
   private readonly tensor?: tf.Tensor;
 
-  constructor(
-    images: ImagesInput,
-    private readonly modelInputShape: number[],
-  ) {
+  private readonly modelInputShape: number[];
+
+  constructor(images: ImagesInput, model: tf.LayersModel) {
+    checkInputSize(model, images.shape.slice(1) as number[]);
+    this.modelInputShape = modelInputShape(model);
     this.count = images.shape[0] ?? 0;
     this.rowSize = images.shape.slice(1).reduce((a, b) => a * b, 1);
-    const expectedRow = modelInputShape.reduce((a, b) => a * b, 1);
-    if (this.rowSize !== expectedRow) {
-      throw new ConfigError(
-        'images',
-        `each example has shape [${images.shape.slice(1).join(', ')}] (${this.rowSize} values) but the model takes [${modelInputShape.join(', ')}] (${expectedRow})`,
-        'images of the size the model was built for, e.g. [N, 28, 28] or [N, 784] for MNIST',
-      );
-    }
     if (isTensor(images)) this.tensor = images;
     else this.data = contiguousData<Uint8Array | Float32Array>(images);
   }
@@ -149,10 +117,10 @@ export function labelIndices(labels: LabelsInput, numClasses = NUM_CLASSES): Int
  * Float32Array of `N * numClasses` values, row i holding image i's
  * probabilities (`probabilities[i * numClasses + c]`).
  */
-export function predict(model: tf.LayersModel, images: ImagesInput, options: EvaluateOptions = {}): Float32Array {
-  const { batchSize } = { ...DEFAULT_EVALUATE_OPTIONS, ...options };
+export function predict(model: tf.LayersModel, images: ImagesInput, options: Partial<PredictOptions> = {}): Float32Array {
+  const { batchSize } = { ...DEFAULT_PREDICT, ...options };
   checkBatchSize(batchSize);
-  const batches = new ImageBatches(images, modelInputShape(model));
+  const batches = new ImageBatches(images, model);
   const numClasses = outputClasses(model);
   const out = new Float32Array(batches.count * numClasses);
   for (let start = 0; start < batches.count; start += batchSize) {
@@ -161,16 +129,6 @@ export function predict(model: tf.LayersModel, images: ImagesInput, options: Eva
     out.set(rows, start * numClasses);
   }
   return out;
-}
-
-/** Number of output units (classes) of a classifier. */
-export function outputClasses(model: tf.LayersModel): number {
-  const shape = model.outputs[0].shape;
-  const units = shape[shape.length - 1];
-  if (shape.length !== 2 || units === null) {
-    throw new ConfigError('model', `its output shape [${shape.join(', ')}] is not [batch, classes]`, 'a classifier ending in a Dense softmax layer');
-  }
-  return units;
 }
 
 /** Index of the largest value in each row of `numClasses` values (the first one on ties, as NumPy's argmax). */
@@ -193,48 +151,6 @@ export function argmax(probabilities: ArrayLike<number>, numClasses = NUM_CLASSE
     out[row] = best;
   }
   return out;
-}
-
-/**
- * Keras `model.evaluate(images, labels)` for a softmax classifier: mean
- * categorical cross-entropy (probabilities renormalised and clipped to
- * [epsilon, 1 - epsilon], as Keras does) and accuracy, computed batch by
- * batch and averaged over all examples. Labels may be class indices or
- * one-hot rows; the loss is the same either way.
- */
-export function evaluate(model: tf.LayersModel, images: ImagesInput, labels: LabelsInput, options: EvaluateOptions = {}): EvaluateResult {
-  const { batchSize } = { ...DEFAULT_EVALUATE_OPTIONS, ...options };
-  checkBatchSize(batchSize);
-  const numClasses = outputClasses(model);
-  const batches = new ImageBatches(images, modelInputShape(model));
-  const trueLabels = labelIndices(labels, numClasses);
-  if (trueLabels.length !== batches.count) {
-    throw new ConfigError('labels', `there are ${trueLabels.length} labels for ${batches.count} images`, 'one label per image');
-  }
-  if (batches.count === 0) throw new ConfigError('images', 'there are no examples to evaluate', 'at least one image');
-  // Sums in float64 on the JS side: a float32 running sum over 10,000 losses would drift in the last digits.
-  let lossSum = 0;
-  let correct = 0;
-  for (let start = 0; start < batches.count; start += batchSize) {
-    const end = Math.min(start + batchSize, batches.count);
-    const batchLabels = trueLabels.subarray(start, end);
-    const [lossTensor, predictedTensor] = tf.tidy(() => {
-      const probabilities = model.predict(batches.batch(start, end)) as tf.Tensor2D;
-      const normalised = probabilities.div(probabilities.sum(-1, true));
-      const clipped = normalised.clipByValue(CROSSENTROPY_EPSILON, 1 - CROSSENTROPY_EPSILON);
-      const oneHot = tf.oneHot(tf.tensor1d(batchLabels, 'int32'), numClasses);
-      const perExample = oneHot.mul(clipped.log()).sum(-1).neg();
-      return [perExample, probabilities.argMax(-1)];
-    });
-    const lossValues = lossTensor.dataSync();
-    const predicted = predictedTensor.dataSync();
-    tf.dispose([lossTensor, predictedTensor]);
-    for (let i = 0; i < lossValues.length; i++) {
-      lossSum += lossValues[i];
-      if (predicted[i] === batchLabels[i]) correct++;
-    }
-  }
-  return { loss: lossSum / batches.count, acc: correct / batches.count };
 }
 
 /** Count matrix: `matrix[trueClass][predictedClass]` (rows = true class, as scikit-learn and Keras tutorials print it). */

@@ -4,7 +4,8 @@
  * after that, and how far training accuracy ran ahead of test accuracy,
  * then says it in one sentence.
  */
-import type { TestMetrics, TrainingHistory } from '../train/types';
+import type { EvaluateResult, TrainingHistory } from '../train/types';
+import { percent } from '../util/format';
 
 /** val_loss rising by at least this fraction of its lowest value is overfitting. */
 export const VAL_LOSS_RISE_OVERFITTING = 0.1;
@@ -39,26 +40,26 @@ export interface OverfittingReport {
   valLossRiseRelative: number | null;
 }
 
-const percent = (fraction: number, digits = 1) => `${(fraction * 100).toFixed(digits)}%`;
+const percentOf = (fraction: number, digits = 1) => percent(fraction, { digits });
 
 /**
  * Compare training with test numbers. Epochs in the verdict count from 1,
  * as Keras's "Epoch 3/10" lines do; `bestEpoch` in the report is 0-based
  * like `history.epoch`.
  */
-export function overfittingReport(history: TrainingHistory, test: TestMetrics): OverfittingReport {
+export function overfittingReport(history: TrainingHistory, test: EvaluateResult): OverfittingReport {
   const { acc, val_loss: valLoss } = history.history;
   const epochs = acc.length;
   const finalTrainAcc = acc[epochs - 1] ?? Number.NaN;
   const accuracyGap = finalTrainAcc - test.acc;
-  const trainTest = `train accuracy ${percent(finalTrainAcc)}, test ${percent(test.acc)}`;
+  const trainTest = `train accuracy ${percentOf(finalTrainAcc)}, test ${percentOf(test.acc)}`;
   const base = { epochs, finalTrainAcc, testAcc: test.acc, accuracyGap };
 
   if (valLoss === undefined || valLoss.length === 0) {
     const kind: FitVerdict = accuracyGap >= ACCURACY_GAP_OVERFITTING ? 'overfitting' : 'good-fit';
     const verdict =
       kind === 'overfitting'
-        ? `Overfitting: train accuracy ${percent(finalTrainAcc)} is ${(accuracyGap * 100).toFixed(1)} points above test accuracy ${percent(test.acc)} (no validation data, so there is no val_loss curve to say when it began).`
+        ? `Overfitting: train accuracy ${percentOf(finalTrainAcc)} is ${(accuracyGap * 100).toFixed(1)} points above test accuracy ${percentOf(test.acc)} (no validation data, so there is no val_loss curve to say when it began).`
         : `No clear overfitting: ${trainTest} are within ${(ACCURACY_GAP_OVERFITTING * 100).toFixed(0)} point(s) (no validation data to follow val_loss).`;
     return { ...base, kind, verdict, bestEpoch: null, bestValLoss: null, finalValLoss: null, valLossRise: null, valLossRiseRelative: null };
   }
@@ -80,22 +81,22 @@ export function overfittingReport(history: TrainingHistory, test: TestMetrics): 
   if (valLossRiseRelative >= VAL_LOSS_RISE_OVERFITTING) {
     kind = 'overfitting';
     verdict =
-      `Overfitting: ${lowest} and rose ${percent(valLossRiseRelative, 0)} by epoch ${lastEpoch + 1}, ` +
-      `while train accuracy ${trainKeptClimbing ? 'kept climbing to' : 'ended at'} ${percent(finalTrainAcc)} (test ${percent(test.acc)}).`;
+      `Overfitting: ${lowest} and rose ${percentOf(valLossRiseRelative, 0)} by epoch ${lastEpoch + 1}, ` +
+      `while train accuracy ${trainKeptClimbing ? 'kept climbing to' : 'ended at'} ${percentOf(finalTrainAcc)} (test ${percentOf(test.acc)}).`;
   } else if (accuracyGap >= ACCURACY_GAP_OVERFITTING) {
     kind = 'overfitting';
     verdict =
-      `Overfitting: train accuracy ${percent(finalTrainAcc)} is ${(accuracyGap * 100).toFixed(1)} points above test accuracy ${percent(test.acc)}, ` +
-      (bestEpoch === lastEpoch ? 'although val_loss was still falling at the last epoch.' : `and ${lowest} (then rose ${percent(valLossRiseRelative, 0)}).`);
+      `Overfitting: train accuracy ${percentOf(finalTrainAcc)} is ${(accuracyGap * 100).toFixed(1)} points above test accuracy ${percentOf(test.acc)}, ` +
+      (bestEpoch === lastEpoch ? 'although val_loss was still falling at the last epoch.' : `and ${lowest} (then rose ${percentOf(valLossRiseRelative, 0)}).`);
   } else if (valLossRiseRelative >= VAL_LOSS_RISE_NOISE) {
     kind = 'starting-to-overfit';
-    verdict = `Starting to overfit: ${lowest} and has risen ${percent(valLossRiseRelative, 0)} since; ${trainTest}.`;
+    verdict = `Starting to overfit: ${lowest} and has risen ${percentOf(valLossRiseRelative, 0)} since; ${trainTest}.`;
   } else if (bestEpoch === lastEpoch && lastEpoch > 0) {
     kind = 'still-improving';
     verdict = `Still improving: val_loss was lowest at the last epoch (${lastEpoch + 1}), so more epochs may help; ${trainTest}.`;
   } else {
     kind = 'good-fit';
-    verdict = `No clear overfitting: ${lowest} and stayed within ${percent(VAL_LOSS_RISE_NOISE, 0)} of it; ${trainTest}.`;
+    verdict = `No clear overfitting: ${lowest} and stayed within ${percentOf(VAL_LOSS_RISE_NOISE, 0)} of it; ${trainTest}.`;
   }
   return { ...base, kind, verdict, bestEpoch, bestValLoss, finalValLoss, valLossRise, valLossRiseRelative };
 }

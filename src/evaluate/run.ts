@@ -3,12 +3,15 @@
  * for (same data set, same input scaling, same test subset), then collect
  * every number `mnist-lab evaluate` prints.
  */
-import { initBackend, tf } from '../backend';
+import { initBackend } from '../backend';
 import { loadDataset, type LoadDataOptions } from '../data/load';
 import { subset, scaleImages } from '../data/preprocess';
-import { loadCheckpoint, readRun, type CheckpointKind } from '../train/checkpoint';
-import { argmax, confusionMatrix, evaluate, formatConfusionMatrix, mostConfidentMistakes, perClassAccuracy, predict, type Mistake } from './metrics';
+import { disposeWithOptimizer, loadCheckpoint, readRun, type CheckpointKind } from '../runs/folder';
+import { DEFAULT_EVALUATE, evaluate } from '../train/evaluation';
+import type { EvaluateResult } from '../train/types';
+import { argmax, confusionMatrix, formatConfusionMatrix, mostConfidentMistakes, perClassAccuracy, predict, type Mistake } from './metrics';
 import { overfittingReport, type OverfittingReport } from './overfitting';
+import { percent } from '../util/format';
 
 export interface EvaluateRunOptions {
   /** Which checkpoint to test; default: 'best' when the run has one, else 'last'. */
@@ -17,7 +20,7 @@ export interface EvaluateRunOptions {
   dataDir?: string;
   /** How many of the most confident mistakes to list. */
   mistakes?: number;
-  /** Examples per forward pass. */
+  /** Examples per forward pass (default: evaluate's, so the numbers are those of the run's metrics.json). */
   batchSize?: number;
   /** Evaluate on every test example even when the run used only the first `testLimit`. */
   fullTestSet?: boolean;
@@ -25,7 +28,7 @@ export interface EvaluateRunOptions {
 
 export const DEFAULT_EVALUATE_RUN_OPTIONS = {
   mistakes: 5,
-  batchSize: 256,
+  batchSize: DEFAULT_EVALUATE.batchSize,
 };
 
 /** Everything `mnist-lab evaluate` reports about one run (JSON-serialisable). */
@@ -37,7 +40,7 @@ export interface RunEvaluation {
   classNames: readonly string[];
   /** Test examples used. */
   testCount: number;
-  test: { loss: number; acc: number };
+  test: EvaluateResult;
   /** Accuracy within each true class (NaN, printed as null in JSON, for a class absent from the test subset). */
   perClassAccuracy: number[];
   /** Rows = true class, columns = predicted class. */
@@ -45,17 +48,6 @@ export interface RunEvaluation {
   mostConfidentMistakes: Mistake[];
   /** Null when the run folder has no history yet. */
   overfitting: OverfittingReport | null;
-}
-
-/**
- * Free a model loaded from a checkpoint, optimizer state included:
- * `model.dispose()` leaves an optimizer it did not create itself (as after
- * loading) alive, with one tensor per moment estimate.
- */
-export function disposeWithOptimizer(model: tf.LayersModel): void {
-  const optimizer = model.optimizer as tf.Optimizer | null | undefined;
-  model.dispose();
-  optimizer?.dispose();
 }
 
 /** Load a run's checkpoint and test set and compute the test numbers, confusion matrix, mistakes and overfitting report. */
@@ -98,7 +90,6 @@ export function formatRunEvaluation(evaluation: RunEvaluation): string {
   const names = evaluation.classNames;
   const digitNames = names.every((name, c) => name === String(c));
   const label = (c: number) => (digitNames ? String(c) : `${c} (${names[c]})`);
-  const percent = (value: number) => (Number.isNaN(value) ? '-' : `${(value * 100).toFixed(2)}%`);
   const lines = [
     `Run ${evaluation.runDir} (${evaluation.which} checkpoint), ${evaluation.dataset} test set, ${evaluation.testCount} examples`,
     `test loss ${evaluation.test.loss.toFixed(4)}  test acc ${evaluation.test.acc.toFixed(4)}`,

@@ -11,7 +11,7 @@ import { DEFAULT_MLP } from '../model/config';
 import { cnnLayers, isCnnConfig } from '../model/cnn';
 import { convOutputSize } from '../model/validate';
 import { fit } from '../train/fit';
-import type { ExperimentConfig } from './types';
+import type { ExperimentConfig } from '../runs/types';
 
 export interface CostModel {
   /** Backend the constants were measured on. */

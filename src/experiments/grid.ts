@@ -15,7 +15,7 @@ import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
 import { ACTIVATIONS, DEFAULT_MLP, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
 import { DEFAULT_CNN, isCnnConfig, type ModelConfig } from '../model/cnn';
-import type { ExperimentConfig } from './types';
+import type { ExperimentConfig } from '../runs/types';
 import { PRESETS, getPreset } from './presets';
 
 export const GRID_MODES = ['one-at-a-time', 'cartesian'] as const;

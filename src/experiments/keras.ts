@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { MnistLabError } from '../errors';
 import { PROJECT_ROOT, writeJsonAtomic } from '../util/fs';
 import type { RunFunction } from './protocol';
-import type { RunResult } from './types';
+import type { RunResult } from '../runs/types';
 
 /** The Python of the project's virtual environment (created by `npm run setup`). */
 export const KERAS_PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors';
 import { DEFAULT_MLP, type MlpConfig } from '../model/config';
 import { DEFAULT_CNN } from '../model/cnn';
 import { DEFAULT_TRAIN, type TrainConfig } from '../train/types';
-import type { ExperimentConfig } from './types';
+import type { ExperimentConfig } from '../runs/types';
 
 const SEED_FILES = {
   S0: '000_069e4350b7e19522.txt',

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { GridRun } from './grid';
-import type { ExperimentConfig, RunResult } from './types';
+import type { ExperimentConfig, RunResult } from '../runs/types';
 import type { RunExperimentOptions } from './run';
 
 /** Options the runner passes to the training function of one run: the subset of runExperiment's that a worker can carry. */

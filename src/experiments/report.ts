@@ -14,7 +14,8 @@ import { ablationChart, type AblationRow } from '../viz/figures';
 import { renderSvg } from '../viz/svg';
 import type { FactorName } from './grid';
 import type { Engine, ResultRow } from './results';
-import type { ReferenceResult } from './types';
+import type { ReferenceResult } from '../runs/types';
+import { escapeHtml, percent } from '../util/format';
 import { architectureLabel, parameterCount } from '../model/factory';
 
 /** Summary statistics of one number over the seeds of a configuration. */
@@ -197,9 +198,9 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
 
 // ------------------------------------------------------------------ formats
 
-const percent = (value: number, decimals = 2) => (Number.isFinite(value) ? (value * 100).toFixed(decimals) : '');
+const percentCell = (value: number) => percent(value, { unit: '', missing: '' });
 const points = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(2)}`;
-const meanStd = (value: Stats | null) => (value && value.count > 0 ? `${percent(value.mean)} ± ${percent(value.std)}` : '–');
+const meanStd = (value: Stats | null) => (value && value.count > 0 ? `${percentCell(value.mean)} ± ${percentCell(value.std)}` : '–');
 
 function differenceText(item: ConfigurationSummary): string {
   if (item.baseline) return 'baseline';
@@ -211,7 +212,7 @@ function differenceText(item: ConfigurationSummary): string {
 function referenceText(item: ConfigurationSummary, tolerance: number): string {
   if (!item.reference || item.referenceDelta === null) return '–';
   const mark = Math.abs(item.referenceDelta) <= tolerance ? '✓' : '✗';
-  return `${percent(item.reference.testAcc)} (${points(item.referenceDelta)} ${mark})`;
+  return `${percentCell(item.reference.testAcc)} (${points(item.referenceDelta)} ${mark})`;
 }
 
 /** A Markdown table (percent, mean ± std over seeds) with a legend. */
@@ -240,7 +241,7 @@ export function formatMarkdown(report: AblationReport): string {
       item.params.toLocaleString('en-US'),
       String(item.testAcc.count),
       meanStd(item.testAcc),
-      `${percent(item.testAcc.min)}–${percent(item.testAcc.max)}`,
+      `${percentCell(item.testAcc.min)}–${percentCell(item.testAcc.max)}`,
       referenceText(item, report.referenceTolerance),
       ...(withKeras ? [meanStd(item.keras)] : []),
       differenceText(item),
@@ -299,10 +300,6 @@ export function chartRows(report: AblationReport): AblationRow[] {
     count: item.testAcc.count,
     reference: item.reference?.testAcc ?? null,
   }));
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
 
 /** A self-contained page (inline SVG chart, no scripts, no network) with the chart and the table. */

@@ -8,7 +8,7 @@ import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, r
 import { ConfigError } from '../errors';
 import * as path from 'node:path';
 import type { GridRun } from './grid';
-import type { RunResult } from './types';
+import type { RunResult } from '../runs/types';
 
 export const RESULT_ROW_FORMAT = 'mnist-lab.ablation-result/1';
 

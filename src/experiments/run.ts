@@ -11,12 +11,13 @@ import { loadDataset, type LoadDataOptions } from '../data/load';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
 import { createModel } from '../model/factory';
 import { validateModelConfig } from '../model/validate';
-import { evaluateModel, fit } from '../train/fit';
+import { fit } from '../train/fit';
+import { evaluate } from '../train/evaluation';
 import type { EpochLogs, ProgressSink } from '../train/progress';
 import type { TrainingHistory } from '../train/types';
-import { checkpointDir, loadCheckpoint, readCheckpointState, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../train/checkpoint';
+import { checkpointDir, loadCheckpoint, readCheckpointState, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../runs/folder';
 import { pathExists, writeJsonAtomic } from '../util/fs';
-import type { ExperimentConfig, RunResult } from './types';
+import type { ExperimentConfig, RunResult } from '../runs/types';
 
 export interface RunExperimentOptions {
   /** Seed of this repeat; overrides model.seed and train.seed (default: the experiment's model.seed). */
@@ -181,7 +182,7 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
         best.dispose();
       }
     }
-    const test = await evaluateModel(trainedModel, testImages, testLabels);
+    const test = evaluate(trainedModel, testImages, testLabels);
     const losses = history.history.val_loss;
     const accuracies = history.history.val_acc;
     const finalTrainAcc = history.history.acc[history.history.acc.length - 1] ?? 0;

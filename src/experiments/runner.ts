@@ -16,7 +16,8 @@ import type { GridRun } from './grid';
 import { loadRunFunction, type RunFunction, type WorkerReply, type WorkerRequest } from './protocol';
 import { readResults, ResultsWriter, RESULT_ROW_FORMAT, type Engine, type ResultRow } from './results';
 import { runKerasExperiment } from './keras';
-import type { RunResult } from './types';
+import type { RunResult } from '../runs/types';
+import { formatDuration } from '../util/format';
 
 export interface RunnerOptions {
   /** The JSONL results file; created if missing, appended to otherwise. */
@@ -355,14 +356,6 @@ class ProgressTracker {
       etaSeconds: this.eta(),
     });
   }
-}
-
-/** "1h 02m", "3m 05s", "42s". */
-export function formatDuration(seconds: number): string {
-  const total = Math.round(seconds);
-  if (total >= 3600) return `${Math.floor(total / 3600)}h ${String(Math.floor((total % 3600) / 60)).padStart(2, '0')}m`;
-  if (total >= 60) return `${Math.floor(total / 60)}m ${String(total % 60).padStart(2, '0')}s`;
-  return `${total}s`;
 }
 
 /** One progress line for a terminal or a log. */

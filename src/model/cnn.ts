@@ -5,7 +5,7 @@
  * An ablation is a spread: `{...DEFAULT_CNN, filters: [16, 32]}`.
  */
 import { ensureBackendSync, tf } from '../backend';
-import { deriveSeed } from '../train/random';
+import { deriveSeed } from '../util/random';
 import type { Activation, LossName, MlpConfig, OptimizerName, OptimizerOptions } from './config';
 import { compileMlp, layerNamer } from './mlp';
 import { validateCnnConfig } from './validate';

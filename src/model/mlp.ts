@@ -3,7 +3,7 @@
  * Dense(softmax)])` of the tutorials, built and compiled from a typed config.
  */
 import { ensureBackendSync, tf } from '../backend';
-import { deriveSeed } from '../train/random';
+import { deriveSeed } from '../util/random';
 import { validateMlpConfig } from './validate';
 import { createOptimizer } from './optimizers';
 import type { LossName, MlpConfig } from './config';

@@ -3,6 +3,7 @@
  * free output) or printed.
  */
 import type { tf } from '../backend';
+import { formatKerasShape } from '../util/format';
 
 /** One row of the summary table. */
 export interface SummaryRow {
@@ -22,8 +23,7 @@ export interface ModelSummary {
 }
 
 function formatShape(shape: tf.Shape | tf.Shape[]): string {
-  const one = (dims: tf.Shape): string => `(${dims.map((dim) => (dim === null ? 'None' : String(dim))).join(', ')}${dims.length === 1 ? ',' : ''})`;
-  return Array.isArray(shape[0]) ? (shape as tf.Shape[]).map(one).join(', ') : one(shape as tf.Shape);
+  return Array.isArray(shape[0]) ? (shape as tf.Shape[]).map(formatKerasShape).join(', ') : formatKerasShape(shape as tf.Shape);
 }
 
 const countWeights = (weights: tf.LayerVariable[]): number => weights.reduce((sum, weight) => sum + weight.shape.reduce((product: number, dim) => product * (dim ?? 1), 1), 0);

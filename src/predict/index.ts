@@ -3,7 +3,8 @@
  * was made, run the model, and report the most likely classes.
  */
 import { tf } from '../backend';
-import { predict, outputClasses } from '../evaluate/metrics';
+import { predict } from '../evaluate/metrics';
+import { outputClasses } from '../train/evaluation';
 import { MNIST_IMAGE_SIZE, preprocessImageFile } from './image';
 
 export * from './errors';

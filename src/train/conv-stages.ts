@@ -42,11 +42,6 @@ export function planConvLayer(layer: tf.layers.Layer): ConvStage | null {
   return null;
 }
 
-/** True when the plan has convolutional stages (and so trains with autodiff gradients). */
-export function hasConvStages(stages: readonly { kind: string }[]): boolean {
-  return stages.some((stage) => stage.kind === 'conv2d' || stage.kind === 'maxPooling2d');
-}
-
 function activate(x: tf.Tensor4D, activation: string): tf.Tensor4D {
   switch (activation) {
     case 'relu':
@@ -60,18 +55,24 @@ function activate(x: tf.Tensor4D, activation: string): tf.Tensor4D {
   }
 }
 
-/** One convolutional stage, eagerly (Keras's semantics: channels last, zero biases added, then the activation). */
-export function applyConvStage(stage: ConvStage, x: tf.Tensor): tf.Tensor {
+/**
+ * One convolutional stage, eagerly (Keras's semantics: channels last, the
+ * bias added, then the activation). `values` replaces a Conv2D stage's own
+ * kernel and bias (a step that keeps weights elsewhere).
+ */
+export function applyConvStage(stage: ConvStage, x: tf.Tensor, values?: { kernel: tf.Tensor; bias: tf.Tensor | null }): tf.Tensor {
   switch (stage.kind) {
     case 'input':
       return tf.reshape(x, [x.shape[0], ...stage.shape]);
     case 'conv2d': {
+      const kernel = (values?.kernel ?? stage.kernel) as tf.Tensor4D;
+      const bias = values !== undefined ? values.bias : stage.bias;
       const fusable = stage.activation === 'relu' || stage.activation === 'linear';
       if (fusable) {
-        return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: stage.kernel as tf.Tensor4D, strides: stage.strides, pad: stage.padding, bias: stage.bias ?? undefined, activation: stage.activation === 'relu' ? 'relu' : 'linear' });
+        return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides: stage.strides, pad: stage.padding, bias: bias ?? undefined, activation: stage.activation === 'relu' ? 'relu' : 'linear' });
       }
-      const linear = tf.conv2d(x as tf.Tensor4D, stage.kernel as tf.Tensor4D, stage.strides, stage.padding);
-      return activate(stage.bias !== null ? tf.add(linear, stage.bias) : linear, stage.activation);
+      const linear = tf.conv2d(x as tf.Tensor4D, kernel, stage.strides, stage.padding);
+      return activate(bias !== null ? tf.add(linear, bias) : linear, stage.activation);
     }
     case 'maxPooling2d':
       return tf.maxPool(x as tf.Tensor4D, stage.poolSize, stage.strides, stage.padding);

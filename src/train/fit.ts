@@ -13,16 +13,13 @@
  */
 import { initBackend, tf } from '../backend';
 import { ConfigError } from '../errors';
-import { toTensor, type NumericArray } from '../data/preprocess';
-import { deriveSeed, SeededRandom } from './random';
+import { deriveSeed, SeededRandom } from '../util/random';
 import { ProgressReporter, type EpochLogs, type ProgressSink } from './progress';
-import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory, type TestMetrics } from './types';
+import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory } from './types';
 import { createTrainStep } from './step';
-import { applyConvStage, createAutodiffStep, hasConvStages, planConvLayer, type ConvStage } from './conv-stages';
+import { dropoutMaskShapes, planLayers, type LayerPlan } from './layer-plan';
+import { evaluatePrepared, prepareData, type ImagesInput, type LabelsInput, type PreparedData } from './evaluation';
 import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
-
-/** Images or labels as tensors or as ndarrays (e.g. from `loadData`). */
-export type TrainingArray = tf.Tensor | NumericArray;
 
 /** Keras-style callbacks; a returned promise is awaited before training goes on. */
 export interface FitCallbacks {
@@ -35,7 +32,7 @@ export interface FitCallbacks {
 
 export interface FitOptions extends Partial<TrainConfig> {
   /** Explicit validation set (Keras `validation_data`); takes precedence over validationSplit. */
-  validationData?: [TrainingArray, TrainingArray];
+  validationData?: [ImagesInput, LabelsInput];
   callbacks?: FitCallbacks;
   /** Epoch to start at, for resuming (Keras `initial_epoch`); epochs before it are not run. */
   initialEpoch?: number;
@@ -48,167 +45,6 @@ export interface FitOptions extends Partial<TrainConfig> {
   restoreBestWeights?: boolean;
   /** Where progress goes (default: the notebook display inside tslab, else stdout). */
   progressSink?: ProgressSink;
-}
-
-/** How a layer of the model enters the hand-written forward pass. */
-type Stage =
-  | { kind: 'flatten' }
-  | { kind: 'dense'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; isOutput: boolean }
-  | { kind: 'dropout'; rate: number; index: number; shape: number[] }
-  | ConvStage;
-
-/** The model as a list of stages; throws for layers this loop does not know. Exported for the step tests and benchmarks. */
-export function planForward(model: tf.LayersModel): { stages: Stage[]; variables: tf.Variable[] } {
-  const stages: Stage[] = [];
-  let dropoutIndex = 0;
-  const layers = model.layers;
-  layers.forEach((layer, index) => {
-    const className = layer.getClassName();
-    const config = layer.getConfig();
-    if (className === 'Flatten' || className === 'InputLayer') {
-      if (className === 'Flatten') stages.push({ kind: 'flatten' });
-    } else if (className === 'Dense') {
-      const [kernel, bias] = layer.weights.map((weight) => weight.read() as tf.Variable);
-      stages.push({ kind: 'dense', kernel, bias: bias ?? null, activation: String(config.activation ?? 'linear'), isOutput: index === layers.length - 1 });
-    } else if (className === 'Dropout') {
-      const rate = Number(config.rate);
-      // The mask covers one example's output of the layer before (a row of units, or a feature map).
-      if (rate > 0) stages.push({ kind: 'dropout', rate, index: dropoutIndex++, shape: (layer.outputShape as number[]).slice(1) });
-    } else {
-      const conv = planConvLayer(layer);
-      if (conv === null) {
-        throw new ConfigError('model', `fit() trains Conv2D/MaxPooling2D/Flatten/Dense/Dropout networks and found a ${className} layer`, 'models from createMlp() or createCnn(), or use model.fit() for other layers');
-      }
-      stages.push(conv);
-    }
-  });
-  // Convolutions take images, not rows of pixels: reshape each batch first.
-  if (hasConvStages(stages)) stages.unshift({ kind: 'input', shape: (model.inputs[0].shape as number[]).slice(1) });
-  const last = stages[stages.length - 1];
-  if (last === undefined || last.kind !== 'dense' || last.activation !== 'softmax') {
-    throw new ConfigError('model', 'the last layer must be a Dense layer with softmax activation', 'a classifier built by createMlp()');
-  }
-  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-  return { stages, variables };
-}
-
-function activate(x: tf.Tensor2D, activation: string): tf.Tensor2D {
-  switch (activation) {
-    case 'relu':
-      return tf.relu(x);
-    case 'linear':
-      return x;
-    case 'sigmoid':
-      return tf.sigmoid(x);
-    case 'tanh':
-      return tf.tanh(x);
-    default:
-      throw new ConfigError('activation', `fit() does not support '${activation}' in hidden layers`, 'relu, linear, sigmoid, tanh');
-  }
-}
-
-/** Logits of the output layer (softmax left out: the loss takes logits). `masks` switch dropout on. */
-function forwardLogits(stages: Stage[], images: tf.Tensor, masks: tf.Tensor[] | null): tf.Tensor2D {
-  let x = images as tf.Tensor2D;
-  for (const stage of stages) {
-    if (stage.kind === 'input' || stage.kind === 'conv2d' || stage.kind === 'maxPooling2d') {
-      x = applyConvStage(stage, x) as tf.Tensor2D;
-    } else if (stage.kind === 'flatten') {
-      x = tf.reshape(x, [x.shape[0], -1]);
-    } else if (stage.kind === 'dropout') {
-      if (masks !== null) x = tf.mul(x, masks[stage.index]) as tf.Tensor2D;
-    } else {
-      const fusable = stage.isOutput || stage.activation === 'relu' || stage.activation === 'linear';
-      if (fusable) {
-        const activation = stage.isOutput || stage.activation === 'linear' ? 'linear' : 'relu';
-        x = tf.fused.matMul({ a: x, b: stage.kernel as tf.Tensor2D, bias: stage.bias ?? undefined, activation }) as tf.Tensor2D;
-      } else {
-        const linear = tf.matMul(x, stage.kernel as tf.Tensor2D) as tf.Tensor2D;
-        x = activate(stage.bias ? (tf.add(linear, stage.bias) as tf.Tensor2D) : linear, stage.activation);
-      }
-    }
-  }
-  return x;
-}
-
-/** Count of rows whose arg-max matches the one-hot label's. */
-function correctCount(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
-  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(oneHot, 1)), 'float32'));
-}
-
-function asTensor(array: TrainingArray, dtype: 'float32' | 'int32'): { tensor: tf.Tensor; owned: boolean } {
-  if (array instanceof tf.Tensor) return { tensor: array, owned: false };
-  return { tensor: toTensor(array, dtype), owned: true };
-}
-
-/**
- * Labels as one-hot float rows, whatever form they came in: class indices
- * `[N]` (sparse losses) or one-hot `[N, numClasses]` (categorical).
- */
-function oneHotLabels(labels: tf.Tensor, numClasses: number, count: number): tf.Tensor2D {
-  if (labels.shape[0] !== count) {
-    throw new ConfigError('labels', `has ${labels.shape[0]} rows but images has ${count}`, 'one label per image');
-  }
-  if (labels.rank === 1 || (labels.rank === 2 && labels.shape[1] === 1)) {
-    return tf.tidy(() => tf.oneHot(tf.cast(tf.reshape(labels, [count]), 'int32'), numClasses).toFloat() as tf.Tensor2D);
-  }
-  if (labels.rank === 2 && labels.shape[1] === numClasses) return tf.cast(labels, 'float32') as tf.Tensor2D;
-  throw new ConfigError('labels', `has shape [${labels.shape.join(', ')}]`, `[N] class indices or [N, ${numClasses}] one-hot rows`);
-}
-
-/** Training or validation data prepared once: float images, one-hot labels, on the backend. */
-interface PreparedData {
-  images: tf.Tensor;
-  labels: tf.Tensor2D;
-  count: number;
-}
-
-function prepare(imagesIn: TrainingArray, labelsIn: TrainingArray, numClasses: number, owned: tf.Tensor[]): PreparedData {
-  const images = asTensor(imagesIn, 'float32');
-  if (images.owned) owned.push(images.tensor);
-  const floatImages = images.tensor.dtype === 'float32' ? images.tensor : tf.cast(images.tensor, 'float32');
-  if (floatImages !== images.tensor) owned.push(floatImages);
-  const labels = asTensor(labelsIn, 'int32');
-  if (labels.owned) owned.push(labels.tensor);
-  const oneHot = oneHotLabels(labels.tensor, numClasses, floatImages.shape[0]);
-  if (oneHot !== labels.tensor) owned.push(oneHot);
-  return { images: floatImages, labels: oneHot, count: floatImages.shape[0] };
-}
-
-const EVALUATION_CHUNK = 2048;
-
-/**
- * Mean loss and accuracy over a data set (no dropout), in chunks so memory
- * stays bounded. Loss from logits, as in training.
- */
-function evaluatePrepared(stages: Stage[], data: PreparedData): TestMetrics {
-  const [lossSum, correct] = tf.tidy(() => {
-    let lossTotal: tf.Tensor = tf.scalar(0);
-    let correctTotal: tf.Tensor = tf.scalar(0);
-    for (let start = 0; start < data.count; start += EVALUATION_CHUNK) {
-      const size = Math.min(EVALUATION_CHUNK, data.count - start);
-      const images = tf.slice(data.images, start, size);
-      const labels = tf.slice(data.labels, start, size) as tf.Tensor2D;
-      const logits = forwardLogits(stages, images, null);
-      lossTotal = tf.add(lossTotal, tf.mul(tf.losses.softmaxCrossEntropy(labels, logits), size));
-      correctTotal = tf.add(correctTotal, correctCount(logits, labels));
-    }
-    return [lossTotal.dataSync()[0], correctTotal.dataSync()[0]];
-  });
-  return { loss: lossSum / data.count, acc: correct / data.count };
-}
-
-/** Test loss and accuracy of a model from `createMlp` (loss from logits, as Keras computes it). */
-export async function evaluateModel(model: tf.LayersModel, images: TrainingArray, labels: TrainingArray): Promise<TestMetrics> {
-  await initBackend();
-  const { stages } = planForward(model);
-  const owned: tf.Tensor[] = [];
-  try {
-    const numClasses = (model.outputs[0].shape[1] ?? 0) as number;
-    return evaluatePrepared(stages, prepare(images, labels, numClasses, owned));
-  } finally {
-    tf.dispose(owned);
-  }
 }
 
 function checkTrainConfig(config: TrainConfig, hasValidationData: boolean): void {
@@ -236,13 +72,13 @@ const YIELD_EVERY_SECONDS = 0.1;
  * `History`. Labels may be class indices or one-hot rows; images must
  * already be scaled as the model expects.
  */
-export async function fit(model: tf.LayersModel, images: TrainingArray, labels: TrainingArray, options: FitOptions = {}): Promise<TrainingHistory> {
+export async function fit(model: tf.LayersModel, images: ImagesInput, labels: LabelsInput, options: FitOptions = {}): Promise<TrainingHistory> {
   await initBackend();
   const config: TrainConfig = { ...DEFAULT_TRAIN, ...stripUndefined(options) };
   checkTrainConfig(config, options.validationData !== undefined);
   const optimizer = model.optimizer;
   if (optimizer == null) throw new ConfigError('model', 'is not compiled', 'build it with createMlp() or call model.compile() first');
-  const { stages, variables } = planForward(model);
+  const plan = planLayers(model);
   const numClasses = (model.outputs[0].shape[1] ?? 0) as number;
   const initialEpoch = options.initialEpoch ?? 0;
   const history: TrainingHistory = cloneHistory(options.previousHistory, initialEpoch);
@@ -250,11 +86,11 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
   const best: { valLoss: number; weights: tf.Tensor[] | null } = { valLoss: Infinity, weights: null };
   let graphTrainer: GraphTrainer | null = null;
   try {
-    const all = prepare(images, labels, numClasses, owned);
+    const all = prepareData(images, labels, numClasses, owned);
     let train = all;
     let validation: PreparedData | null = null;
     if (options.validationData !== undefined) {
-      validation = prepare(options.validationData[0], options.validationData[1], numClasses, owned);
+      validation = prepareData(options.validationData[0], options.validationData[1], numClasses, owned);
     } else if (config.validationSplit > 0) {
       // Keras: split_at = int(n * (1 - validation_split)); the tail validates.
       const splitAt = Math.floor(all.count * (1 - config.validationSplit));
@@ -271,7 +107,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
     }
     const steps = Math.ceil(train.count / config.batchSize);
     const engine = selectTrainStep(optimizer);
-    if (engine.name === 'graph') graphTrainer = createGraphTrainer(stages, variables, optimizer, train, config.seed);
+    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed);
     const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
     await options.callbacks?.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
@@ -280,7 +116,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
       const started = performance.now();
       let lastYield = started;
       const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
-      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(stages, variables, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch));
+      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch));
       let seen = 0;
       try {
         for (let step = 0; step < steps; step++) {
@@ -303,7 +139,7 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
       const trainLogs = runner.means(seen);
       const logs: EpochLogs = { loss: trainLogs.loss, acc: trainLogs.acc, seconds: 0 };
       if (validation !== null) {
-        const metrics = evaluatePrepared(stages, validation);
+        const metrics = evaluatePrepared(plan.layers, validation);
         logs.val_loss = metrics.loss;
         logs.val_acc = metrics.acc;
       }
@@ -313,13 +149,13 @@ export async function fit(model: tf.LayersModel, images: TrainingArray, labels: 
       if (options.restoreBestWeights && logs.val_loss !== undefined && logs.val_loss < best.valLoss) {
         best.valLoss = logs.val_loss;
         tf.dispose(best.weights ?? []);
-        best.weights = variables.map((variable) => tf.keep(variable.clone()));
+        best.weights = plan.variables.map((variable) => tf.keep(variable.clone()));
       }
       await options.callbacks?.onEpochEnd?.(epoch, logs);
     }
     if (options.restoreBestWeights && best.weights !== null) {
       const weights = best.weights;
-      variables.forEach((variable, index) => variable.assign(weights[index]));
+      plan.variables.forEach((variable, index) => variable.assign(weights[index]));
     }
     await options.callbacks?.onTrainEnd?.(history);
     return history;
@@ -344,8 +180,7 @@ interface EpochRunner {
  * backend until the display reads them.
  */
 async function eagerEpoch(
-  stages: Stage[],
-  variables: tf.Variable[],
+  plan: LayerPlan,
   optimizer: tf.Optimizer,
   fused: boolean,
   train: PreparedData,
@@ -353,13 +188,10 @@ async function eagerEpoch(
   dropoutSeed: number,
 ): Promise<EpochRunner> {
   const dropoutRandom = new SeededRandom(dropoutSeed);
-  // One mask per Dropout layer, in mask-index order, shaped as one example's output of the layer before it.
-  const maskShapes = stages.flatMap((stage) => (stage.kind === 'dropout' ? [{ rate: stage.rate, shape: stage.shape, units: stage.shape.reduce((product, dim) => product * dim, 1) }] : []));
+  // One mask per Dropout layer, in mask-index order, as wide as the Dense layer before it.
+  const maskShapes = dropoutMaskShapes(plan.layers);
   // Weights may live in backend-side variables during the epoch; finish() puts them back.
-  // Convolutional plans take autodiff gradients (conv-stages.ts), Dense stacks the hand-written ones (step.ts).
-  const trainStep = hasConvStages(stages)
-    ? createAutodiffStep((images, masks) => forwardLogits(stages, images, masks), variables, optimizer)
-    : await createTrainStep(stages, variables, optimizer, fused);
+  const trainStep = await createTrainStep(plan, optimizer, fused);
   const orderTensor = order !== null ? tf.tensor1d(order, 'int32') : null;
   // Inside tidy so the initial scalars go; variables survive it.
   const sums = tf.tidy(() => ({ loss: tf.variable(tf.scalar(0), false), correct: tf.variable(tf.scalar(0), false) }));
@@ -371,7 +203,7 @@ async function eagerEpoch(
         const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
         const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
         const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
-        const masks = maskShapes.map(({ rate, shape, units }) => tf.tensor(dropoutRandom.dropoutMask(size * units, rate), [size, ...shape]));
+        const masks = maskShapes.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
         // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
         const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
         sums.loss.assign(tf.add(sums.loss, lossSum));

@@ -11,7 +11,7 @@ import { ConfigError } from '../errors';
 import { convOutputSize } from '../model/validate';
 import type { GraphPass } from './graph-step';
 import { graphAttr, type GraphBuilder, type GraphOutput } from './graph';
-import type { StepStage } from './step';
+import type { LayerPlan } from './layer-plan';
 
 /** TensorFlow's op for each activation (null: none). */
 const ACTIVATION_OPS: Record<string, string | null> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', linear: null, softmax: null };
@@ -19,13 +19,13 @@ const ACTIVATION_OPS: Record<string, string | null> = { relu: 'Relu', sigmoid: '
 const F32 = graphAttr.type('float32');
 
 /**
- * Build the forward pass of `stages` on the gathered batch `input` (rows of
- * pixels); `values` are the weights read from the graph's variables, in the
- * order of `variables`.
+ * Build the forward pass of a CNN's plan on the gathered batch `input`
+ * (rows of pixels); `values` are the weights read from the graph's
+ * variables, in the order of `plan.variables`.
  */
-export function layerGraphPass(g: GraphBuilder, stages: readonly StepStage[], variables: readonly tf.Variable[], values: GraphOutput[], input: GraphOutput): GraphPass {
+export function layerGraphPass(g: GraphBuilder, plan: LayerPlan, values: GraphOutput[], input: GraphOutput): GraphPass {
   const valueOf = (variable: tf.Variable): GraphOutput => {
-    const index = variables.indexOf(variable);
+    const index = plan.variables.indexOf(variable);
     if (index < 0) throw new ConfigError('model', 'has a layer weight that is not among its trainable weights', 'models from createMlp() or createCnn() (no frozen layers)');
     return values[index];
   };
@@ -35,25 +35,31 @@ export function layerGraphPass(g: GraphBuilder, stages: readonly StepStage[], va
     return op === null ? x : g.float(op, x);
   };
   const addBias = (x: GraphOutput, bias: tf.Variable | null): GraphOutput => (bias === null ? x : g.out('BiasAdd', [x, valueOf(bias)], { T: F32, data_format: graphAttr.string('NHWC') }));
+  const reshape = (x: GraphOutput, shape: number[]) => g.out('Reshape', [x, g.intVector(shape)], { T: F32, Tshape: graphAttr.type('int32') });
+  // One seed placeholder per mask, in mask-index order (the front's Dropout layers come first).
+  const dropoutSeeds: GraphOutput[] = [];
+  const dropout = (x: GraphOutput, rate: number): GraphOutput => {
+    const seed = g.placeholder('int32', [2]);
+    dropoutSeeds.push(seed);
+    return g.float('Mul', x, g.dropoutMask(x, seed, rate));
+  };
 
   let x = input;
-  // One example's shape as the stages change it, for Flatten's static size.
-  let shape: number[] = [];
-  const dropoutSeeds: GraphOutput[] = [];
-  for (const stage of stages) {
-    switch (stage.kind) {
-      case 'input':
+  const front = plan.front;
+  if (front !== null) {
+    // One example's shape as the stages change it, for Flatten's static size.
+    let shape: number[] = [];
+    for (const stage of front.stages) {
+      if (stage.kind === 'input') {
         shape = [...stage.shape];
-        x = g.out('Reshape', [x, g.intVector([-1, ...shape])], { T: F32, Tshape: graphAttr.type('int32') });
-        break;
-      case 'conv2d': {
+        x = reshape(x, [-1, ...shape]);
+      } else if (stage.kind === 'conv2d') {
         const [height, width] = shape;
         const [kernelHeight, kernelWidth, , filters] = stage.kernel.shape;
-        const padding = stage.padding.toUpperCase();
         x = g.out('Conv2D', [x, valueOf(stage.kernel)], {
           T: F32,
           strides: graphAttr.listInt([1, stage.strides[0], stage.strides[1], 1]),
-          padding: graphAttr.string(padding),
+          padding: graphAttr.string(stage.padding.toUpperCase()),
           data_format: graphAttr.string('NHWC'),
           dilations: graphAttr.listInt([1, 1, 1, 1]),
           use_cudnn_on_gpu: graphAttr.bool(true),
@@ -61,9 +67,7 @@ export function layerGraphPass(g: GraphBuilder, stages: readonly StepStage[], va
         });
         x = activate(addBias(x, stage.bias), stage.activation);
         shape = [convOutputSize(height, kernelHeight, stage.strides[0], stage.padding), convOutputSize(width, kernelWidth, stage.strides[1], stage.padding), filters];
-        break;
-      }
-      case 'maxPooling2d': {
+      } else {
         const [height, width, channels] = shape;
         x = g.out('MaxPool', [x], {
           T: F32,
@@ -73,27 +77,16 @@ export function layerGraphPass(g: GraphBuilder, stages: readonly StepStage[], va
           data_format: graphAttr.string('NHWC'),
         });
         shape = [convOutputSize(height, stage.poolSize[0], stage.strides[0], stage.padding), convOutputSize(width, stage.poolSize[1], stage.strides[1], stage.padding), channels];
-        break;
-      }
-      case 'flatten': {
-        const units = shape.reduce((product, dim) => product * dim, 1);
-        if (shape.length > 1) x = g.out('Reshape', [x, g.intVector([-1, units])], { T: F32, Tshape: graphAttr.type('int32') });
-        shape = [units];
-        break;
-      }
-      case 'dense':
-        x = addBias(g.matMul(x, valueOf(stage.kernel)), stage.bias);
-        // The output layer's softmax is inside the loss.
-        if (!stage.isOutput) x = activate(x, stage.activation);
-        shape = [stage.kernel.shape[1] as number];
-        break;
-      case 'dropout': {
-        const seed = g.placeholder('int32', [2]);
-        dropoutSeeds.push(seed);
-        x = g.float('Mul', x, g.dropoutMask(x, seed, stage.rate));
-        break;
       }
     }
+    x = reshape(x, [-1, shape.reduce((product, dim) => product * dim, 1)]);
+    for (const { rate } of front.dropouts) x = dropout(x, rate);
+  }
+  for (const layer of plan.layers) {
+    x = addBias(g.matMul(x, valueOf(layer.kernel)), layer.bias);
+    // The output layer's softmax is inside the loss.
+    if (layer.activation !== 'softmax') x = activate(x, layer.activation);
+    for (const { rate } of layer.dropouts) x = dropout(x, rate);
   }
   return {
     logits: x,

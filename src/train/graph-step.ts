@@ -19,10 +19,10 @@
  */
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
-import { deriveSeed } from './random';
-import { fusedUpdate, planDenseLayers, type DenseLayer, type FusedUpdate, type StepStage } from './step';
+import { deriveSeed } from '../util/random';
+import { fusedUpdate, type FusedUpdate } from './fused-update';
+import type { DenseLayer, LayerPlan } from './layer-plan';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
-import { hasConvStages } from './conv-stages';
 import { layerGraphPass } from './graph-layers';
 
 /** What a step adds to the epoch's sums. */
@@ -73,11 +73,12 @@ export function graphStepUnavailable(optimizer: tf.Optimizer | null): string | n
  * Build the training graph for a model from `createMlp` and put the
  * training data into it. Throws a ConfigError if graphStepUnavailable() says why not.
  */
-export function createGraphTrainer(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer, data: GraphTrainingData, seed: number): GraphTrainer {
+export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number): GraphTrainer {
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
   const rule = fusedUpdate(optimizer);
   if (unavailable !== null || binding === null || rule === null) throw new ConfigError('graph step', `is unavailable: ${unavailable ?? 'no fused kernel for this optimizer'}`, 'the eager step (selectTrainStep() picks the fastest available)');
+  const { layers, variables } = plan;
 
   const g = new GraphBuilder(binding);
   const prefix = `mnist_lab_graph_${process.pid}_${graphCounter++}`;
@@ -114,7 +115,7 @@ export function createGraphTrainer(stages: readonly StepStage[], variables: tf.V
 
   // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
   const values = weights.map((handle) => g.read(handle));
-  const pass = hasConvStages(stages) ? layerGraphPass(g, stages, variables, values, x) : denseGraphPass(g, planDenseLayers(stages, variables), values, x);
+  const pass = plan.front !== null ? layerGraphPass(g, plan, values, x) : denseGraphPass(g, layers, values, x);
   const dropoutSeeds = pass.dropoutSeeds;
 
   // Loss and accuracy sums; the gradient of the batch-mean loss.

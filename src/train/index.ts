@@ -1,4 +1,6 @@
 export * from './types';
-export * from './random';
+export * from '../util/random';
 export * from './progress';
 export * from './fit';
+export * from './evaluation';
+export * from './layer-plan';

@@ -5,7 +5,8 @@
  * written once per epoch; inside a tslab notebook cell one display block is
  * updated in place instead of printing hundreds of lines.
  */
-import * as path from 'node:path';
+import { escapeHtml, formatDuration, formatMetric } from '../util/format';
+import { tslabKernel, type TslabPublic } from '../util/tslab';
 
 /** The numbers of one epoch, Keras `logs` style. */
 export interface EpochLogs {
@@ -24,43 +25,6 @@ export interface ProgressSink {
   /** Finish the current line with this text and start a new one. */
   commit(line: string): void;
 }
-
-/** The part of tslab's public API we use (tslab's `Display`). */
-interface TslabDisplay {
-  html(html: string): void;
-}
-
-interface TslabPublic {
-  newDisplay(): TslabDisplay;
-}
-
-/**
- * tslab's module as loaded by the running kernel, or undefined outside a
- * notebook. The kernel records its output channel in `tslab/dist/jupyter.js`
- * while a cell executes; looking it up in the module cache finds the kernel's
- * copy even when it is not the one our own `require('tslab')` would resolve.
- */
-export function tslabKernel(): TslabPublic | undefined {
-  for (const [file, cached] of Object.entries(require.cache)) {
-    if (!/tslab[\\/]dist[\\/]jupyter\.js$/.test(file)) continue;
-    const exports = cached?.exports as { lastWriteDisplayData?: unknown } | undefined;
-    if (exports?.lastWriteDisplayData == null) continue;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(path.join(path.dirname(file), 'public.js')) as TslabPublic;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/** True when this code runs inside a tslab (Jupyter) kernel cell. */
-export function isInsideTslab(): boolean {
-  return tslabKernel() !== undefined;
-}
-
-const escapeHtml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** One `<pre>` block in the cell's output, rewritten on every update. */
 export function notebookSink(kernel: TslabPublic): ProgressSink {
@@ -101,21 +65,10 @@ export function defaultSink(): ProgressSink {
 
 const BAR_WIDTH = 30;
 
-function formatDuration(seconds: number): string {
-  if (seconds >= 3600) return `${Math.floor(seconds / 3600)}:${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
-  if (seconds >= 60) return `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
-  return `${Math.round(seconds)}s`;
-}
-
 function formatPerStep(seconds: number): string {
   if (seconds >= 1) return `${Math.round(seconds)}s/step`;
   if (seconds >= 1e-3) return `${Math.round(seconds * 1e3)}ms/step`;
   return `${Math.round(seconds * 1e6)}us/step`;
-}
-
-/** Keras formats metrics with four decimals, switching to exponent notation for tiny values. */
-export function formatMetric(value: number): string {
-  return value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential(4) : value.toFixed(4);
 }
 
 function formatLogs(logs: Partial<EpochLogs>): string {

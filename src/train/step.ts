@@ -23,16 +23,9 @@
  * graph instead (graph-step.ts).
  */
 import { tf } from '../backend';
-import { ConfigError } from '../errors';
-import { KerasAdam, KerasMomentumSGD, KerasRMSprop, KerasSGD } from '../model/optimizers';
-import type { ConvStage } from './conv-stages';
-
-/** The stages of `fit`'s forward plan (structurally the same type as in fit.ts). */
-export type StepStage =
-  | { kind: 'flatten' }
-  | { kind: 'dense'; kernel: tf.Variable; bias: tf.Variable | null; activation: string; isOutput: boolean }
-  | { kind: 'dropout'; rate: number; index: number; shape: number[] }
-  | ConvStage;
+import { fusedUpdate, type FusedUpdate } from './fused-update';
+import { forwardLogits, type DenseLayer, type ForwardTrace, type LayerPlan } from './layer-plan';
+import { createAutodiffStep } from './conv-stages';
 
 /** What one step adds to the epoch's running sums. */
 export interface StepResult {
@@ -47,47 +40,6 @@ export interface TrainStep {
   run(images: tf.Tensor, labels: tf.Tensor2D, masks: tf.Tensor[]): StepResult;
   /** Write weights and optimizer state back to the model; call once after the epoch's last step. */
   finish(): Promise<void>;
-}
-
-/** A Dense layer as the hand-written steps (eager and graph) see it. */
-export interface DenseLayer {
-  kernel: tf.Variable;
-  bias: tf.Variable | null;
-  /** `softmax` only for the output layer, whose logits go into the loss. */
-  activation: 'relu' | 'linear' | 'sigmoid' | 'tanh' | 'softmax';
-  /** The Dropout layers right after this one: their mask index in `fit`'s plan and their rate. */
-  dropouts: { index: number; rate: number }[];
-}
-
-const HIDDEN_ACTIVATIONS = ['relu', 'linear', 'sigmoid', 'tanh'];
-
-/**
- * The model's Dense layers in order, for a hand-written backward pass.
- * Throws a ConfigError for a hidden activation the steps cannot
- * differentiate, a Dropout before the first Dense layer, or trainable
- * weights that are not exactly the Dense kernels and biases in order.
- */
-export function planDenseLayers(stages: readonly StepStage[], variables: readonly tf.Variable[]): DenseLayer[] {
-  const layers: DenseLayer[] = [];
-  for (const stage of stages) {
-    if (stage.kind === 'dense') {
-      const activation = stage.isOutput ? 'softmax' : stage.activation;
-      if (!stage.isOutput && !HIDDEN_ACTIVATIONS.includes(activation)) {
-        throw new ConfigError('activation', `fit() does not support '${activation}' in hidden layers`, HIDDEN_ACTIVATIONS.join(', '));
-      }
-      layers.push({ kernel: stage.kernel, bias: stage.bias, activation: activation as DenseLayer['activation'], dropouts: [] });
-    } else if (stage.kind === 'dropout') {
-      const last = layers[layers.length - 1];
-      if (last === undefined) throw new ConfigError('model', 'has a Dropout layer before the first Dense layer', 'Dropout after a hidden Dense layer');
-      last.dropouts.push({ index: stage.index, rate: stage.rate });
-    }
-  }
-  // The steps return gradients in this order: kernel, then bias, per layer.
-  const ordered = layers.flatMap((layer) => (layer.bias !== null ? [layer.kernel, layer.bias] : [layer.kernel]));
-  if (ordered.length !== variables.length || ordered.some((variable, index) => variable !== variables[index])) {
-    throw new ConfigError('model', 'has trainable weights outside its Dense layers', 'models from createMlp()');
-  }
-  return layers;
 }
 
 /** A matrix product with either operand transposed. */
@@ -142,29 +94,15 @@ function forwardBackward(
   matMul: TransposedMatMul = matMulTransposed,
 ): { grads: tf.Tensor[]; lossSum: tf.Scalar; correct: tf.Scalar } {
   const batchSize = images.shape[0];
-  let x = (images.rank === 2 ? images : tf.reshape(images, [batchSize, -1])) as tf.Tensor2D;
-  const inputs: tf.Tensor2D[] = [];
-  const outputs: tf.Tensor2D[] = [];
+  const trace: ForwardTrace = { inputs: [], outputs: [] };
+  const logits = forwardLogits(layers, images, masks, weights, trace);
+  const { inputs, outputs } = trace;
   let weightIndex = 0;
   const layerWeights = layers.map((layer) => {
     const kernel = weights[weightIndex++] as tf.Tensor2D;
     const bias = layer.bias !== null ? (weights[weightIndex++] as tf.Tensor1D) : null;
     return { kernel, bias };
   });
-  layers.forEach((layer, index) => {
-    inputs.push(x);
-    const { kernel, bias } = layerWeights[index];
-    const fusable = layer.activation === 'relu' || layer.activation === 'linear' || layer.activation === 'softmax';
-    if (fusable) {
-      x = tf.fused.matMul({ a: x, b: kernel, bias: bias ?? undefined, activation: layer.activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor2D;
-    } else {
-      const linear: tf.Tensor2D = bias !== null ? tf.add(tf.matMul(x, kernel), bias) : tf.matMul(x, kernel);
-      x = (layer.activation === 'sigmoid' ? tf.sigmoid(linear) : tf.tanh(linear)) as tf.Tensor2D;
-    }
-    outputs.push(x);
-    for (const dropout of layer.dropouts) x = tf.mul(x, masks[dropout.index]);
-  });
-  const logits = x;
   const [losses, logitGrad] = softmaxCrossEntropy(logits, labels);
   const lossSum = tf.sum(losses) as tf.Scalar;
   const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)), 'float32')) as tf.Scalar;
@@ -267,84 +205,6 @@ class NativeOps {
   };
 }
 
-/**
- * A Keras optimizer as one of TensorFlow's fused update kernels: which
- * kernel, where its state lives and how its inputs line up. Shared by the
- * eager step below and the graph step (graph-step.ts).
- */
-export interface FusedUpdate {
-  /** TensorFlow kernel that updates one weight in place, e.g. `ResourceApplyRMSProp`. */
-  op: string;
-  /** Slot names in the optimizer's weight layout (src/model/optimizers.ts). */
-  slotSuffixes: string[];
-  /** Slots whose value the Keras rule never uses; written back as zeros. */
-  zeroSlots: number[];
-  /** Scalar hyper-parameters, in the order `inputs` takes them. */
-  constants: number[];
-  /** Bases whose powers beta^t the kernel takes every step (Adam's beta1, beta2); `t` is the 1-based iteration. */
-  powerBases: number[];
-  /** Bool attrs of the kernel besides `use_locking`. */
-  boolAttrs: Record<string, boolean>;
-  /** The kernel's inputs in order. */
-  inputs<T>(weight: T, slots: T[], constants: T[], powers: T[], gradient: T): T[];
-}
-
-/** The fused kernel for a Keras optimizer from src/model/optimizers.ts, or null for other optimizers. */
-export function fusedUpdate(optimizer: tf.Optimizer): FusedUpdate | null {
-  const config = optimizer.getConfig() as Record<string, number>;
-  // Not `instanceof`: tfjs's Optimizer answers it for any object with an optimizer's methods.
-  const kind = Object.getPrototypeOf(optimizer) as object;
-  if (kind === KerasRMSprop.prototype && optimizer instanceof KerasRMSprop) {
-    // TensorFlow's ApplyRMSProp: ms = rho ms + (1-rho) g^2; mom = momentum mom + lr g / sqrt(ms + epsilon); w -= mom.
-    // With momentum 0 Keras keeps that slot at zero while TensorFlow stores the last increment in it; write back zeros.
-    return {
-      op: 'ResourceApplyRMSProp',
-      slotSuffixes: ['rms', 'momentum'],
-      zeroSlots: optimizer.momentum === 0 ? [1] : [],
-      constants: [config.learningRate, optimizer.rho, optimizer.momentum, optimizer.epsilon],
-      powerBases: [],
-      boolAttrs: {},
-      inputs: (weight, slots, constants, _powers, gradient) => [weight, ...slots, ...constants, gradient],
-    };
-  }
-  if (kind === KerasAdam.prototype && optimizer instanceof KerasAdam) {
-    // TensorFlow's ApplyAdam: lr_t = lr sqrt(1-beta2^t)/(1-beta1^t); w -= lr_t m / (sqrt(v) + epsilon), as Keras.
-    return {
-      op: 'ResourceApplyAdam',
-      slotSuffixes: ['m', 'v'],
-      zeroSlots: [],
-      constants: [config.learningRate, optimizer.beta1, optimizer.beta2, optimizer.epsilon],
-      powerBases: [optimizer.beta1, optimizer.beta2],
-      boolAttrs: { use_nesterov: false },
-      inputs: (weight, slots, constants, powers, gradient) => [weight, ...slots, ...powers, ...constants, gradient],
-    };
-  }
-  if (kind === KerasMomentumSGD.prototype && optimizer instanceof KerasMomentumSGD) {
-    // TensorFlow's ApplyMomentum: a = momentum a + g; w -= lr a (the tfjs form KerasMomentumSGD keeps).
-    return {
-      op: 'ResourceApplyMomentum',
-      slotSuffixes: ['momentum'],
-      zeroSlots: [],
-      constants: [config.learningRate, optimizer.momentum],
-      powerBases: [],
-      boolAttrs: { use_nesterov: false },
-      inputs: (weight, [accumulation], [learningRate, momentum], _powers, gradient) => [weight, accumulation, learningRate, gradient, momentum],
-    };
-  }
-  if (kind === KerasSGD.prototype) {
-    return {
-      op: 'ResourceApplyGradientDescent',
-      slotSuffixes: [],
-      zeroSlots: [],
-      constants: [config.learningRate],
-      powerBases: [],
-      boolAttrs: {},
-      inputs: (weight, _slots, [learningRate], _powers, gradient) => [weight, learningRate, gradient],
-    };
-  }
-  return null;
-}
-
 /** Step that keeps weights in TensorFlow resource variables and updates them with one fused kernel each. */
 async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], optimizer: tf.Optimizer, ops: NativeOps, rule: FusedUpdate): Promise<TrainStep> {
   const state = await optimizer.getWeights();
@@ -396,8 +256,10 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
  * The training step for one epoch of `fit`. Create it before the epoch's
  * first batch and call `finish()` after the last one (also on errors).
  */
-export async function createTrainStep(stages: readonly StepStage[], variables: tf.Variable[], optimizer: tf.Optimizer, fused = true): Promise<TrainStep> {
-  const layers = planDenseLayers(stages, variables);
+export async function createTrainStep(plan: LayerPlan, optimizer: tf.Optimizer, fused = true): Promise<TrainStep> {
+  const { layers, variables } = plan;
+  // Convolutional plans take tfjs's autodiff gradients and the model's optimizer (conv-stages.ts).
+  if (plan.front !== null) return createAutodiffStep((images, masks) => forwardLogits(layers, images, masks), variables, optimizer);
   const native = nativeBackend();
   const matMul = tf.getBackend() === 'wasm' ? matMulExplicitTranspose : matMulTransposed;
   if (native !== null && fused) {

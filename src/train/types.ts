@@ -47,8 +47,10 @@ export const DEFAULT_TRAIN: TrainConfig = {
   verbose: 1,
 };
 
-/** Test-set numbers of a trained model. */
-export interface TestMetrics {
+/** What `evaluate` returns, Keras's `[loss, accuracy]`: test numbers of a trained model. */
+export interface EvaluateResult {
+  /** Mean categorical cross-entropy over all examples (from logits, as Keras computes it). */
   loss: number;
+  /** Fraction of examples whose highest-scoring class is the label. */
   acc: number;
 }

@@ -1,13 +1,14 @@
 /**
  * Builders: from the lab's data (ndarray images, Keras-style histories,
- * confusion matrices, run results, a tfjs model) to a {@link Figure}.
+ * confusion matrices, ablation summaries, a tfjs model) to a {@link Figure}.
  * Builders only compute; drawing is the renderers' job.
  */
 import type { NdArray } from 'ndarray';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
+import { flattenImages } from '../data/preprocess';
+import { formatKerasShape } from '../util/format';
 import type { TrainingHistory } from '../train/types';
-import type { RunResult } from '../experiments/types';
 import {
   RUN_COLORS,
   type BarChartFigure,
@@ -248,22 +249,9 @@ export interface AblationRow {
   reference: number | null;
 }
 
-/** Group finished runs by experiment id: mean and sample standard deviation of test accuracy. */
-export function ablationRowsFromResults(results: readonly RunResult[]): AblationRow[] {
-  const groups = new Map<string, RunResult[]>();
-  for (const result of results) groups.set(result.id, [...(groups.get(result.id) ?? []), result]);
-  return [...groups.entries()].map(([name, runs]) => {
-    const values = runs.map((run) => run.test.acc);
-    const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-    const variance = values.length > 1 ? values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1) : 0;
-    return { name, mean, std: Math.sqrt(variance), count: values.length, reference: runs[0].config.reference?.testAcc ?? null };
-  });
-}
-
 /** Figure 5: test accuracy per configuration, error bars over seeds, the seeds' numbers as markers. */
-export function ablationChart(rows: readonly AblationRow[] | readonly RunResult[], options: { title?: string } = {}): BarChartFigure {
-  const table: AblationRow[] = rows.length > 0 && 'config' in rows[0] ? ablationRowsFromResults(rows as readonly RunResult[]) : [...(rows as readonly AblationRow[])];
-  if (table.length === 0) throw new ConfigError('rows', 'no configurations to chart', 'at least one row or run result');
+export function ablationChart(table: readonly AblationRow[], options: { title?: string } = {}): BarChartFigure {
+  if (table.length === 0) throw new ConfigError('rows', 'no configurations to chart', 'at least one row (chartRows(report) gives them)');
   const lows = table.flatMap((row) => [row.mean - row.std, ...(row.reference === null ? [] : [row.reference])]);
   // Start the axis just under the lowest number: differences of tenths of a point must be visible.
   const low = Math.max(0, Math.floor((Math.min(...lows) - 0.01) * 50) / 50);
@@ -370,7 +358,55 @@ export function modelTable(model: tfTypes.LayersModel | readonly ModelLayerRow[]
     kind: 'table',
     title: options.title ?? 'Model',
     columns: ['Layer (type)', 'Output shape', 'Param #', 'Notes'],
-    rows: rows.map((row) => [`${row.name} (${row.type})`, `(${row.outputShape.map((size) => (size === null ? 'None' : String(size))).join(', ')})`, format(row.params), row.detail]),
+    rows: rows.map((row) => [`${row.name} (${row.type})`, formatKerasShape(row.outputShape), format(row.params), row.detail]),
     footer: [`Total params: ${format(total)}`],
+  };
+}
+
+export interface PixelHistogramOptions {
+  /** Number of equal-width bins over [0, maxValue]. */
+  bins: number;
+  /** Leave out pixels that are exactly 0 (the background), so the ink's values are visible. */
+  excludeZero: boolean;
+  /** Upper end of the value range (255 for raw bytes, 1 after scaling); default the largest value. */
+  maxValue?: number;
+  title?: string;
+}
+
+export const DEFAULT_PIXEL_HISTOGRAM: PixelHistogramOptions = { bins: 16, excludeZero: false };
+
+/** How often each pixel value occurs, as a bar chart (draw it with `show`). */
+export function pixelHistogram(images: NdArray<Uint8Array> | NdArray<Float32Array>, options: Partial<PixelHistogramOptions> = {}): BarChartFigure {
+  const settings = { ...DEFAULT_PIXEL_HISTOGRAM, ...options };
+  if (!Number.isInteger(settings.bins) || settings.bins < 1) throw new ConfigError('bins', `must be a positive integer, got ${settings.bins}`);
+  const values = flattenImages<Uint8Array | Float32Array>(images).data;
+  let maxValue = settings.maxValue ?? 0;
+  if (settings.maxValue === undefined) for (let i = 0; i < values.length; i++) if (values[i] > maxValue) maxValue = values[i];
+  const counts = new Array<number>(settings.bins).fill(0);
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (settings.excludeZero && value === 0) continue;
+    const bin = maxValue > 0 ? Math.min(settings.bins - 1, Math.floor((value / maxValue) * settings.bins)) : 0;
+    counts[bin]++;
+    total++;
+  }
+  const width = maxValue / settings.bins;
+  const edge = (value: number) => (Number.isInteger(width) || maxValue >= settings.bins ? String(Math.round(value)) : value.toFixed(2));
+  return {
+    kind: 'barChart',
+    title: settings.title ?? `Pixel values${settings.excludeZero ? ' (background zeros left out)' : ''}: ${total.toLocaleString('en-US')} pixels`,
+    yLabel: 'share of pixels',
+    bars: counts.map((binCount, bin) => ({
+      category: `${edge(bin * width)}-${edge((bin + 1) * width)}`,
+      value: total > 0 ? binCount / total : 0,
+      error: 0,
+      reference: null,
+      count: binCount,
+    })),
+    yRange: [0, Math.max(...counts) / Math.max(total, 1)],
+    format: 'percent',
+    valueLabel: 'share of pixels per bin',
+    referenceLabel: '',
   };
 }

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { isChart, type Figure } from './figure';
 import { plotlyScript, scriptJson, toPlotly } from './plotly';
-import { escapeXml, renderSvg } from './svg';
+import { escapeHtml } from '../util/format';
+import { renderSvg } from './svg';
 
 export interface HtmlOptions {
   /** Draw charts with plotly.js (interactive); false keeps only the static SVG. */
@@ -53,7 +54,7 @@ export function renderHtml(figure: Figure, options: Partial<HtmlOptions> = {}): 
   const settings = { ...DEFAULT_HTML, ...options };
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
-    `<title>${escapeXml(figure.title)}</title>` +
+    `<title>${escapeHtml(figure.title)}</title>` +
     '<meta name="generator" content="mnist-lab">' +
     '<style>body{margin:16px;font-family:Helvetica,Arial,sans-serif;background:#fff}.mnist-lab-figure{max-width:100%}</style>' +
     '</head><body>\n' +

@@ -5,7 +5,8 @@
  */
 export * from './figure';
 export * from './figures';
-export { renderSvg, escapeXml, niceTicks, svgSize } from './svg';
+export { TABLE_MARKER, makeTable, tableToText, tableToHtml, showTable, type TableRow, type NamedTable } from './table';
+export { renderSvg, niceTicks, svgSize } from './svg';
 export { toPlotly, plotlyPath, type PlotlySpec, type PlotlyObject } from './plotly';
 export { renderHtml, figureFragment, DEFAULT_HTML, type HtmlOptions } from './html';
 export { renderTerminal, defaultTerminalOptions, visibleLength, type TerminalOptions } from './terminal';

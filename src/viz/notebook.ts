@@ -4,6 +4,8 @@
  * per kernel process, so charts work with no internet and survive export to
  * HTML. Where scripts do not run, the static SVG inside each output shows.
  */
+import { MnistLabError } from '../errors';
+import { tslabKernel } from '../util/tslab';
 import { isChart, type Figure } from './figure';
 import { figureFragment } from './html';
 
@@ -34,11 +36,12 @@ export function resetNotebookPlotly(): void {
   plotlySent = false;
 }
 
-function tslabDisplay(): HtmlDisplay {
-  // Loaded lazily: tslab is only present (and meaningful) inside a tslab kernel.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tslab = require('tslab') as typeof import('tslab');
-  return tslab.display;
+function kernelDisplay(): HtmlDisplay {
+  const kernel = tslabKernel();
+  if (kernel === undefined) {
+    throw new MnistLabError('show() draws into a notebook cell and this is not a tslab kernel. Outside a notebook, write the figure to a file with saveFigure(figure, "chart.html").');
+  }
+  return kernel.display;
 }
 
 /** The HTML `show` would send (plotly.js included when this kernel has not sent it yet). */
@@ -52,6 +55,6 @@ export function notebookHtml(figure: Figure, options: Partial<ShowOptions> = {})
 export function show(figure: Figure, options: Partial<ShowOptions> = {}): void {
   const settings = { ...DEFAULT_SHOW, ...options };
   const html = notebookHtml(figure, settings);
-  (settings.display ?? tslabDisplay()).html(html);
+  (settings.display ?? kernelDisplay()).html(html);
   if (settings.interactive && isChart(figure)) plotlySent = true;
 }

@@ -22,13 +22,9 @@ import {
   type PixelGridFigure,
   type TableFigure,
 } from './figure';
+import { escapeHtml } from '../util/format';
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
-
-/** Escape text for XML content and attributes. */
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
-}
 
 function svgOpen(width: number, height: number, kind: string): string {
   return (
@@ -38,7 +34,7 @@ function svgOpen(width: number, height: number, kind: string): string {
 }
 
 function title(text: string, width: number): string {
-  return `<text x="${width / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(text)}</text>`;
+  return `<text x="${width / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">${escapeHtml(text)}</text>`;
 }
 
 /** Format a number with `decimals` places, dropping a leading zero the way the seed's round() shows fractions. */
@@ -111,7 +107,7 @@ function renderImageGrid(figure: ImageGridFigure): string {
   const tile = tileSize(figure);
   const top = TITLE_HEIGHT + (figure.subtitle ? SUBTITLE_HEIGHT : 0);
   const parts = [svgOpen(width, height, figure.kind), title(figure.title, width)];
-  if (figure.subtitle) parts.push(`<text x="${width / 2}" y="${TITLE_HEIGHT + 8}" text-anchor="middle" font-size="13" fill="#555555">${escapeXml(figure.subtitle)}</text>`);
+  if (figure.subtitle) parts.push(`<text x="${width / 2}" y="${TITLE_HEIGHT + 8}" text-anchor="middle" font-size="13" fill="#555555">${escapeHtml(figure.subtitle)}</text>`);
   figure.tiles.forEach((item, index) => {
     const x = MARGIN + (index % figure.columns) * tile.width;
     const y = top + Math.floor(index / figure.columns) * tile.height;
@@ -122,9 +118,9 @@ function renderImageGrid(figure: ImageGridFigure): string {
       `<g data-tile="${index}" data-mark="${item.mark}">` +
         `<rect x="${x + 6 - frame}" y="${y + 2 - frame}" width="${imageWidth + 2 * frame}" height="${imageHeight + 2 * frame}" fill="${MARK_COLORS[item.mark]}"/>` +
         `<image x="${x + 6}" y="${y + 2}" width="${imageWidth}" height="${imageHeight}" style="image-rendering:pixelated" preserveAspectRatio="none" href="${tileDataUri(item.pixels, figure)}"/>` +
-        `<text x="${x + 6 + imageWidth / 2}" y="${y + imageHeight + 17}" text-anchor="middle" font-size="12" data-role="caption">${escapeXml(item.caption)}</text>` +
+        `<text x="${x + 6 + imageWidth / 2}" y="${y + imageHeight + 17}" text-anchor="middle" font-size="12" data-role="caption">${escapeHtml(item.caption)}</text>` +
         (item.detail
-          ? `<text x="${x + 6 + imageWidth / 2}" y="${y + imageHeight + 32}" text-anchor="middle" font-size="12" font-weight="${item.mark === 'wrong' ? 'bold' : 'normal'}" fill="${item.mark === 'wrong' ? MARK_COLORS.wrong : '#333333'}" data-role="detail">${escapeXml(item.detail)}</text>`
+          ? `<text x="${x + 6 + imageWidth / 2}" y="${y + imageHeight + 32}" text-anchor="middle" font-size="12" font-weight="${item.mark === 'wrong' ? 'bold' : 'normal'}" fill="${item.mark === 'wrong' ? MARK_COLORS.wrong : '#333333'}" data-role="detail">${escapeHtml(item.detail)}</text>`
           : '') +
         '</g>',
     );
@@ -169,7 +165,7 @@ function renderPanel(panel: ChartPanel, xLabel: string, left: number, top: numbe
   yMax += pad;
   const sx = (x: number) => plotLeft + ((x - xMin) / (xMax - xMin)) * plotWidth;
   const sy = (y: number) => plotTop + (1 - (y - yMin) / (yMax - yMin)) * plotHeight;
-  const parts = [`<g data-panel="${escapeXml(panel.title)}">`, `<text x="${left + width / 2}" y="${top + 18}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`];
+  const parts = [`<g data-panel="${escapeHtml(panel.title)}">`, `<text x="${left + width / 2}" y="${top + 18}" text-anchor="middle" font-size="14" font-weight="bold">${escapeHtml(panel.title)}</text>`];
   const yTicks = niceTicks(yMin, yMax);
   const yStep = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 1;
   for (const tick of yTicks) {
@@ -179,8 +175,8 @@ function renderPanel(panel: ChartPanel, xLabel: string, left: number, top: numbe
   const xTicks = niceTicks(xMin, xMax, Math.min(10, Math.max(1, Math.round(xMax - xMin)))).filter((tick) => Number.isInteger(tick));
   for (const tick of xTicks) parts.push(`<text x="${sx(tick)}" y="${plotTop + plotHeight + 16}" text-anchor="middle" font-size="11">${tick}</text>`);
   parts.push(`<rect x="${plotLeft}" y="${plotTop}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#888888"/>`);
-  parts.push(`<text x="${plotLeft + plotWidth / 2}" y="${plotTop + plotHeight + 34}" text-anchor="middle" font-size="12">${escapeXml(xLabel)}</text>`);
-  parts.push(`<text transform="translate(${left + 14} ${plotTop + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(panel.yLabel)}</text>`);
+  parts.push(`<text x="${plotLeft + plotWidth / 2}" y="${plotTop + plotHeight + 34}" text-anchor="middle" font-size="12">${escapeHtml(xLabel)}</text>`);
+  parts.push(`<text transform="translate(${left + 14} ${plotTop + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(panel.yLabel)}</text>`);
   for (const gap of panel.gaps) {
     const upper = gap.x.map((x, i) => `${sx(x)},${sy(gap.upper[i])}`);
     const lower = gap.x.map((x, i) => `${sx(x)},${sy(gap.lower[i])}`).reverse();
@@ -189,12 +185,12 @@ function renderPanel(panel: ChartPanel, xLabel: string, left: number, top: numbe
   for (const series of panel.series) {
     const points = series.x.map((x, i) => `${sx(x)},${sy(series.y[i])}`).join(' ');
     parts.push(
-      `<polyline points="${points}" fill="none" stroke="${series.color}" stroke-width="2" ${series.dash === 'dash' ? 'stroke-dasharray="6 4"' : ''} data-series="${escapeXml(series.name)}"/>`,
+      `<polyline points="${points}" fill="none" stroke="${series.color}" stroke-width="2" ${series.dash === 'dash' ? 'stroke-dasharray="6 4"' : ''} data-series="${escapeHtml(series.name)}"/>`,
     );
     if (series.x.length === 1) parts.push(`<circle cx="${sx(series.x[0])}" cy="${sy(series.y[0])}" r="3" fill="${series.color}"/>`);
   }
   for (const marker of panel.markers) {
-    parts.push(`<circle cx="${sx(marker.x)}" cy="${sy(marker.y)}" r="6" fill="none" stroke="${marker.color}" stroke-width="2.5" data-marker="${escapeXml(marker.label)}"/>`);
+    parts.push(`<circle cx="${sx(marker.x)}" cy="${sy(marker.y)}" r="6" fill="none" stroke="${marker.color}" stroke-width="2.5" data-marker="${escapeHtml(marker.label)}"/>`);
   }
   // Legend under the axes: one entry per series and marker, wrapped in two columns.
   const entries = [
@@ -209,7 +205,7 @@ function renderPanel(panel: ChartPanel, xLabel: string, left: number, top: numbe
         ? `<line x1="${x}" x2="${x + 22}" y1="${y - 4}" y2="${y - 4}" stroke="${entry.color}" stroke-width="2" ${entry.dash === 'dash' ? 'stroke-dasharray="6 4"' : ''}/>`
         : `<circle cx="${x + 11}" cy="${y - 4}" r="5" fill="none" stroke="${entry.color}" stroke-width="2"/>`,
     );
-    parts.push(`<text x="${x + 28}" y="${y}" font-size="11">${escapeXml(entry.label)}</text>`);
+    parts.push(`<text x="${x + 28}" y="${y}" font-size="11">${escapeHtml(entry.label)}</text>`);
   });
   parts.push('</g>');
   return parts.join('');
@@ -232,12 +228,12 @@ function renderHeatmap(figure: HeatmapFigure): string {
   const left = 90;
   const top = 80;
   const parts = [svgOpen(width, height, figure.kind), title(figure.title, width)];
-  parts.push(`<text x="${left + (cell * figure.columnLabels.length) / 2}" y="${top - 30}" text-anchor="middle" font-size="13">${escapeXml(figure.columnTitle)}</text>`);
-  parts.push(`<text transform="translate(${left - 50} ${top + (cell * figure.rowLabels.length) / 2}) rotate(-90)" text-anchor="middle" font-size="13">${escapeXml(figure.rowTitle)}</text>`);
-  figure.columnLabels.forEach((label, column) => parts.push(`<text x="${left + column * cell + cell / 2}" y="${top - 8}" text-anchor="middle" font-size="12">${escapeXml(label.slice(0, 6))}</text>`));
+  parts.push(`<text x="${left + (cell * figure.columnLabels.length) / 2}" y="${top - 30}" text-anchor="middle" font-size="13">${escapeHtml(figure.columnTitle)}</text>`);
+  parts.push(`<text transform="translate(${left - 50} ${top + (cell * figure.rowLabels.length) / 2}) rotate(-90)" text-anchor="middle" font-size="13">${escapeHtml(figure.rowTitle)}</text>`);
+  figure.columnLabels.forEach((label, column) => parts.push(`<text x="${left + column * cell + cell / 2}" y="${top - 8}" text-anchor="middle" font-size="12">${escapeHtml(label.slice(0, 6))}</text>`));
   figure.values.forEach((row, rowIndex) => {
     const rowTotal = row.reduce((sum, value) => sum + value, 0) || 1;
-    parts.push(`<text x="${left - 8}" y="${top + rowIndex * cell + cell / 2 + 4}" text-anchor="end" font-size="12">${escapeXml(figure.rowLabels[rowIndex].slice(0, 10))}</text>`);
+    parts.push(`<text x="${left - 8}" y="${top + rowIndex * cell + cell / 2 + 4}" text-anchor="end" font-size="12">${escapeHtml(figure.rowLabels[rowIndex].slice(0, 10))}</text>`);
     row.forEach((value, column) => {
       // Colour by the share of the row, so rare mistakes of small classes still show.
       const share = value / rowTotal;
@@ -251,7 +247,7 @@ function renderHeatmap(figure: HeatmapFigure): string {
   });
   if (figure.rowSummary) {
     const x = left + figure.columnLabels.length * cell + 16;
-    parts.push(`<text x="${x}" y="${top - 8}" font-size="12" font-weight="bold">${escapeXml(figure.rowSummary.title)}</text>`);
+    parts.push(`<text x="${x}" y="${top - 8}" font-size="12" font-weight="bold">${escapeHtml(figure.rowSummary.title)}</text>`);
     figure.rowSummary.values.forEach((value, rowIndex) =>
       parts.push(`<text x="${x}" y="${top + rowIndex * cell + cell / 2 + 4}" font-size="12" data-summary-row="${rowIndex}">${(100 * value).toFixed(1)}%</text>`),
     );
@@ -277,12 +273,12 @@ function renderBarChart(figure: BarChartFigure): string {
     const label = figure.format === 'percent' ? `${(tick * 100).toFixed(Math.max(0, -Math.floor(Math.log10(step * 100))))}%` : tickLabel(tick, step);
     parts.push(`<text x="${left - 6}" y="${sy(tick) + 4}" text-anchor="end" font-size="11">${label}</text>`);
   }
-  parts.push(`<text transform="translate(18 ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(figure.yLabel)}</text>`);
+  parts.push(`<text transform="translate(18 ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(figure.yLabel)}</text>`);
   figure.bars.forEach((bar, index) => {
     const center = left + slot * index + slot / 2;
     const barWidth = Math.min(48, slot * 0.6);
     parts.push(
-      `<rect x="${center - barWidth / 2}" y="${sy(bar.value)}" width="${barWidth}" height="${top + plotHeight - sy(bar.value)}" fill="#1f77b4" data-bar="${escapeXml(bar.category)}" data-value="${bar.value}"/>`,
+      `<rect x="${center - barWidth / 2}" y="${sy(bar.value)}" width="${barWidth}" height="${top + plotHeight - sy(bar.value)}" fill="#1f77b4" data-bar="${escapeHtml(bar.category)}" data-value="${bar.value}"/>`,
     );
     if (bar.error > 0) {
       parts.push(
@@ -293,12 +289,12 @@ function renderBarChart(figure: BarChartFigure): string {
       const y = sy(bar.reference);
       parts.push(`<path d="M${center} ${y - 7}l7 7l-7 7l-7 -7z" fill="#ff7f0e" stroke="#000000" data-reference="${bar.reference}"/>`);
     }
-    parts.push(`<text transform="translate(${center} ${top + plotHeight + 14}) rotate(30)" font-size="11">${escapeXml(bar.category)}</text>`);
+    parts.push(`<text transform="translate(${center} ${top + plotHeight + 14}) rotate(30)" font-size="11">${escapeHtml(bar.category)}</text>`);
   });
   parts.push(`<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#888888"/>`);
-  parts.push(`<rect x="${left}" y="${height - 24}" width="14" height="10" fill="#1f77b4"/><text x="${left + 20}" y="${height - 15}" font-size="11">${escapeXml(figure.valueLabel)}</text>`);
+  parts.push(`<rect x="${left}" y="${height - 24}" width="14" height="10" fill="#1f77b4"/><text x="${left + 20}" y="${height - 15}" font-size="11">${escapeHtml(figure.valueLabel)}</text>`);
   if (figure.referenceLabel !== '') {
-    parts.push(`<path d="M${left + 187} ${height - 25}l6 6l-6 6l-6 -6z" fill="#ff7f0e" stroke="#000000"/><text x="${left + 200}" y="${height - 15}" font-size="11">${escapeXml(figure.referenceLabel)}</text>`);
+    parts.push(`<path d="M${left + 187} ${height - 25}l6 6l-6 6l-6 -6z" fill="#ff7f0e" stroke="#000000"/><text x="${left + 200}" y="${height - 15}" font-size="11">${escapeHtml(figure.referenceLabel)}</text>`);
   }
   parts.push('</svg>');
   return parts.join('');
@@ -311,15 +307,15 @@ function renderTable(figure: TableFigure): string {
   const parts = [svgOpen(width, height, figure.kind), title(figure.title, width)];
   const line = (y: number, weight: number) => parts.push(`<line x1="16" x2="${width - 16}" y1="${y}" y2="${y}" stroke="#333333" stroke-width="${weight}"/>`);
   line(TITLE_HEIGHT + 4, 2);
-  figure.columns.forEach((column, index) => parts.push(`<text x="${columnX[index] ?? 20 + index * 150}" y="${TITLE_HEIGHT + 22}" font-size="13" font-weight="bold">${escapeXml(column)}</text>`));
+  figure.columns.forEach((column, index) => parts.push(`<text x="${columnX[index] ?? 20 + index * 150}" y="${TITLE_HEIGHT + 22}" font-size="13" font-weight="bold">${escapeHtml(column)}</text>`));
   line(TITLE_HEIGHT + rowHeight + 4, 1);
   figure.rows.forEach((row, rowIndex) => {
     const y = TITLE_HEIGHT + rowHeight * (rowIndex + 1) + 22;
-    row.forEach((cell, index) => parts.push(`<text x="${columnX[index] ?? 20 + index * 150}" y="${y}" font-size="13" data-row="${rowIndex}" data-column="${index}">${escapeXml(cell)}</text>`));
+    row.forEach((cell, index) => parts.push(`<text x="${columnX[index] ?? 20 + index * 150}" y="${y}" font-size="13" data-row="${rowIndex}" data-column="${index}">${escapeHtml(cell)}</text>`));
   });
   const footerTop = TITLE_HEIGHT + rowHeight * (figure.rows.length + 1) + 4;
   line(footerTop, 2);
-  figure.footer.forEach((text, index) => parts.push(`<text x="20" y="${footerTop + 20 + index * rowHeight}" font-size="13">${escapeXml(text)}</text>`));
+  figure.footer.forEach((text, index) => parts.push(`<text x="20" y="${footerTop + 20 + index * rowHeight}" font-size="13">${escapeHtml(text)}</text>`));
   parts.push('</svg>');
   return parts.join('');
 }

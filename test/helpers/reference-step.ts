@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { tf, DEFAULT_MLP, type MlpConfig } from '../../src';
-import { planForward } from '../../src/train/fit';
-import type { StepStage } from '../../src/train/step';
-import { SeededRandom } from '../../src/train/random';
+import { planLayers, type LayerPlan } from '../../src/train/layer-plan';
+import { SeededRandom } from '../../src/util/random';
 
 /** The optimizers every fast step is checked with (Keras optimizers of createMlp). */
 export const STEP_OPTIMIZERS: [string, Partial<MlpConfig>][] = [
@@ -24,11 +23,7 @@ export const STEP_ACTIVATIONS: MlpConfig['activation'][] = ['relu', 'tanh', 'sig
 export const TINY: MlpConfig = { ...DEFAULT_MLP, inputShape: [4, 4], hiddenUnits: [8, 6], dropoutRate: 0.25, numClasses: 3, seed: 7 };
 
 /** The plan `fit` itself derives from a createMlp model. */
-export const stagesOf = (model: tf.LayersModel): StepStage[] => planForward(model).stages;
-
-export function variablesOf(model: tf.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-}
+export const planOf = (model: tf.LayersModel): LayerPlan => planLayers(model);
 
 export function syntheticBatch(seed: number, count: number, features: number, classes: number): { images: tf.Tensor; labels: tf.Tensor2D } {
   const random = new SeededRandom(seed);
@@ -40,17 +35,15 @@ export function syntheticBatch(seed: number, count: number, features: number, cl
 
 /** One step the slow way: autodiff of the masked forward pass, then the model's Keras optimizer. */
 export function referenceStep(model: tf.LayersModel, images: tf.Tensor, labels: tf.Tensor2D, masks: tf.Tensor[]): void {
-  const stages = stagesOf(model);
-  const variables = variablesOf(model);
+  const { layers, variables } = planOf(model);
   tf.tidy(() => {
     const { grads } = tf.variableGrads(() => {
       let x = tf.reshape(images, [images.shape[0], -1]) as tf.Tensor2D;
-      for (const stage of stages) {
-        if (stage.kind === 'dropout') x = tf.mul(x, masks[stage.index]);
-        if (stage.kind !== 'dense') continue;
-        const linear = tf.add(tf.matMul(x, stage.kernel as tf.Tensor2D), stage.bias as tf.Tensor) as tf.Tensor2D;
-        const activation = stage.isOutput ? 'linear' : stage.activation;
+      for (const layer of layers) {
+        const linear = tf.add(tf.matMul(x, layer.kernel as tf.Tensor2D), layer.bias as tf.Tensor) as tf.Tensor2D;
+        const activation = layer.activation;
         x = activation === 'relu' ? tf.relu(linear) : activation === 'tanh' ? tf.tanh(linear) : activation === 'sigmoid' ? tf.sigmoid(linear) : linear;
+        for (const dropout of layer.dropouts) x = tf.mul(x, masks[dropout.index]);
       }
       return tf.losses.softmaxCrossEntropy(labels, x) as tf.Scalar;
     }, variables);
@@ -77,7 +70,7 @@ export function disposeModel(model: tf.LayersModel): void {
 
 /** Weights and optimizer state (slots, iteration count) of the fast-trained model equal the reference's. */
 export async function assertSameTraining(fast: tf.LayersModel, slow: tf.LayersModel, iterations: number): Promise<void> {
-  const weightDifference = maxDifference(variablesOf(fast), variablesOf(slow));
+  const weightDifference = maxDifference(planOf(fast).variables, planOf(slow).variables);
   assert.ok(weightDifference < 2e-5, `weights differ by ${weightDifference}`);
   const fastState = await optimizerState(fast);
   const slowState = await optimizerState(slow);

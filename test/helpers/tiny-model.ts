@@ -5,10 +5,10 @@
  */
 import { initBackend, loadData, scaleImages, subset, toCategorical, toTensor, tf } from '../../src';
 import type { ImageArray, LabelArray, TrainingHistory } from '../../src';
-import type { ExperimentConfig } from '../../src/experiments/types';
+import type { ExperimentConfig } from '../../src/runs/types';
 import { DEFAULT_MLP } from '../../src/model/config';
 import { DEFAULT_TRAIN } from '../../src/train/types';
-import { saveCheckpoint, writeRunConfig, type RunState } from '../../src/train/checkpoint';
+import { saveCheckpoint, writeRunConfig, type RunState } from '../../src/runs/folder';
 import { buildProgram } from '../../src/cli/main';
 
 export interface TinyMnist {

@@ -4,7 +4,7 @@
  */
 import type { DatasetName } from '../data/registry';
 import type { ModelConfig } from '../model/cnn';
-import type { TestMetrics, TrainConfig, TrainingHistory } from '../train/types';
+import type { EvaluateResult, TrainConfig, TrainingHistory } from '../train/types';
 
 /** What a seed tutorial reported for an experiment (accuracies as fractions 0-1). */
 export interface ReferenceResult {
@@ -51,7 +51,7 @@ export interface RunResult {
   config: ExperimentConfig;
   history: TrainingHistory;
   /** Test metrics of the weights that were kept (best epoch when restoreBestWeights). */
-  test: TestMetrics;
+  test: EvaluateResult;
   /** Training accuracy of the last epoch (as Keras prints it, with dropout active). */
   finalTrainAcc: number;
   /** 0-based epoch with the lowest val_loss, or null without validation. */

@@ -28,8 +28,8 @@ import { MnistLabError } from '../errors';
 import { pathExists, writeJsonAtomic } from '../util/fs';
 import { createOptimizer } from '../model/optimizers';
 import type { ModelConfig } from '../model/cnn';
-import type { ExperimentConfig, RunResult } from '../experiments/types';
-import type { TrainingHistory } from './types';
+import type { ExperimentConfig, RunResult } from './types';
+import type { TrainingHistory } from '../train/types';
 
 export type CheckpointKind = 'best' | 'last';
 
@@ -183,6 +183,17 @@ export async function loadCheckpoint(runDir: string, which: CheckpointKind = 'be
   const config = await readJsonIfExists<{ model?: ModelConfig }>(path.join(runDir, RUN_FILES.config));
   if (config?.model !== undefined && model.optimizer != null) await useKerasOptimizer(model, config.model);
   return model;
+}
+
+/**
+ * Free a model loaded from a checkpoint, optimizer state included:
+ * `model.dispose()` leaves an optimizer it did not create itself (as after
+ * loading) alive, with one tensor per moment estimate.
+ */
+export function disposeWithOptimizer(model: tf.LayersModel): void {
+  const optimizer = model.optimizer as tf.Optimizer | null | undefined;
+  model.dispose();
+  optimizer?.dispose();
 }
 
 /** Swap the optimizer tfjs deserialised for the Keras-exact one, carrying its state over. */
