@@ -1,4 +1,5 @@
 import { test, describe } from 'node:test';
+import type { MlpConfig } from '../src/model/config';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -62,7 +63,7 @@ describe('grid expansion', () => {
     assert.deepEqual(runs.filter((run) => run.label === 'S1-h128').map((run) => run.seed), [1, 2, 3]);
     assert.deepEqual(runs.filter((run) => run.baseline).map((run) => run.label), ['S1-base', 'S1-base', 'S1-base']);
     const h2048 = runs.find((run) => run.label === 'S1-h2048')!;
-    assert.deepEqual(h2048.experiment.model.hiddenUnits, [2048, 2048]);
+    assert.deepEqual((h2048.experiment.model as MlpConfig).hiddenUnits, [2048, 2048]);
     assert.equal(h2048.experiment.model.seed, 1);
     assert.equal(h2048.experiment.train.seed, 1);
     assert.ok(h2048.experiment.reference, 'the seed table numbers travel with the run');
@@ -77,7 +78,7 @@ describe('grid expansion', () => {
     assert.deepEqual(labels, ['S1-base', 'hidden=128', 'hidden=2048', 'dropout=0']);
     assert.equal(runs.length, 8);
     const narrow = runs.find((run) => run.label === 'hidden=128')!;
-    assert.deepEqual(narrow.experiment.model.hiddenUnits, [128, 128]);
+    assert.deepEqual((narrow.experiment.model as MlpConfig).hiddenUnits, [128, 128]);
     assert.equal(narrow.experiment.model.dropoutRate, 0.2);
     assert.equal(narrow.experiment.train.epochs, 1);
     assert.equal(narrow.experiment.trainLimit, 300);
@@ -143,7 +144,7 @@ describe('spec validation (before any training)', () => {
     writeFileSync(file, 'name: widths\nbaseline: S1-base\nfactors:\n  hiddenUnits: [128, [256, 64]]\nseeds: [7, 8]\nepochs: 2\n');
     const runs = expandGrid(gridSpecFromFlags({ spec: file }));
     assert.deepEqual([...new Set(runs.map((run) => run.label))], ['S1-base', 'hidden=128', 'hidden=256-64']);
-    assert.deepEqual(runs.find((run) => run.label === 'hidden=256-64')!.experiment.model.hiddenUnits, [256, 64]);
+    assert.deepEqual((runs.find((run) => run.label === 'hidden=256-64')!.experiment.model as MlpConfig).hiddenUnits, [256, 64]);
     assert.deepEqual([...new Set(runs.map((run) => run.seed))], [7, 8]);
     writeFileSync(file, 'factors:\n  optimizer: [nadam]\n');
     assert.throws(() => gridSpecFromFlags({ spec: file }), /factors\.optimizer\.0: not an allowed value \(allowed: rmsprop, adam, sgd\)/);

@@ -199,7 +199,7 @@ describe('presets', () => {
     assert.deepEqual([...PRESET_IDS], ['S0', 'S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32', 'S2', 'S3', 'S4', 'convnet']);
     for (const id of PRESET_IDS) assert.ok(PRESETS[id].reference?.testAcc, `${id} has a reference test accuracy`);
     const base = getPreset('S1-base');
-    assert.deepEqual(base.model.hiddenUnits, [512, 512]);
+    assert.deepEqual((base.model as MlpConfig).hiddenUnits, [512, 512]);
     assert.equal(base.train.epochs, 10);
     assert.equal(base.train.batchSize, 128);
     assert.equal(base.train.validationSplit, 0.2);
@@ -219,8 +219,8 @@ describe('presets', () => {
 
   test('getPreset returns a copy and names the valid ids on a typo', () => {
     const copy = getPreset('S1-base');
-    copy.model.hiddenUnits.push(1);
-    assert.deepEqual(PRESETS['S1-base'].model.hiddenUnits, [512, 512]);
+    (copy.model as MlpConfig).hiddenUnits.push(1);
+    assert.deepEqual((PRESETS["S1-base"].model as MlpConfig).hiddenUnits, [512, 512]);
     assert.throws(() => getPreset('S1-bse'), /^ConfigError: preset: unknown preset 'S1-bse' \(allowed: S0, S1-base, .*S4, convnet\)$/);
   });
 });

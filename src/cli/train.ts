@@ -14,7 +14,7 @@ import { runExperiment } from '../experiments/run';
 import { createLivePlot } from '../viz/live';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
-import { DEFAULT_CNN, PADDINGS, isCnnConfig, type Padding } from '../model/cnn';
+import { DEFAULT_CNN, PADDINGS, isCnnConfig, type Padding } from '../model/config';
 
 /** Flags shared by `train` and `summary` that describe the experiment. */
 export interface ExperimentFlags {

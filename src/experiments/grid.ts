@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
 import { ACTIVATIONS, DEFAULT_MLP, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
-import { DEFAULT_CNN, isCnnConfig, type ModelConfig } from '../model/cnn';
+import { DEFAULT_CNN, isCnnConfig, type ModelConfig } from '../model/config';
 import type { ExperimentConfig } from '../runs/types';
 import { PRESETS, getPreset } from './presets';
 

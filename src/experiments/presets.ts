@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../errors';
 import { DEFAULT_MLP, type MlpConfig } from '../model/config';
-import { DEFAULT_CNN } from '../model/cnn';
+import { DEFAULT_CNN } from '../model/config';
 import { DEFAULT_TRAIN, type TrainConfig } from '../train/types';
 import type { ExperimentConfig } from '../runs/types';
 

@@ -3,7 +3,8 @@
  * so experiments, the CLI and notebooks take either kind of config.
  */
 import type { tf } from '../backend';
-import { cnnLayers, createCnn, isCnnConfig, type ModelConfig } from './cnn';
+import { cnnLayers, createCnn } from './cnn';
+import { isCnnConfig, type ModelConfig } from './config';
 import { convOutputSize } from './validate';
 import { createMlp } from './mlp';
 

@@ -3,8 +3,7 @@
  * cell fails with the field's name and what it may be, not deep inside tfjs.
  */
 import { ConfigError } from '../errors';
-import { ACTIVATIONS, LOSSES, OPTIMIZERS, type MlpConfig, type OptimizerOptions } from './config';
-import type { CnnConfig, ModelConfig } from './cnn';
+import { ACTIVATIONS, LOSSES, OPTIMIZERS, type CnnConfig, type MlpConfig, type ModelConfig, type OptimizerOptions } from './config';
 
 const OPTIMIZER_OPTION_KEYS: readonly (keyof OptimizerOptions)[] = ['learningRate', 'rho', 'momentum', 'beta1', 'beta2', 'epsilon'];
 

@@ -27,7 +27,7 @@ import { tf } from '../backend';
 import { MnistLabError } from '../errors';
 import { pathExists, writeJsonAtomic } from '../util/fs';
 import { createOptimizer } from '../model/optimizers';
-import type { ModelConfig } from '../model/cnn';
+import type { ModelConfig } from '../model/config';
 import type { ExperimentConfig, RunResult } from './types';
 import type { TrainingHistory } from '../train/types';
 

@@ -3,7 +3,7 @@
  * the seed table, an ablation cell and a notebook run are the same thing.
  */
 import type { DatasetName } from '../data/registry';
-import type { ModelConfig } from '../model/cnn';
+import type { ModelConfig } from '../model/config';
 import type { EvaluateResult, TrainConfig, TrainingHistory } from '../train/types';
 
 /** What a seed tutorial reported for an experiment (accuracies as fractions 0-1). */

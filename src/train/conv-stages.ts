@@ -1,14 +1,13 @@
 /**
  * The convolutional layers in `fit`'s forward plan: Conv2D and MaxPooling2D
- * as stages, their eager forward pass, and the eager training step for
- * plans that contain them. The Dense/Dropout steps of step.ts write their
+ * as stages and their eager forward pass (the eager training step for
+ * plans that contain them is createAutodiffStep in step.ts). The Dense/Dropout steps of step.ts write their
  * backward pass by hand; for convolutions the gradients come from autodiff
  * instead (tfjs's here, TensorFlow's symbolic gradients in the graph step,
  * see graph-layers.ts).
  */
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
-import type { StepResult, TrainStep } from './step';
 
 type Padding = 'valid' | 'same';
 
@@ -77,40 +76,4 @@ export function applyConvStage(stage: ConvStage, x: tf.Tensor, values?: { kernel
     case 'maxPooling2d':
       return tf.maxPool(x as tf.Tensor4D, stage.poolSize, stage.strides, stage.padding);
   }
-}
-
-/** Per-example losses of softmax cross-entropy from logits. */
-function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor1D {
-  return tf.neg(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
-}
-
-/**
- * The eager step for plans with convolutions: tfjs's autodiff of the
- * batch-mean softmax cross-entropy, then the model's own optimizer (the
- * Keras update rules of src/model/optimizers.ts). `forward` is fit's
- * forward pass with the dropout masks.
- */
-export function createAutodiffStep(forward: (images: tf.Tensor, masks: tf.Tensor[]) => tf.Tensor2D, variables: tf.Variable[], optimizer: tf.Optimizer): TrainStep {
-  return {
-    run(images, labels, masks): StepResult {
-      let result: StepResult | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = forward(images, masks);
-        const losses = crossEntropy(logits, labels);
-        const lossSum = tf.sum(losses) as tf.Scalar;
-        const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)), 'float32')) as tf.Scalar;
-        result = { lossSum: tf.keep(lossSum), correct: tf.keep(correct) };
-        return tf.div(lossSum, images.shape[0]) as tf.Scalar;
-      }, variables);
-      optimizer.applyGradients(variables.map((variable) => ({ name: variable.name, tensor: grads[variable.name] })));
-      tf.dispose([value, ...Object.values(grads)]);
-      const kept = result as StepResult | null;
-      if (kept === null) throw new Error('unreachable: the loss function did not run');
-      // Kept tensors escape every tidy; hand back clones the caller's tidy owns.
-      const owned = { lossSum: tf.clone(kept.lossSum), correct: tf.clone(kept.correct) };
-      tf.dispose([kept.lossSum, kept.correct]);
-      return owned;
-    },
-    finish: async () => undefined,
-  };
 }

@@ -9,9 +9,25 @@
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { convOutputSize } from '../model/validate';
-import type { GraphPass } from './graph-step';
 import { graphAttr, type GraphBuilder, type GraphOutput } from './graph';
 import type { LayerPlan } from './layer-plan';
+
+/**
+ * A training graph's forward pass and how to get its gradients: what
+ * createGraphTrainer needs from either kind of network.
+ */
+export interface GraphPass {
+  /** Output layer's logits (softmax left to the loss). */
+  logits: GraphOutput;
+  /** One int32[2] placeholder per dropout mask, in the plan's mask order. */
+  dropoutSeeds: GraphOutput[];
+  /**
+   * Gradients of the batch-mean loss for each weight (model order), given
+   * the SoftmaxCrossEntropyWithLogits op, its sum and the batch size; and per
+   * weight the ops its in-place update must wait for.
+   */
+  backward(crossEntropy: number, lossSum: GraphOutput, batchSize: GraphOutput): { gradients: GraphOutput[]; updateAfter: number[][] };
+}
 
 /** TensorFlow's op for each activation (null: none). */
 const ACTIVATION_OPS: Record<string, string | null> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', linear: null, softmax: null };

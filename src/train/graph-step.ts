@@ -23,7 +23,7 @@ import { deriveSeed } from '../util/random';
 import { fusedUpdate, type FusedUpdate } from './fused-update';
 import type { DenseLayer, LayerPlan } from './layer-plan';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
-import { layerGraphPass } from './graph-layers';
+import { layerGraphPass, type GraphPass } from './graph-layers';
 
 /** What a step adds to the epoch's sums. */
 export interface GraphStepResult {
@@ -194,23 +194,6 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
       session.close();
     },
   };
-}
-
-/**
- * A training graph's forward pass and how to get its gradients: what
- * createGraphTrainer needs from either kind of network.
- */
-export interface GraphPass {
-  /** Output layer's logits (softmax left to the loss). */
-  logits: GraphOutput;
-  /** One int32[2] placeholder per dropout mask, in the plan's mask order. */
-  dropoutSeeds: GraphOutput[];
-  /**
-   * Gradients of the batch-mean loss for each weight (model order), given
-   * the SoftmaxCrossEntropyWithLogits op, its sum and the batch size; and per
-   * weight the ops its in-place update must wait for.
-   */
-  backward(crossEntropy: number, lossSum: GraphOutput, batchSize: GraphOutput): { gradients: GraphOutput[]; updateAfter: number[][] };
 }
 
 /** The Dense/Dropout stack with its hand-written backward pass (same math as step.ts). */
