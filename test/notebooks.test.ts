@@ -215,7 +215,7 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /Total params: 34,826/);
     assert.match(text, /\{ conv2d: 320, conv2d_1: 18496, dense: 16010 \} total 34826/);
     for (const name of ['parameters', 'mnist-mlp-vs-cnn', 'fashion-mlp-vs-cnn']) assert.match(text, new RegExp(`data-name="${name}"`), name);
-    assert.match(text, /convnet: test accuracy \d+\.\d\d%/);
+    assert.match(text, /mnist convnet: test accuracy \d+\.\d\d%/);
     assert.match(text, /First-layer filters/);
     assert.match(text, /conv2d \(Conv2D\): first 16 of 32 maps, 26x26/);
     assert.match(text, /max_pooling2d_1 \(MaxPooling2D\): first 16 of 64 maps, 5x5/);
