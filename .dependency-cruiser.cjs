@@ -9,7 +9,8 @@
  *   train                        fit, the steps, evaluate (Keras's fit/evaluate)
  *   viz                          figures and their renderers (plain data in, no run types)
  *   runs                         the run-folder format: config, history, checkpoints, metrics
- *   evaluate, predict, params    what a learner does with a trained model or a run
+ *   evaluate, predict, params,   what a learner does with a trained model or a run
+ *   pad                          the drawing pad (predict, live in the browser)
  *   experiments                  presets, runExperiment, grids, ablations, reports
  *   notebook, info               the notebooks' switches, the lab's self-description
  *   cli                          the `mnist-lab` command
@@ -22,7 +23,7 @@ const LAYERS = [
   ['train'],
   ['viz'],
   ['runs'],
-  ['evaluate', 'predict', 'params'],
+  ['evaluate', 'predict', 'params', 'pad'],
   ['experiments'],
   ['notebook', 'info'],
   ['cli'],

@@ -25,6 +25,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { resolveDataEnv } from './lib/common.mjs';
+
+// Relative MNIST_LAB_DATA: relative to where the command was typed, for every process started below.
+const dataNote = resolveDataEnv();
+if (dataNote) console.error(`bench: ${dataNote}`);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const python = path.join(root, '.venv', 'bin', 'python');

@@ -14,6 +14,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveDataEnv } from './lib/common.mjs';
+
+// Relative MNIST_LAB_DATA: relative to where the command was typed, for every process started below.
+const dataNote = resolveDataEnv();
+if (dataNote) console.error(`reproduce: ${dataNote}`);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);

@@ -174,9 +174,12 @@ function tslabPaths() {
     return null;
   }
   const script = path.join(pkgDir, 'bin', 'tslab');
-  // The kernelspec calls the project's tslab by absolute path (it has a `#!/usr/bin/env node` shebang).
+  // The kernelspec calls the project's launcher by absolute path (a `#!/usr/bin/env node` script):
+  // tslab itself, with the fix that keeps JupyterLab's status Busy while queued cells run
+  // (src/kernel/status.ts). On Windows, where a shebang script cannot be a kernel's argv[0], tslab's own.
+  const launcher = path.join(ROOT, 'bin', 'tslab-kernel.js');
   const dotBin = path.join(ROOT, 'node_modules', '.bin', IS_WIN ? 'tslab.cmd' : 'tslab');
-  return { script, binary: exists(dotBin) ? dotBin : script };
+  return { script, binary: !IS_WIN && exists(launcher) ? launcher : exists(dotBin) ? dotBin : script };
 }
 
 function kernelArgv0(name) {

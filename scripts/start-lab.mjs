@@ -4,9 +4,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, VENV, VENV_BIN, IS_WIN, makeLogger, exists } from './lib/common.mjs';
+import { ROOT, VENV, VENV_BIN, IS_WIN, makeLogger, exists, resolveDataEnv } from './lib/common.mjs';
 
 const log = makeLogger('[mnist-lab start]');
+// The kernels run in notebooks/: a relative MNIST_LAB_DATA must mean where `npm start` was typed.
+const dataNote = resolveDataEnv();
+if (dataNote) log(dataNote);
 const jupyter = path.join(VENV_BIN, IS_WIN ? 'jupyter.exe' : 'jupyter');
 const kernels = path.join(VENV, 'share', 'jupyter', 'kernels');
 

@@ -35,11 +35,12 @@ export class ChecksumError extends MnistLabError {
     readonly file: string,
     readonly expected: string,
     readonly actual: string,
+    readonly fix = 'Delete it and load again so it is downloaded afresh, or replace it with the official file.',
   ) {
     super(
       `${file}: checksum mismatch (expected SHA-256 ${expected} of the decompressed payload, got ${actual}). ` +
-        'The file is corrupt, truncated or a different data set: delete it and load again, ' +
-        'or pass { verify: false } if you deliberately use a modified copy.',
+        `The file is corrupt, truncated or a different data set. ${fix} ` +
+        'To use a deliberately modified copy, switch the check off: loadData(name, { verify: false }), or MNIST_LAB_VERIFY=0 for the mnist-lab command.',
     );
   }
 }

@@ -5,6 +5,8 @@ import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
+import { fixRunningTslabKernel } from './kernel/status';
+
 export { tf, initBackend, ensureBackendSync, backendInfo, BACKEND_NAMES } from './backend';
 export type { BackendName, BackendInfo, BackendOptions } from './backend';
 export * from './errors';
@@ -13,7 +15,7 @@ export { labInfo, formatLabInfo } from './info';
 export type { LabInfo } from './info';
 export { writeFileAtomic, writeJsonAtomic, PROJECT_ROOT } from './util/fs';
 export {
-  QUICK_ENV, SEED_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED,
+  QUICK_ENV, SEED_ENV, REUSE_RUNS_ENV, QUICK_LIMITS, DEFAULT_NOTEBOOK_SEED,
   quickMode, notebookSettings, describeSettings, byMode, forNotebook,
 } from './notebook';
 export type { NotebookSettings } from './notebook';
@@ -23,6 +25,9 @@ export * from './train';
 // Training's EpochLogs (viz's createLivePlot takes LiveEpochLogs, which accepts these).
 export type { EpochLogs } from './train';
 export * from './runs/folder';
+export { lockRunFolder, RunFolderLockedError, LOCK_FILE, type LockHolder, type RunLock } from './runs/run-lock';
+export { cleanStaleTemps, checkResumable, RunMismatchError } from './runs/run-folder';
+export { FileSystemError, describeFsError } from './util/fs-errors';
 export * from './experiments/presets';
 export * from './experiments/run';
 export type { ExperimentConfig, ReferenceResult, RunResult } from './runs/types';
@@ -51,3 +56,26 @@ export { runKerasExperiment, kerasAvailable } from './experiments/keras';
 export type { RunOptions, RunFunction } from './experiments/protocol';
 export * from './predict';
 export * from './viz';
+export * from './pad';
+export { serveDrawingPad, saveDrawing, classFolderName, PAD_SAVE_ROUTE, type DrawingPadServer, type DrawingPadServerOptions } from './pad/serve';
+export {
+  activationsFigure,
+  layerOutputs,
+  outputProbabilities,
+  confidentMistakes,
+  DEFAULT_ACTIVATIONS,
+  DEFAULT_PROBABILITIES,
+  DEFAULT_CONFIDENT_MISTAKES,
+  type DigitSource,
+  type ActivationsOptions,
+  type ProbabilitiesOptions,
+  type ConfidentMistakesOptions,
+} from './evaluate/inside';
+export { ablationParallelCoordinates, runSettings, DEFAULT_PARALLEL_COORDINATES, type ParallelCoordinatesOptions, type AblationRunPoint } from './experiments/parallel';
+export { saveWeightSnapshot, readWeightSnapshots, SNAPSHOT_UNITS, SNAPSHOT_DIR, SNAPSHOT_INDEX } from './runs/snapshots';
+export { fixTslabKernelStatus } from './kernel/status';
+export { describeExperiment } from './experiments/describe';
+export { GridProgressTable, notebookGridProgress, type GridTableRow, type GridRunState } from './experiments/progress-table';
+
+// Inside a tslab kernel started without bin/tslab-kernel.js, fix its status from now on.
+fixRunningTslabKernel();

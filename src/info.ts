@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, tf, type BackendInfo } from './backend';
-import { DATASET_NAMES, locateDataset, type DataSource, type LoadDataOptions } from './data';
+import { DATASET_NAMES, checkDataset, formatDatasetCheck, type DataSource, type DatasetCheck, type LoadDataOptions } from './data';
 import { PROJECT_ROOT } from './util/fs';
 import { selectTrainStep, type TrainStepEngine } from './train/graph-step';
 
@@ -14,8 +14,10 @@ export interface LabInfo {
   /** How `fit` runs its training step here (for createMlp's optimizers), and why. */
   trainStep: { name: TrainStepEngine; reason: string };
   versions: Record<string, string>;
-  /** Per data set: where it was found, or null when it would be downloaded. */
+  /** Per data set: where it was found, or null when it would be downloaded (or its location is broken). */
   datasets: Record<string, DataSource | null>;
+  /** Per data set: what was checked there (files, headers, sizes; checksums with `verify`) and any problem. */
+  dataChecks: Record<string, DatasetCheck>;
   /** The project's Python environment (JupyterLab, Keras), if set up. */
   pythonEnvironment: string | null;
 }
@@ -30,7 +32,7 @@ function packageVersion(name: string): string | undefined {
 }
 
 /** Collect the facts `mnist-lab info` prints. */
-export async function labInfo(options: LoadDataOptions = {}): Promise<LabInfo> {
+export async function labInfo(options: LoadDataOptions & { verify?: boolean } = {}): Promise<LabInfo> {
   const backend = await initBackend({ quiet: true });
   const versions: Record<string, string> = { node: process.versions.node, 'tfjs-core': tf.version_core };
   for (const name of ['mnist-lab', '@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm', 'tslab', 'nodeplotlib', 'ndarray']) {
@@ -42,9 +44,13 @@ export async function labInfo(options: LoadDataOptions = {}): Promise<LabInfo> {
     if (tfVersion) versions['tfjs-node (loaded)'] = tfVersion;
   }
   const datasets: Record<string, DataSource | null> = {};
-  for (const name of DATASET_NAMES) datasets[name] = (await locateDataset(name, options)) ?? null;
+  const dataChecks: Record<string, DatasetCheck> = {};
+  for (const name of DATASET_NAMES) {
+    dataChecks[name] = await checkDataset(name, options);
+    datasets[name] = dataChecks[name].source;
+  }
   const venv = path.join(PROJECT_ROOT, '.venv');
-  return { backend, trainStep: selectTrainStep(null), versions, datasets, pythonEnvironment: existsSync(path.join(venv, 'bin', 'python')) ? venv : null };
+  return { backend, trainStep: selectTrainStep(null), versions, datasets, dataChecks, pythonEnvironment: existsSync(path.join(venv, 'bin', 'python')) ? venv : null };
 }
 
 function readMnistLabVersion(): string {
@@ -56,9 +62,7 @@ export function formatLabInfo(info: LabInfo): string {
   const lines = [`backend: ${info.backend.name} (${info.backend.reason})`, `training step: ${info.trainStep.name} (${info.trainStep.reason})`, 'versions:'];
   for (const [name, version] of Object.entries(info.versions)) lines.push(`  ${name.padEnd(30)} ${version}`);
   lines.push('datasets:');
-  for (const [name, source] of Object.entries(info.datasets)) {
-    lines.push(`  ${name.padEnd(30)} ${source ? `${source.path} (${source.kind})` : 'not found locally: will be downloaded into data/ on first use'}`);
-  }
+  for (const check of Object.values(info.dataChecks)) lines.push(...formatDatasetCheck(check));
   lines.push(`python environment: ${info.pythonEnvironment ?? 'none (run `npm run setup`)'}`);
   return lines.join('\n');
 }

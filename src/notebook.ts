@@ -12,6 +12,8 @@ import type { ExperimentConfig } from './runs/types';
 export const QUICK_ENV = 'MNIST_LAB_QUICK';
 /** Env variable that overrides the notebooks' seed. */
 export const SEED_ENV = 'MNIST_LAB_SEED';
+/** Env variable (set by `npm run export` in full mode) that lets notebooks reuse finished runs instead of retraining. */
+export const REUSE_RUNS_ENV = 'MNIST_LAB_REUSE_RUNS';
 
 export interface NotebookSettings {
   /** True when env `MNIST_LAB_QUICK=1`: small subsets and few epochs, for tests and a first pass. */
@@ -24,6 +26,12 @@ export interface NotebookSettings {
   maxEpochs?: number;
   /** Seed for initialisers, dropout and shuffling (env `MNIST_LAB_SEED`). */
   seed: number;
+  /**
+   * Pick up a finished run in its run folder instead of training it again
+   * (env `MNIST_LAB_REUSE_RUNS=1`, which `npm run export` sets in full mode);
+   * false: a learner's re-run trains afresh. Pass as `runExperiment`'s `resume`.
+   */
+  reuseRuns: boolean;
 }
 
 /** Limits of quick mode: enough data that accuracy visibly rises, little enough to run in seconds. */
@@ -41,7 +49,9 @@ export function notebookSettings(): NotebookSettings {
   const rawSeed = process.env[SEED_ENV];
   const seed = rawSeed === undefined || rawSeed === '' ? DEFAULT_NOTEBOOK_SEED : Number(rawSeed);
   if (!Number.isInteger(seed)) throw new ConfigError(SEED_ENV, `must be an integer, got '${rawSeed}'`);
-  return quickMode() ? { quick: true, ...QUICK_LIMITS, seed } : { quick: false, seed };
+  const reuse = process.env[REUSE_RUNS_ENV];
+  const reuseRuns = reuse !== undefined && reuse !== '' && reuse !== '0' && reuse.toLowerCase() !== 'false';
+  return quickMode() ? { quick: true, ...QUICK_LIMITS, seed, reuseRuns } : { quick: false, seed, reuseRuns };
 }
 
 /** One line that says which mode a notebook runs in, for the versions cell. */

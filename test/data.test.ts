@@ -100,7 +100,7 @@ describe('where data comes from', () => {
         y_test: { shape: [3], data: tiny.testLabels },
       }),
     );
-    const options = { ...isolated(), kerasDir, dataDir: tempDir(), verify: false };
+    const options = { ...isolated(), kerasDir, dataDir: null, verify: false };
     const dataset = await loadDataset('mnist', options);
     assert.equal(dataset.source.kind, 'keras');
     assert.deepEqual(dataset.train.images.shape, [7, 28, 28]);
@@ -118,7 +118,7 @@ describe('where data comes from', () => {
     const cacheDir = tempDir();
     const systemDir = tempDir();
     await writeTinyDataset(systemDir, 'fashion-mnist');
-    const base = { kerasDir: tempDir(), systemDir, cacheDir, download: false, dataDir: tempDir() };
+    const base = { kerasDir: tempDir(), systemDir, cacheDir, download: false, dataDir: null };
     assert.equal((await locateDataset('fashion-mnist', base))?.kind, 'system');
     await writeTinyDataset(cacheDir, 'fashion-mnist');
     assert.equal((await locateDataset('fashion-mnist', base))?.kind, 'cache');
@@ -135,7 +135,7 @@ describe('bad input gets a clear message', () => {
   });
 
   test('nothing found and downloads off: says where it looked and which four files to place where', async () => {
-    const options = { ...isolated(), dataDir: tempDir() };
+    const options = { ...isolated(), dataDir: null };
     await assert.rejects(loadData('mnist', options), (error: unknown) => {
       assert.ok(error instanceof DatasetNotFoundError);
       assert.match(error.message, /Data set 'mnist' was not found\. Looked in:/);
@@ -160,7 +160,8 @@ describe('bad input gets a clear message', () => {
     await fs.writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
     await assert.rejects(loadData('mnist', { ...isolated(), dataDir: root, verify: false }), (error: unknown) => {
       assert.ok(error instanceof DataFormatError);
-      assert.match(error.message, /train-images-idx3-ubyte\.gz: the gzip stream is truncated .*Delete the file and load again/);
+      assert.match(error.message, /train-images-idx3-ubyte\.gz: the gzip stream is truncated .*Replace it with the official file \(`npx mnist-lab data add <folder>`/);
+      assert.doesNotMatch(error.message, /downloaded/, 'an explicit folder is not fixed by a download');
       return true;
     });
   });
@@ -181,7 +182,7 @@ describe('bad input gets a clear message', () => {
     await writeIdxFile(path.join(dir, STANDARD_NAMES.testImages), [5], new Uint8Array(5));
     await assert.rejects(
       loadData('mnist', { ...isolated(), dataDir: root, verify: false }),
-      /t10k-images-idx3-ubyte\.gz: wrong IDX magic number \(expected 0x00000803, got 0x00000801\)/,
+      /t10k-images-idx3-ubyte\.gz: this is a label file \(IDX magic 0x00000801\) where the images belong: the images and labels files look swapped/,
     );
   });
 
@@ -290,7 +291,7 @@ describe('the downloader', () => {
       { m: (res, file) => fs.readFile(path.join(dir, file)).then((bytes) => res.writeHead(200).end(bytes)) },
       async (base) => {
         const cacheDir = tempDir();
-        const options = { ...isolated(), cacheDir, dataDir: tempDir(), download: true, downloadOptions: { mirrors: [`${base}/m/`], retries: 0, quiet: true } };
+        const options = { ...isolated(), cacheDir, dataDir: null, download: true, downloadOptions: { mirrors: [`${base}/m/`], retries: 0, quiet: true } };
         await assert.rejects(loadData('mnist', options), (error: unknown) => {
           assert.ok(error instanceof DownloadError);
           assert.match(error.message, /Could not download train-images-idx3-ubyte\.gz:\n {2}- http:\/\/127\.0\.0\.1:\d+\/m\/train-images-idx3-ubyte\.gz: checksum mismatch/);

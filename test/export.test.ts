@@ -1,12 +1,15 @@
 /**
- * `npm run export` in quick mode on two notebooks (01 has a results table,
- * 02 has figures and plotly charts): the files it promises exist, the HTML
- * needs no network, and headless Chromium, offline, draws the charts.
+ * `npm run export -- --quick` on two notebooks (01 has a results table,
+ * 02 has figures and plotly charts): the files it promises exist, every page
+ * says it is quick mode, cells are numbered, Markdown links its figure files,
+ * the whole export fits a size budget, the HTML needs no network (headless
+ * Chromium, offline, draws the charts), and handout.pdf has a table of
+ * contents and pages that are not blank (pdftoppm).
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
@@ -32,14 +35,14 @@ function inkStatistics(png: Buffer): { inkShare: number; colours: number } {
   return { inkShare: ink / (image.width * image.height), colours: colours.size };
 }
 
-describe('npm run export (quick mode)', { skip: canRun }, () => {
+describe('npm run export -- --quick', { skip: canRun }, () => {
   const out = path.join(tempDir('mnist-lab-export-'), 'export');
   let status: number | null = null;
   let log = '';
 
   before(() => {
     // --no-build: `npm test` builds first, and a rebuild here would race other test files.
-    const result = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'export.mjs'), '--no-build', '--out', out, DATA_NOTEBOOK, FIGURE_NOTEBOOK], {
+    const result = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'export.mjs'), '--no-build', '--quick', '--out', out, DATA_NOTEBOOK, FIGURE_NOTEBOOK], {
       encoding: 'utf8',
       env: { ...process.env, MNIST_LAB_QUIET: '1' },
     });
@@ -50,6 +53,8 @@ describe('npm run export (quick mode)', { skip: canRun }, () => {
   test('runs the notebooks and exits 0', () => {
     assert.equal(status, 0, log);
     assert.match(log, /export: quick mode/);
+    assert.match(log, /cell 1\/\d+/, 'progress per cell while notebooks run');
+    assert.match(log, /wrote .*handout\.pdf/);
   });
 
   test('writes HTML, Markdown and the executed notebook for each, and an index linking them', () => {
@@ -98,7 +103,63 @@ describe('npm run export (quick mode)', { skip: canRun }, () => {
       assert.doesNotMatch(page, /<link[^>]+href="https?:/i, `${name}.html loads a stylesheet from the network`);
     }
     const charts = readFileSync(path.join(out, `${FIGURE_NOTEBOOK}.html`), 'utf8');
-    assert.equal((charts.match(/\* plotly\.js v/g) ?? []).length, 1, 'plotly.js is inlined exactly once');
+    assert.match(charts, /<script src="assets\/plotly\.min\.js"><\/script>/, 'charts load plotly.js from the export itself');
+    assert.doesNotMatch(charts, /\* plotly\.js v/, 'plotly.js is not inlined into the page');
+    assert.match(readFileSync(path.join(out, 'assets', 'plotly.min.js'), 'utf8').slice(0, 200), /plotly\.js v\d/);
+  });
+
+  test('quick mode says so on every page: each HTML and Markdown file, the index and the PDF header', () => {
+    for (const name of [DATA_NOTEBOOK, FIGURE_NOTEBOOK]) {
+      for (const file of [`${name}.html`, `${name}.md`]) {
+        const text = readFileSync(path.join(out, file), 'utf8');
+        assert.match(text, /Quick mode: these are not the real results/, `${file} has the quick-mode banner`);
+        if (file.endsWith('.md')) assert.match(text, /^> \*\*Quick mode/, `${file}: the banner comes first`);
+      }
+    }
+    assert.match(readFileSync(path.join(out, 'index.html'), 'utf8'), /Quick mode: these are not the real results/);
+  });
+
+  test('cells are numbered as in a run notebook: In [1], In [2], ...', () => {
+    const executed = JSON.parse(readFileSync(path.join(out, 'notebooks', `${DATA_NOTEBOOK}.ipynb`), 'utf8')) as { cells: Array<{ cell_type: string; execution_count: number | null }> };
+    const counts = executed.cells.filter((cell) => cell.cell_type === 'code').map((cell) => cell.execution_count);
+    assert.deepEqual(counts, counts.map((_, index) => index + 1));
+    const page = readFileSync(path.join(out, `${DATA_NOTEBOOK}.html`), 'utf8');
+    assert.match(page, /In(\s|&nbsp;)\[1\]:/);
+    assert.doesNotMatch(page, /In(\s|&nbsp;)\[(\s|&nbsp;)*\]:/, 'no cell without its number');
+  });
+
+  test('Markdown links the figure files (no inlined plotly) and the export fits its size budget', () => {
+    const markdown = readFileSync(path.join(out, `${FIGURE_NOTEBOOK}.md`), 'utf8');
+    const links = [...markdown.matchAll(/!\[[^\]]*\]\((figures\/[^)]+\.svg)\)/g)].map((match) => match[1]);
+    assert.ok(links.length >= 6, `only ${links.length} figure links`);
+    for (const link of links) assert.ok(existsSync(path.join(out, link)), `${link} exists`);
+    assert.doesNotMatch(markdown, /Plotly|<script/, 'no scripts in Markdown');
+    assert.ok(statSync(path.join(out, `${FIGURE_NOTEBOOK}.md`)).size < 100_000, 'a Markdown file is text, not megabytes');
+    // The budget: full exports of all notebooks must stay well under 15 MB; these two are a fraction.
+    const total = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => sum + (entry.isDirectory() ? total(path.join(dir, entry.name)) : statSync(path.join(dir, entry.name)).size), 0);
+    const bytes = total(out);
+    assert.ok(bytes < 10_000_000, `the export of two notebooks takes ${(bytes / 1e6).toFixed(1)} MB`);
+  });
+
+  test('handout.pdf: one printable PDF with a table of contents, pages rendered by pdftoppm are not blank', { skip: process.env.CI !== 'true' && spawnSync('pdftoppm', ['-v']).error ? 'pdftoppm is not installed (apt-get install poppler-utils)' : false }, () => {
+    const pdf = path.join(out, 'handout.pdf');
+    assert.ok(existsSync(pdf), 'handout.pdf written');
+    const text = spawnSync('pdftotext', ['-f', '1', '-l', '1', '-layout', pdf, '-'], { encoding: 'utf8' }).stdout;
+    assert.match(text, /Contents/);
+    assert.match(text, /1\. Loading the data/);
+    assert.match(text, /2\. Looking at pixels/);
+    assert.match(text, /QUICK MODE/, 'the quick-mode warning is printed on the page');
+    const pages = Number(/Pages:\s+(\d+)/.exec(spawnSync('pdfinfo', [pdf], { encoding: 'utf8' }).stdout)?.[1] ?? 0);
+    assert.ok(pages >= 4, `${pages} pages`);
+    const prefix = path.join(tempDir('mnist-lab-pdf-'), 'page');
+    const rendered = spawnSync('pdftoppm', ['-png', '-r', '40', '-f', '1', '-l', '3', pdf, prefix], { encoding: 'utf8' });
+    assert.equal(rendered.status, 0, rendered.stderr);
+    const files = readdirSync(path.dirname(prefix)).filter((name) => name.endsWith('.png'));
+    assert.equal(files.length, 3);
+    for (const file of files) {
+      const { inkShare } = inkStatistics(readFileSync(path.join(path.dirname(prefix), file)));
+      assert.ok(inkShare > 0.005, `${file} is blank (${(inkShare * 100).toFixed(2)}% ink)`);
+    }
   });
 
   test('headless Chromium, offline, draws the charts and the page is not blank', { skip: findChromium() ? false : 'Chromium is not installed' }, async () => {

@@ -13,7 +13,7 @@ import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const NOTEBOOK_DIR = path.join(PROJECT_ROOT, 'notebooks');
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const EXPECTED_NOTEBOOKS = 8;
+const EXPECTED_NOTEBOOKS = 9;
 
 interface Cell {
   cell_type: 'code' | 'markdown' | 'raw';
@@ -66,7 +66,7 @@ describe('committed notebooks', () => {
       const cells = readNotebook(path.join(NOTEBOOK_DIR, file)).cells;
       const markdown = cells.filter((cell) => cell.cell_type === 'markdown').map((cell) => joined(cell.source));
       const code = cells.filter((cell) => cell.cell_type === 'code').map((cell) => joined(cell.source));
-      assert.match(joined(cells[0].source), /^# \d\. /, `${file}: the first cell is the title`);
+      assert.match(joined(cells[0].source), /^# \d+\. /, `${file}: the first cell is the title`);
       assert.match(joined(cells[0].source), /In this notebook you will/, `${file}: the title says what the learner will do`);
       assert.match(code[0], /import \* as lab from "mnist-lab";/, `${file}: the first code cell holds the imports`);
       assert.match(code[1], /labInfo\(\)/, `${file}: the second code cell prints versions`);
@@ -207,6 +207,26 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /407,050 parameters in:/);
     assert.match(text, /identical predictions after import: true/);
     assert.match(text, /my-digit\.png \(a 2 from the test set\):\s+\d: [\d.]+%/);
+    assert.match(text, /data-mnist-lab="drawing-pad"/, 'the drawing pad is next to predict');
+  });
+
+  test('04 shows the drawing pad after training; 05 the parallel-coordinates view of the grid', () => {
+    assert.match(outputsOf('04-'), /data-mnist-lab="drawing-pad"[^]*seed 001's network, best checkpoint/);
+    assert.match(outputsOf('04-'), /TensorFlow\.js \(browser build\) from node_modules/, 'the pad carries TensorFlow.js itself');
+    const five = outputsOf('05-');
+    assert.match(five, /data-figure="parallelCoordinates"/);
+    assert.ok((five.match(/<polyline /g) ?? []).length >= 2, 'one line per run');
+  });
+
+  test('10: first-layer weights, weights over epochs, activations, probabilities, mistakes and the pad', () => {
+    const text = outputsOf('10-');
+    assert.match(text, /snapshots after epochs 0, 1, 2$/m);
+    assert.match(text, /First-layer weights: what each hidden unit responds to/);
+    assert.match(text, /First-layer weights forming over the epochs/);
+    assert.equal((text.match(/data-figure="activations"/g) ?? []).length / 2, 2, 'two digits layer by layer (each output holds the figure twice: div and svg)');
+    assert.match(text, /data-figure="probabilities"[^]*Most confident mistakes/);
+    assert.match(text, /data-mnist-lab="drawing-pad"/);
+    assert.match(text, /tensors still alive: 0/);
   });
 
   test('09: the convnet beside the MLPs on MNIST and Fashion-MNIST, with its filters and feature maps', () => {

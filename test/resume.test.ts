@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { tf, initBackend, loadCheckpoint, readRun, backendInfo } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
@@ -108,9 +108,14 @@ describe('kill -9 during training, then the same command resumes', real, () => {
     model.dispose();
     const record = await readRun(runDir);
     assert.equal(record.state?.epochsCompleted, 2);
-    // Asking for more epochs is a different run; the message says what to do.
+    // Asking for more epochs continues the run: the next start puts the aside checkpoint back and removes the temp.
     const more = spawnSync(process.execPath, [...CLI, ...args.map((arg) => (arg === '2' ? '3' : arg))], { cwd: ROOT, env, encoding: 'utf8' });
-    assert.notEqual(more.status, 0);
-    assert.match(more.stderr, /holds a run with different settings, so it cannot be resumed\. Choose another --out folder, or pass --no-resume/);
+    assert.equal(more.status, 0, more.stderr);
+    assert.equal((await readRun(runDir)).state?.epochsCompleted, 3);
+    assert.deepEqual(readdirSync(path.join(runDir, 'checkpoints')).sort(), ['best', 'last']);
+    // Other settings are a different run; the message says which and what to do.
+    const other = spawnSync(process.execPath, [...CLI, ...args.map((arg) => (arg === '16' ? '32' : arg))], { cwd: ROOT, env, encoding: 'utf8' });
+    assert.notEqual(other.status, 0);
+    assert.match(other.stderr, /holds a run with different settings \(model\.hiddenUnits: saved \[16\], asked \[32\]\), so it cannot be resumed\.\nTrain into another --out folder \(runDir\), or pass --no-resume/);
   });
 });

@@ -26,7 +26,8 @@ import {
   visibleLength,
   notebookHtml,
   show,
-  resetNotebookPlotly,
+  PLOTLY_MIME,
+  type MimeBundle,
   createLivePlot,
   detectDisplay,
   offlineIndexHtml,
@@ -189,7 +190,7 @@ describe('figures from synthetic data', () => {
     assert.equal(table.footer[0], 'Total params: 407,050', 'seed 000 network');
     assert.deepEqual(table.rows.map((row) => row[1]), ['(None, 784)', '(None, 512)', '(None, 10)']);
     const kernel = model.layers[1].getWeights()[0];
-    const figure = firstLayerWeights(kernel, { units: 6 });
+    const figure = firstLayerWeights(kernel, { units: 6, scaling: 'raw' });
     assert.equal(figure.tiles.length, 6);
     assert.equal(figure.tiles[2].pixels[3][4], kernel.arraySync() instanceof Array ? (kernel.arraySync() as number[][])[3 * 28 + 4][2] : NaN);
     assert.equal(figure.minValue, -figure.maxValue, 'zero is white: the scale is symmetric');
@@ -209,18 +210,23 @@ describe('figures from synthetic data', () => {
     assert.ok(staticHtml.length < 100_000 && !/<script/.test(staticHtml));
   });
 
-  test('notebook: text/html, plotly.js sent once per kernel, static figures without scripts', () => {
-    resetNotebookPlotly();
-    const sent: string[] = [];
-    const display = { html: (html: string) => sent.push(html) };
+  test('notebook: charts as the plotly MIME type (drawn from data, so they survive a reload) with a static SVG beside it', () => {
+    const sent: MimeBundle[] = [];
+    const display = { bundle: (data: MimeBundle) => sent.push(data) };
     show(trainingCurves(HISTORY), { display });
     show(trainingCurves(HISTORY), { display });
-    show(confusionMatrixFigure([[1, 0], [0, 1]]), { display });
-    assert.equal(sent.length, 3);
-    assert.match(sent[0], /plotly\.js v\d/);
-    assert.doesNotMatch(sent[1], /plotly\.js v\d/);
-    assert.match(sent[1], /Plotly\.newPlot/);
-    assert.ok(sent[1].length < 50_000);
+    show(pixelGrid([[0, 255], [255, 0]]), { display });
+    show(trainingCurves(HISTORY), { display, interactive: false });
+    assert.equal(sent.length, 4);
+    for (const chart of sent.slice(0, 2)) {
+      const spec = chart[PLOTLY_MIME] as { data: Array<{ y: number[] }>; layout: Record<string, unknown> };
+      assert.ok(Array.isArray(spec.data) && spec.data.length >= 4, 'train and validation loss and accuracy traces');
+      assert.deepEqual(spec.data.find((trace) => trace.y.length === 4)?.y.length, 4);
+      assert.match(String(chart['text/html']), /^<div class="mnist-lab-figure" data-figure="lineChart"><svg/);
+      assert.doesNotMatch(String(chart['text/html']), /<script/, 'no script: nothing that depends on an earlier output');
+    }
+    assert.equal(sent[2][PLOTLY_MIME], undefined, 'a pixel grid is SVG only');
+    assert.equal(sent[3][PLOTLY_MIME], undefined, 'interactive: false is SVG only');
     assert.doesNotMatch(notebookHtml(pixelGrid([[0, 255], [255, 0]])), /<script/);
   });
 

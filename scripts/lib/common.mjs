@@ -128,3 +128,17 @@ export function indent(text, pad = '    ') {
     .map((l) => pad + l)
     .join('\n');
 }
+
+/**
+ * A relative MNIST_LAB_DATA means relative to where the user typed the command.
+ * npm runs scripts in the project root but sets INIT_CWD to that folder, and
+ * kernels, workers and tests run in yet other folders: so every npm script makes
+ * it absolute here, before starting anything. Returns a line for the log, or null.
+ */
+export function resolveDataEnv(env = process.env) {
+  const value = env.MNIST_LAB_DATA;
+  if (!value || path.isAbsolute(value)) return null;
+  const base = env.INIT_CWD && path.isAbsolute(env.INIT_CWD) ? env.INIT_CWD : process.cwd();
+  env.MNIST_LAB_DATA = path.resolve(base, value);
+  return `MNIST_LAB_DATA=${value} is relative to ${base} (where the command was typed): using ${env.MNIST_LAB_DATA}`;
+}

@@ -4,22 +4,29 @@
     .venv/bin/python scripts/notebooks/export.py --executed DIR --out DIR
 
 For each executed notebook in --executed it writes to --out:
-  <name>.html            self-contained page (nbconvert, JupyterLab look, no CDN:
-                         images embedded, chart libraries inlined), works offline
-  <name>.md              Markdown version; its images go to figures/<name>/
+  <name>.html            page with the JupyterLab look (nbconvert, no CDN: images
+                         embedded, charts drawn by assets/plotly.min.js, a local
+                         file), works offline
+  <name>.md              Markdown version; it references the figure files
+  handout.html           every notebook in one printable page with a table of
+                         contents (scripts/export.mjs prints it to handout.pdf)
   figures/<name>/        every figure as SVG or PNG, named by cell
   tables/<name>--<table>.{md,csv,json}
                          every results table shown with lab.showTable()
   index.html, manifest.json
                          links to all of it, with the mode and run times
+A quick-mode export says so in a banner at the top of every page.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import csv
 import datetime
+import hashlib
 import html
+import itertools
 import io
 import json
 import os
@@ -37,10 +44,17 @@ TABLE_DATA = re.compile(r'<script type="application/json" class="' + TABLE_MARKE
 FIGURE_DATA = re.compile(r'<script type="application/json" class="mnist-lab-figure-data">(.*?)</script>', re.S)
 SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
 DATA_URI_PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
-# Chart libraries a page may need and where their offline copy lives.
-INLINE_LIBRARIES = {
-    "Plotly": ROOT / "node_modules" / "plotly.js-dist-min" / "plotly.min.js",
-}
+# plotly.js, copied once into the export and loaded by relative path: offline,
+# and not 4.8 MB again in every page.
+PLOTLY_SOURCE = ROOT / "node_modules" / "plotly.js-dist-min" / "plotly.min.js"
+PLOTLY_ASSET = "assets/plotly.min.js"
+PLOTLY_MIME = "application/vnd.plotly.v1+json"  # keep in step with PLOTLY_MIME in src/viz/notebook.ts
+QUICK_BANNER = (
+    "> **Quick mode: these are not the real results.** This export ran every notebook on a small subset "
+    "(2,000 training examples, 2 epochs), so curves, accuracies and ablation numbers are far from the tutorials' "
+    "and can contradict the text. Run `npm run export` (full mode) for material to hand out."
+)
+CHART_IDS = itertools.count(1)
 CDN_SCRIPT = re.compile(r'<script[^>]+src="https?://[^"]*(plotly|require)[^"]*"[^>]*>\s*</script>', re.I)
 
 
@@ -124,44 +138,64 @@ def table_csv(table: dict) -> str:
     return buffer.getvalue()
 
 
-def inline_libraries(page: str) -> str:
-    """Replace CDN script tags by inlined copies, so charts draw offline."""
+def use_local_plotly(page: str) -> str:
+    """Drop CDN script tags; load plotly.js from the export's assets folder when the page draws charts."""
     page = CDN_SCRIPT.sub("", page)
-    head_scripts = []
-    for global_name, file in INLINE_LIBRARIES.items():
-        uses = re.search(rf"\b{global_name}\.(newPlot|react|plot)\b", page)
-        # The notebook renderer already sends the library once per kernel.
-        already_inlined = file.exists() and file.read_text(encoding="utf-8")[:120] in page
-        if uses and already_inlined:
-            continue
-        if uses and file.exists():
-            head_scripts.append(f"<script>/* {file.name}, inlined for offline use */\n{file.read_text(encoding='utf-8')}\n</script>")
-        elif uses:
-            print(f"export.py: the page uses {global_name} but {file} is missing; run `npm install`", file=sys.stderr)
-    if head_scripts:
-        page = page.replace("</head>", "\n".join(head_scripts) + "\n</head>", 1)
+    if re.search(r"\bPlotly\.(newPlot|react|plot)\b", page):
+        page = page.replace("</head>", f'<script src="{PLOTLY_ASSET}"></script>\n</head>', 1)
     return page
+
+
+def chart_html(spec: dict, svg_html: str) -> str:
+    """A plotly chart drawn over its static SVG (the SVG stays where scripts do not run)."""
+    element = "mnist-lab-" + hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12] + f"-{next(CHART_IDS)}"
+    inner = re.sub(r'^<div class="mnist-lab-figure"[^>]*>|</div>$', "", svg_html.strip())
+    payload = json.dumps(spec).replace("<", "\\u003c")
+    return (
+        f'<div class="mnist-lab-figure" data-figure="chart" id="{element}">{inner}</div>'
+        f'<script type="text/javascript">(function(){{var spec={payload};var tries=0;function draw(){{var div=document.getElementById("{element}");'
+        "if(!div)return;if(window.Plotly&&window.Plotly.newPlot){div.innerHTML='';div.setAttribute('data-rendered','plotly');"
+        "window.Plotly.newPlot(div,spec.data,spec.layout,spec.config);}else if(++tries<100){setTimeout(draw,50);}}draw();})();</script>"
+    )
+
+
+def for_html(notebook, interactive: bool) -> None:
+    """Charts (plotly MIME type) as HTML nbconvert keeps: drawn by plotly.js, or static SVG for print."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            spec = data.pop(PLOTLY_MIME, None)
+            if spec is not None and interactive:
+                data["text/html"] = chart_html(spec, as_text(data.get("text/html", "")))
+
+
+def with_banner(notebook, mode: str) -> None:
+    if mode == "quick":
+        notebook.cells.insert(0, nbformat.v4.new_markdown_cell(QUICK_BANNER))
 
 
 def strip_table_data(markup: str) -> str:
     return TABLE_DATA.sub("", FIGURE_DATA.sub("", markup))
 
 
-def export_notebook(path: Path, out: Path) -> dict:
+def export_notebook(path: Path, out: Path, mode: str) -> dict:
     name = path.stem
     notebook = nbformat.read(path, as_version=4)
-    record: dict = {"name": name, "title": notebook_title(notebook, name), "figures": [], "tables": []}
+    record: dict = {"name": name, "title": notebook_title(notebook, name), "figures": [], "tables": [], "sections": notebook_sections(notebook)}
+    # Markdown points at the figure files instead of carrying them (charts would drag plotly.js along).
+    figure_links: dict[int, list[str]] = {}
 
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
         figure_number = 0
-        for output in cell.get("outputs", []):
+        for output_number, output in enumerate(cell.get("outputs", [])):
             for extension, content in figures_of_output(output):
                 figure_number += 1
                 file = out / "figures" / name / f"cell{index:02d}-{figure_number}.{extension}"
                 write_atomic(file, content)
                 record["figures"].append(str(file.relative_to(out)))
+                figure_links.setdefault(id(output), []).append(str(file.relative_to(out)))
             for table in tables_of_output(output):
                 base = out / "tables" / f"{name}--{table['name']}"
                 write_atomic(base.with_suffix(".json"), json.dumps(table, indent=2) + "\n")
@@ -169,18 +203,39 @@ def export_notebook(path: Path, out: Path) -> dict:
                 write_atomic(base.with_suffix(".md"), f"# {table['name']} ({name})\n\n" + table_markdown(table))
                 record["tables"].append({"name": table["name"], "files": [str(base.with_suffix(s).relative_to(out)) for s in (".md", ".csv", ".json")]})
 
+    with_banner(notebook, mode)
+    interactive = copy.deepcopy(notebook)
+    for_html(interactive, interactive=True)
     html_exporter = HTMLExporter(template_name="mnist-lab", extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
-    page, _ = html_exporter.from_notebook_node(notebook, resources={"metadata": {"name": record["title"]}})
-    write_atomic(out / f"{name}.html", inline_libraries(page))
+    page, _ = html_exporter.from_notebook_node(interactive, resources={"metadata": {"name": record["title"]}})
+    write_atomic(out / f"{name}.html", use_local_plotly(page))
     record["html"] = f"{name}.html"
 
-    # Markdown: images as files next to it; embedded data scripts dropped
-    # (they are for the exporter, and Markdown viewers would show them as text).
+    # For print: the same page with static SVG charts and no scripts.
+    printable = copy.deepcopy(notebook)
+    for_html(printable, interactive=False)
+    print_page, _ = html_exporter.from_notebook_node(printable, resources={"metadata": {"name": record["title"]}})
+    record["printBody"] = SCRIPT.sub("", body_of(print_page))
+    record["printHead"] = SCRIPT.sub("", head_of(print_page))
+
+    # Markdown: figures as links to their files, tables as Markdown; the exporter-only JSON dropped.
     for cell in notebook.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = output.get("data", {})
-            if "text/html" in data:
-                data["text/html"] = strip_table_data(as_text(data["text/html"]))
+            links = figure_links.get(id(output))
+            if links:
+                output["data"] = {"text/markdown": "\n\n".join(f"![{Path(link).stem}]({link})" for link in links)}
+                continue
+            data.pop(PLOTLY_MIME, None)
+            markup = as_text(data.get("text/html", ""))
+            tables = tables_of_output(output)
+            if tables:
+                output["data"] = {"text/markdown": "\n".join(table_markdown(table) for table in tables)}
+            elif 'data-mnist-lab="drawing-pad"' in markup:
+                # A drawing pad carries TensorFlow.js and the model (megabytes of script): Markdown cannot run it.
+                output["data"] = {"text/markdown": "*(Drawing pad: open the HTML export of this notebook to draw digits and watch the network answer.)*"}
+            elif markup:
+                data["text/html"] = strip_table_data(markup)
     markdown_exporter = MarkdownExporter()
     body, resources = markdown_exporter.from_notebook_node(
         notebook, resources={"output_files_dir": f"figures/{name}/markdown", "metadata": {"name": name}}
@@ -190,6 +245,54 @@ def export_notebook(path: Path, out: Path) -> dict:
     write_atomic(out / f"{name}.md", body)
     record["markdown"] = f"{name}.md"
     return record
+
+
+def body_of(page: str) -> str:
+    match = re.search(r"<body[^>]*>(.*)</body>", page, re.S | re.I)
+    body = match.group(1) if match else page
+    # The per-page "all notebooks" link means nothing on paper.
+    return re.sub(r'<nav class="mnist-lab-export-nav">.*?</nav>', "", body, flags=re.S)
+
+
+def head_of(page: str) -> str:
+    match = re.search(r"<head[^>]*>(.*)</head>", page, re.S | re.I)
+    return re.sub(r"<title>.*?</title>", "", match.group(1) if match else "", flags=re.S)
+
+
+def notebook_sections(notebook) -> list[str]:
+    return [line[3:].strip() for cell in notebook.cells if cell.cell_type == "markdown" for line in cell.source.splitlines() if line.startswith("## ")]
+
+
+def handout_page(records: list[dict], mode: str) -> str:
+    """All notebooks in one page for print: cover and contents, then each notebook from a new page."""
+    contents = "\n".join(
+        f'<li><a href="#nb-{html.escape(r["name"])}">{html.escape(r["title"])}</a>'
+        + ("<ul>" + "".join(f"<li>{html.escape(section)}</li>" for section in r["sections"]) + "</ul>" if r["sections"] else "")
+        + "</li>"
+        for r in records
+    )
+    banner = f'<p class="mnist-lab-quick">{html.escape(QUICK_BANNER.lstrip("> ").replace("**", ""))}</p>' if mode == "quick" else ""
+    sections = "\n".join(f'<section class="mnist-lab-notebook" id="nb-{html.escape(r["name"])}">{r["printBody"]}</section>' for r in records)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>mnist-lab: the notebooks</title>
+{records[0]["printHead"] if records else ""}
+<style>
+  .mnist-lab-notebook {{ break-before: page; }}
+  .mnist-lab-cover {{ font-family: sans-serif; }}
+  .mnist-lab-cover li {{ margin: 0.2em 0; }}
+  .mnist-lab-contents {{ list-style: none; padding-left: 0; }}
+  .mnist-lab-contents ul {{ list-style: disc; }}
+  .mnist-lab-quick {{ border: 2px solid #d62728; padding: 6px 10px; font-family: sans-serif; }}
+  .jp-Cell, .jp-OutputArea-output, svg {{ break-inside: avoid; }}
+  svg {{ max-width: 100%; height: auto; }}
+</style>
+</head><body>
+<div class="mnist-lab-cover"><h1>mnist-lab: the notebooks</h1>
+<p>Executed in <b>{html.escape(mode)}</b> mode, exported {datetime.datetime.now().strftime("%Y-%m-%d")}.</p>{banner}
+<h2>Contents</h2><ul class="mnist-lab-contents">{contents}</ul></div>
+{sections}
+</body></html>
+"""
 
 
 def notebook_title(notebook, fallback: str) -> str:
@@ -224,6 +327,8 @@ def index_page(records: list[dict], summary: dict | None) -> str:
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }} th {{ background: #f3f3f3; }}</style>
 </head><body>
 <h1>mnist-lab notebooks</h1>
+{('<p style="border:2px solid #d62728;padding:6px 10px">' + html.escape(QUICK_BANNER.lstrip("> ").replace("**", "")) + "</p>") if mode == "quick" else ""}
+<p>Printable: <a href="handout.pdf">all notebooks as one PDF</a> (<a href="handout.html">HTML</a>).</p>
 <p>Executed in <b>{html.escape(mode)}</b> mode{" (small subsets and few epochs: numbers are far from the tutorials')" if mode == "quick" else ""},
 total {total}, exported {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}. Generated by <code>npm run export</code>: do not edit.</p>
 <table><thead><tr><th>Notebook</th><th>Text</th><th>Figures</th><th>Tables</th><th>Run time</th></tr></thead>
@@ -248,10 +353,18 @@ def main() -> int:
         return 1
     summary_file = args.executed / "run-summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+    mode = summary.get("mode", "quick") if summary else "quick"
     records = []
     for path in paths:
-        records.append(export_notebook(path, args.out))
+        records.append(export_notebook(path, args.out, mode))
         print(f"exported {path.stem}: {len(records[-1]['figures'])} figures, {len(records[-1]['tables'])} tables", flush=True)
+    if PLOTLY_SOURCE.exists():
+        write_atomic(args.out / PLOTLY_ASSET, PLOTLY_SOURCE.read_bytes())
+    else:
+        print(f"export.py: {PLOTLY_SOURCE} is missing, so the pages' charts stay static; run `npm install`", file=sys.stderr)
+    write_atomic(args.out / "handout.html", handout_page(records, mode))
+    for record in records:
+        del record["printBody"], record["printHead"]
     write_atomic(args.out / "index.html", index_page(records, summary))
     write_atomic(args.out / "manifest.json", json.dumps({"summary": summary, "notebooks": records}, indent=2) + "\n")
     print(f"wrote {args.out / 'index.html'}")

@@ -32,6 +32,8 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 DEFAULT_OUT = ROOT / ".tmp" / "notebooks"
+# Seconds each notebook took last time, per mode: the estimate printed up front.
+TIMINGS = ROOT / ".tmp" / "notebook-timings.json"
 KERNEL_NAME = "tslab"
 QUICK_ENV = "MNIST_LAB_QUICK"
 # A quick-mode cell that takes longer than this is a bug (or a missing quick
@@ -55,6 +57,17 @@ def find_notebooks(names: list[str]) -> list[Path]:
             path = matches[0]
         found.append(path.resolve())
     return found
+
+
+def resolve_data_env() -> None:
+    """A relative MNIST_LAB_DATA is relative to where the command was typed (npm's
+    INIT_CWD), not to notebooks/ where the kernels run: make it absolute first."""
+    value = os.environ.get("MNIST_LAB_DATA")
+    if not value or os.path.isabs(value):
+        return
+    base = os.environ.get("INIT_CWD") if os.path.isabs(os.environ.get("INIT_CWD", "")) else os.getcwd()
+    os.environ["MNIST_LAB_DATA"] = os.path.normpath(os.path.join(base, value))
+    print(f"nb:run: MNIST_LAB_DATA={value} is relative to {base} (where the command was typed): using {os.environ['MNIST_LAB_DATA']}", file=sys.stderr)
 
 
 def check_environment() -> None:
@@ -117,14 +130,24 @@ def run_notebook(path: Path, out_dir: Path, quick: bool, timeout: int | None) ->
     cell_seconds: list[float | None] = [None] * len(notebook.cells)
     result: dict = {"notebook": path.name, "mode": "quick" if quick else "full", "ok": True, "error": None}
     started = time.monotonic()
+    code_cells = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    count = 0
     try:
         with client.setup_kernel():
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
                 cell_started = time.monotonic()
+                count += 1
+                # Progress for a long run: which cell, and how long the notebook has taken so far.
+                first = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
+                print(f"  {path.stem}: cell {code_cells.index(index) + 1}/{len(code_cells)} ({first}) at {time.monotonic() - started:.0f} s", flush=True)
                 try:
+                    # tslab sends no execute_input, so nbclient never learns the count; number the
+                    # cells as JupyterLab does, so exports read In [1], In [2], ...
+                    cell.execution_count = count
                     client.execute_cell(cell, index)
+                    cell.execution_count = count
                 except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
                     first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
                     kind = "timed out" if isinstance(error, CellTimeoutError) else "kernel died" if isinstance(error, DeadKernelError) else "failed"
@@ -154,6 +177,7 @@ def main() -> int:
     args = parser.parse_args()
 
     check_environment()
+    resolve_data_env()
     quick = not args.full
     if quick:
         os.environ[QUICK_ENV] = "1"
@@ -169,8 +193,22 @@ def main() -> int:
         os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --no-deprecation").strip()
     timeout = args.timeout if args.timeout is not None else (QUICK_CELL_TIMEOUT if quick else None)
 
+    notebooks = find_notebooks(args.notebooks)
+    mode = "quick" if quick else "full"
+    try:
+        timings = json.loads(TIMINGS.read_text())
+    except (OSError, ValueError):
+        timings = {}
+    known = [timings.get(mode, {}).get(path.name) for path in notebooks]
+    if all(seconds is not None for seconds in known):
+        print(f"{len(notebooks)} notebooks, {mode} mode: about {sum(known) / 60:.0f} min, as last time on this machine"
+              + (" (less where finished runs are reused)" if not quick else ""), flush=True)
+    else:
+        print(f"{len(notebooks)} notebooks, {mode} mode: no estimate yet (first {mode} run here); "
+              + ("the full course trains for about 40-60 min on 2 cores, less where finished runs are reused" if not quick else "quick mode takes a few minutes"), flush=True)
+
     results = []
-    for path in find_notebooks(args.notebooks):
+    for path in notebooks:
         print(f"{path.name}: running ({'quick' if quick else 'full'} mode)", flush=True)
         result = run_notebook(path, args.out, quick, timeout)
         results.append(result)
@@ -181,6 +219,11 @@ def main() -> int:
             where = f"cell {error['cell']} ({error['firstLine']!r})" if error["cell"] is not None else "kernel start"
             print(f"{path.name}: {where} {error['kind']}: {error['message']}", file=sys.stderr, flush=True)
 
+    for result in results:
+        if result["ok"]:
+            timings.setdefault(mode, {})[result["notebook"]] = result["seconds"]
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    TIMINGS.write_text(json.dumps(timings, indent=2) + "\n")
     summary = {"mode": "quick" if quick else "full", "totalSeconds": round(sum(r["seconds"] for r in results), 2), "notebooks": results}
     args.out.mkdir(parents=True, exist_ok=True)
     temporary = args.out / "run-summary.json.tmp"

@@ -90,7 +90,7 @@ export function registerAblate(program: Command): void {
         report: flags.report,
         engine,
         onProgress: (progress) => {
-          if (progress.event !== 'epoch') process.stderr.write(formatProgress(progress) + '\n');
+          if (progress.event !== 'epoch' && progress.event !== 'run') process.stderr.write(formatProgress(progress) + '\n');
         },
       });
       const { summary } = outcome;

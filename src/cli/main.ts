@@ -14,6 +14,10 @@ import { registerShow } from './show';
 import { registerPlot } from './plot';
 import { registerAblate } from './ablate';
 import { registerReport } from './report';
+import { registerDraw } from './draw';
+import { registerInside } from './inside';
+import { registerData } from './data';
+import { setDataDirOrigin } from '../data/location';
 
 export function buildProgram(): Command {
   const program = new Command('mnist-lab')
@@ -29,9 +33,14 @@ export function buildProgram(): Command {
   registerPlot(program);
   registerAblate(program);
   registerReport(program);
+  registerDraw(program);
+  registerInside(program);
+  registerData(program);
+  program.option('--verbose', 'on an error, print the full stack trace (also: env DEBUG=1)');
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  setDataDirOrigin('--data-dir');
   await buildProgram().parseAsync(argv as string[]);
 }

@@ -12,6 +12,7 @@ import { formatMetric, percent } from '../util/format';
 import { PRESET_IDS, getPreset } from '../experiments/presets';
 import { runExperiment } from '../experiments/run';
 import { createLivePlot } from '../viz/live';
+import { stopOnSignals } from './signals';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
 import { DEFAULT_CNN, PADDINGS, isCnnConfig, type Padding } from '../model/config';
@@ -181,10 +182,7 @@ export function registerTrain(program: Command): void {
     .action(async (flags: TrainFlags & { plot?: boolean | string }) => {
       const experiment = experimentFromFlags(flags);
       const runDir = path.resolve(flags.out ?? path.join('runs', experiment.id));
-      process.once('SIGINT', () => {
-        process.stderr.write(`\nmnist-lab: interrupted; the last completed epoch is saved in ${runDir}. Run the same command again to resume.\n`);
-        process.exit(130);
-      });
+      stopOnSignals(() => `the last completed epoch is saved in ${runDir}. Run the same command again to resume.`);
       const live = flags.plot
         ? await createLivePlot({
             title: `Training curves: ${experiment.id}`,

@@ -10,14 +10,9 @@ import { promises as fs } from 'node:fs';
 import { DataFormatError } from '../errors';
 import { writeFileAtomic } from '../util/fs';
 
-/** Type code for unsigned bytes, the only one MNIST-style files use. */
-export const IDX_TYPE_UBYTE = 0x08;
-/** Magic number of an image file: ubyte, three dimensions (count, rows, columns). */
-export const IDX_IMAGES_MAGIC = 0x00000803;
-/** Magic number of a label file: ubyte, one dimension (count). */
-export const IDX_LABELS_MAGIC = 0x00000801;
-/** The first two bytes of every gzip stream. */
-export const GZIP_MAGIC = [0x1f, 0x8b] as const;
+export { IDX_TYPE_UBYTE, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, GZIP_MAGIC } from './idx-constants';
+import { IDX_TYPE_UBYTE, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, GZIP_MAGIC } from './idx-constants';
+import { recogniseWrongFile } from './recognise';
 
 /** A parsed IDX file: its dimensions and a view of its values (no copy). */
 export interface IdxArray {
@@ -57,10 +52,13 @@ export function sha256Hex(bytes: Uint8Array): string {
  */
 export function parseIdx(payload: Uint8Array, file: string, expectedMagic?: number): IdxArray {
   if (payload.length < 4) {
+    if (payload.length === 0) throw new DataFormatError(file, 'the file is empty (0 bytes; an interrupted copy or download?)');
     throw new DataFormatError(file, 'file is too short to hold an IDX header', '>= 4 bytes', `${payload.length} bytes`);
   }
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const magic = view.getUint32(0, false);
+  const recognised = magic === expectedMagic ? undefined : recogniseWrongFile(payload, expectedMagic);
+  if (recognised !== undefined) throw new DataFormatError(file, recognised);
   if (expectedMagic !== undefined && magic !== expectedMagic) {
     throw new DataFormatError(file, 'wrong IDX magic number', hex(expectedMagic), hex(magic));
   }

@@ -4,4 +4,8 @@ export * from './npz';
 export * from './download';
 export * from './load';
 export * from './preprocess';
+export * from './location';
+export * from './check';
+export * from './recognise';
+export * from './cache';
 export * from './describe';

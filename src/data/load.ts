@@ -14,6 +14,8 @@ import { readNpz } from './npz';
 import { FILE_ROLES, NUM_CLASSES, getDatasetSpec, type DatasetName, type DatasetSpec, type FileRole } from './registry';
 import { downloadDataset, type DownloadOptions } from './download';
 import { PROJECT_ROOT, pathExists } from '../util/fs';
+import { describeFsError } from '../util/fs-errors';
+import { checkExplicitLocation, describeLocation, explicitDataLocation } from './location';
 
 /** Images as loaded: `[count, rows, columns]` uint8, a view over the file's bytes. */
 export type ImageArray = NdArray<Uint8Array>;
@@ -45,8 +47,14 @@ export interface Dataset {
 export type KerasData = [[ImageArray, LabelArray], [ImageArray, LabelArray]];
 
 export interface LoadDataOptions {
-  /** A folder with one subfolder per data set (`mnist/`, `fashion-mnist/`). Default: env `MNIST_LAB_DATA`. */
-  dataDir?: string;
+  /**
+   * A folder with one subfolder per data set (`mnist/`, `fashion-mnist/`). Default: env `MNIST_LAB_DATA`
+   * (relative to where the command was typed). When given, it must hold the data set: no fall-through.
+   * `null`: no explicit folder, MNIST_LAB_DATA ignored (search the cache, Keras's and Debian's folders).
+   */
+  dataDir?: string | null;
+  /** Where `dataDir` came from, for error messages (the CLI passes '--data-dir'). */
+  dataDirOrigin?: string;
   /** The project cache; downloads land here. Default: `data/` in the project, or env `MNIST_LAB_CACHE`. */
   cacheDir?: string;
   /** The Keras cache. Default: `~/.keras/datasets`. */
@@ -55,7 +63,7 @@ export interface LoadDataOptions {
   systemDir?: string;
   /** Download when no local copy exists (default true). */
   download?: boolean;
-  /** Check every payload's SHA-256 against the registry (default true). */
+  /** Check every payload's SHA-256 against the registry (default true; env MNIST_LAB_VERIFY=0 turns it off, e.g. for the CLI). */
   verify?: boolean;
   /** Options for the downloader (mirrors, retries, quiet). */
   downloadOptions?: DownloadOptions;
@@ -81,8 +89,12 @@ interface Candidate {
 
 function candidates(name: DatasetName, options: LoadDataOptions): Candidate[] {
   const list: Candidate[] = [];
-  const explicit = options.dataDir ?? process.env.MNIST_LAB_DATA;
-  if (explicit) list.push({ kind: 'explicit', path: path.resolve(explicit, name), format: 'idx' });
+  const explicit = explicitDataLocation(options);
+  if (explicit) {
+    // An explicit location is the only place looked at: checked here, never skipped.
+    const spec = getDatasetSpec(name);
+    return [{ kind: 'explicit', path: checkExplicitLocation(explicit, name, FILE_ROLES.map((role) => spec.files[role].fileName)), format: 'idx' }];
+  }
   list.push({ kind: 'cache', path: path.resolve(options.cacheDir ?? defaultCacheDir(), name), format: 'idx' });
   const keras = options.kerasDir ?? defaultKerasDir();
   list.push(
@@ -114,12 +126,13 @@ export async function locateDataset(name: string, options: LoadDataOptions = {})
     const found = await Promise.all(FILE_ROLES.map((role) => findIdxFile(candidate.path, spec.files[role].fileName)));
     const present = found.filter((file) => file !== undefined).length;
     if (present === FILE_ROLES.length) return { kind: candidate.kind, path: candidate.path };
-    if (present > 0 && candidate.kind === 'explicit') {
+    if (candidate.kind === 'explicit') {
       const missing = FILE_ROLES.filter((_, index) => found[index] === undefined).map((role) => spec.files[role].fileName);
+      const location = explicitDataLocation(options);
       throw new DatasetNotFoundError(
         name,
-        [candidate.path],
-        `That folder has only ${present} of the 4 files; missing: ${missing.join(', ')}. ` +
+        [`${candidate.path} (from ${location ? describeLocation(location) : 'the dataDir option'})`],
+        `That folder has ${present === 0 ? 'none' : `only ${present}`} of the 4 files; missing: ${missing.join(', ')}. ` +
           `Place all four (${FILE_ROLES.map((role) => spec.files[role].fileName).join(', ')}) in ${candidate.path}.`,
       );
     }
@@ -135,7 +148,7 @@ const memo = new Map<string, Promise<Dataset>>();
  */
 export function loadDataset(name: string, options: LoadDataOptions = {}): Promise<Dataset> {
   const spec = getDatasetSpec(name);
-  const key = JSON.stringify([name, options.dataDir ?? process.env.MNIST_LAB_DATA, options.cacheDir, options.kerasDir, options.systemDir, options.verify]);
+  const key = JSON.stringify([name, explicitDataLocation(options)?.root, options.cacheDir, options.kerasDir, options.systemDir, verifyWanted(options)]);
   let pending = memo.get(key);
   if (pending === undefined) {
     pending = loadUncached(spec, options);
@@ -164,28 +177,48 @@ async function loadUncached(spec: DatasetSpec, options: LoadDataOptions): Promis
     const searched = candidates(name, options).map((c) => `${c.path} (${c.kind})`);
     const cache = path.resolve(options.cacheDir ?? defaultCacheDir(), name);
     const hint =
-      `Place the four files (${FILE_ROLES.map((role) => spec.files[role].fileName).join(', ')}) in ${cache}, ` +
-      'or set MNIST_LAB_DATA to a folder that holds a ' + `${name}/ subfolder with them.`;
+      `Offline, or when downloads are blocked: \`npx mnist-lab data add <folder>\` checks a folder of the four files ` +
+      `(${FILE_ROLES.map((role) => spec.files[role].fileName).join(', ')}) and puts them in ${cache}; ` +
+      `or set MNIST_LAB_DATA to a folder that holds a ${name}/ subfolder with them.`;
     if (options.download === false) throw new DatasetNotFoundError(name, searched, hint + ' (Downloading was switched off.)');
     await downloadDataset(spec, cache, { verify: options.verify, ...options.downloadOptions });
     source = { kind: 'download', path: cache };
   }
-  const verify = options.verify !== false;
+  const verify = verifyWanted(options);
   const [train, test] =
-    source.path.endsWith('.npz') ? await readKerasNpz(source.path, spec, verify) : await readIdxFolder(source.path, spec, verify);
+    source.path.endsWith('.npz') ? await readKerasNpz(source.path, spec, verify) : await readIdxFolder(source.path, spec, verify, source.kind);
   return { name, spec, train, test, source };
 }
 
-async function readIdxFolder(dir: string, spec: DatasetSpec, verify: boolean): Promise<[Split, Split]> {
+/** Checksums on unless switched off by the option or, for the command line, MNIST_LAB_VERIFY=0. */
+function verifyWanted(options: LoadDataOptions): boolean {
+  return options.verify ?? process.env.MNIST_LAB_VERIFY !== '0';
+}
+
+/** What to do about a bad file, depending on where it was found (a download is the fix only for the cache). */
+export function fixForBadFile(file: string, kind: DataSource['kind']): string {
+  switch (kind) {
+    case 'explicit':
+      return `Replace it with the official file (\`npx mnist-lab data add <folder>\` checks a copy and puts it in the project's data/ cache).`;
+    case 'cache':
+    case 'download':
+      return `Delete ${file} and load again: it is downloaded afresh where there is internet; offline, \`npx mnist-lab data add <folder>\` puts a checked copy there.`;
+    default:
+      return `That copy is not mnist-lab's: replace it with the official file, or delete it so the next place is used.`;
+  }
+}
+
+async function readIdxFolder(dir: string, spec: DatasetSpec, verify: boolean, kind: DataSource['kind'] = 'cache'): Promise<[Split, Split]> {
   const read = async (role: FileRole, magic: number) => {
     const file = (await findIdxFile(dir, spec.files[role].fileName)) ?? path.join(dir, spec.files[role].fileName);
     const idx = await readIdxFile(file, magic).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') {
         throw new DatasetNotFoundError(spec.name, [dir], `${file} is missing. Place all four files of ${spec.name} in ${dir}.`);
       }
-      throw error;
+      if (error instanceof DataFormatError) throw new DataFormatError(error.file, error.problem, error.expected, error.actual, fixForBadFile(file, kind));
+      throw describeFsError(error, { path: file, operation: 'read the data file' });
     });
-    if (verify && idx.sha256 !== spec.files[role].sha256) throw new ChecksumError(file, spec.files[role].sha256, idx.sha256);
+    if (verify && idx.sha256 !== spec.files[role].sha256) throw new ChecksumError(file, spec.files[role].sha256, idx.sha256, fixForBadFile(file, kind));
     return { file, ...idx };
   };
   const trainImages = await read('trainImages', IDX_IMAGES_MAGIC);

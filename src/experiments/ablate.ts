@@ -9,6 +9,7 @@ import { costModelFor, estimateRunSeconds, type CostModel } from './cost';
 import { expandGrid, type GridRun, type GridSpec } from './grid';
 import { readResults } from './results';
 import { defaultWorkerCount, runGrid, type RunnerOptions, type RunnerSummary } from './runner';
+import { notebookGridProgress } from './progress-table';
 import { selectShard, shardTag, type Shard } from './shard';
 import { summarizeResults, writeReport, type AblationReport, type ReportFiles } from './report';
 
@@ -101,18 +102,25 @@ export async function runAblation(spec: GridSpec, options: Partial<AblationOptio
   const settings = { ...DEFAULT_ABLATION_OPTIONS, ...options };
   const paths = ablationPaths(spec, settings);
   const runs = plannedRuns(spec, settings.shard);
-  const summary = await runGrid(runs, {
-    resultsFile: paths.resultsFile,
-    runsDir: paths.runsDir,
-    gridName: spec.name,
-    workers: settings.workers,
-    dataDir: settings.dataDir,
-    runModule: settings.runModule,
-    runFunction: settings.runFunction,
-    costModel: settings.costModel,
-    onProgress: settings.onProgress,
-    engine: settings.engine,
-  });
+  // In a notebook cell, without a listener of the caller's: the grid as a table that fills in run by run.
+  const live = settings.onProgress ? undefined : notebookGridProgress(runs, readResults([paths.resultsFile]).rows.filter((row) => (row.engine ?? 'tfjs') === (settings.engine ?? 'tfjs')));
+  let summary: RunnerSummary;
+  try {
+    summary = await runGrid(runs, {
+      resultsFile: paths.resultsFile,
+      runsDir: paths.runsDir,
+      gridName: spec.name,
+      workers: settings.workers,
+      dataDir: settings.dataDir,
+      runModule: settings.runModule,
+      runFunction: settings.runFunction,
+      costModel: settings.costModel,
+      onProgress: settings.onProgress ?? live?.listener,
+      engine: settings.engine,
+    });
+  } finally {
+    live?.close();
+  }
   let report: AblationReport | null = null;
   let reportFiles: ReportFiles | null = null;
   // Both engines' rows of this grid: Keras runs become the report's Keras column.

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { describeFsError } from '../util/fs-errors';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
@@ -214,7 +215,16 @@ export function validateGridSpec(input: unknown): GridSpec {
 
 /** Read a grid spec from a .json, .yaml or .yml file. */
 export function loadGridSpec(file: string): GridSpec {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw describeFsError(error, {
+      path: path.resolve(file),
+      operation: 'read the grid spec (--spec)',
+      fix: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'Check the file name (relative to the folder you ran the command in), or list the factors as flags instead (see `mnist-lab ablate --help`).' : undefined,
+    });
+  }
   const extension = path.extname(file).toLowerCase();
   let data: unknown;
   try {

@@ -17,6 +17,7 @@ import type { Engine, ResultRow } from './results';
 import type { ReferenceResult } from '../runs/types';
 import { escapeHtml, percent } from '../util/format';
 import { architectureLabel, parameterCount } from '../model/factory';
+import { ablationParallelCoordinates, runSettings, type AblationRunPoint } from './parallel';
 
 /** Summary statistics of one number over the seeds of a configuration. */
 export interface Stats {
@@ -83,7 +84,10 @@ export interface AblationReport {
   configurations: ConfigurationSummary[];
   /** Runs summarised (our engine only). */
   runCount: number;
+  /** Every run summarised, in grid order (our engine only). */
+  runs: AblationRunPoint[];
 }
+
 
 export interface ReportOptions {
   /** Heading of the report. */
@@ -145,12 +149,14 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
     else byEngine.push({ engine, rows: [row] });
   }
   const configurations: ConfigurationSummary[] = [];
+  const runs: AblationRunPoint[] = [];
   for (const key of order) {
     const byEngine = groups.get(key)!;
     const ours = byEngine.find((item) => item.engine === 'tfjs')?.rows ?? [];
     const keras = byEngine.find((item) => item.engine === 'keras')?.rows ?? [];
     if (ours.length === 0) continue;
     const results = ours.map((row) => row.result);
+    for (const row of ours) runs.push({ label: row.label, seed: row.seed, settings: runSettings(row.result.config), testAcc: row.result.test.acc, overfitGap: row.result.overfitGap });
     const valAccs = results.map((result) => result.bestValAcc).filter((value): value is number => value !== null);
     const testAcc = statsOf(results.map((result) => result.test.acc));
     const reference = results[0].config.reference ?? null;
@@ -193,6 +199,7 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
     referenceTolerance: settings.referenceTolerance,
     configurations,
     runCount: configurations.reduce((sum, item) => sum + item.testAcc.count, 0),
+    runs,
   };
 }
 
@@ -329,6 +336,7 @@ th:first-child, td:first-child { text-align: left; }
 <h1>${escapeHtml(report.title)}</h1>
 <p>${report.runCount} runs, generated ${escapeHtml(report.generatedAt)}.</p>
 ${svg}
+${report.runs.length > 1 ? `<h2>Every run at a glance</h2>\n<p class="legend">One line per run: its settings on the left axes, its test accuracy and overfitting gap on the right; hover a line for the run.</p>\n${renderSvg(ablationParallelCoordinates(report))}` : ''}
 <table>
 <thead><tr>${header.map((cell) => `<th>${escapeHtml(cell)}</th>`).join('')}</tr></thead>
 <tbody>

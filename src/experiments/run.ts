@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { backendInfo, initBackend, tf } from '../backend';
-import { MnistLabError } from '../errors';
+import { ConfigError } from '../errors';
 import { loadDataset, type LoadDataOptions } from '../data/load';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
 import { createModel } from '../model/factory';
@@ -16,7 +16,10 @@ import { evaluate } from '../train/evaluation';
 import type { EpochLogs, ProgressSink } from '../train/progress';
 import type { TrainingHistory } from '../train/types';
 import { checkpointDir, loadCheckpoint, readCheckpointState, saveEpoch, writeRunConfig, RUN_FILES, type RunState } from '../runs/folder';
-import { pathExists, writeJsonAtomic } from '../util/fs';
+import { saveWeightSnapshot, SNAPSHOT_DIR } from '../runs/snapshots';
+import { writeJsonAtomic } from '../util/fs';
+import { lockRunFolder } from '../runs/run-lock';
+import { checkResumable, cleanStaleTemps } from '../runs/run-folder';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 
 export interface RunExperimentOptions {
@@ -66,13 +69,6 @@ export function bestEpochOf(history: TrainingHistory): number | null {
   return best;
 }
 
-/** The fields of a config that decide its numbers; a resumed run must match them. */
-function trainingIdentity(experiment: ExperimentConfig): string {
-  const { dataset, scaleInputs, model, train, restoreBestWeights, validateOnTest, trainLimit, testLimit } = experiment;
-  const { verbose: _verbose, ...trainSettings } = train;
-  return JSON.stringify({ dataset, scaleInputs, model, train: trainSettings, restoreBestWeights, validateOnTest, trainLimit, testLimit });
-}
-
 async function imagesTensor(images: NumericArray, scale: boolean): Promise<tf.Tensor> {
   return toTensor(scale ? scaleImages(images) : images, 'float32');
 }
@@ -81,17 +77,31 @@ async function imagesTensor(images: NumericArray, scale: boolean): Promise<tf.Te
 async function resumable(runDir: string, experiment: ExperimentConfig): Promise<{ model: tf.LayersModel; state: RunState } | null> {
   const state = await readCheckpointState(runDir, 'last');
   if (state === null) return null;
-  const configFile = path.join(runDir, RUN_FILES.config);
-  if (await pathExists(configFile)) {
-    const saved = JSON.parse(await fs.readFile(configFile, 'utf8')) as ExperimentConfig;
-    if (trainingIdentity(saved) !== trainingIdentity(experiment)) {
-      throw new MnistLabError(
-        `${runDir} holds a run with different settings, so it cannot be resumed. ` +
-          'Choose another --out folder, or pass --no-resume (resume: false) to replace it.',
+  await checkResumable(runDir, experiment, state);
+  return { model: await loadCheckpoint(runDir, 'last'), state };
+}
+
+/** Check the sizes the experiment asks for against the data, before anything is written. */
+function checkAgainstData(experiment: ExperimentConfig, trainCount: number, testCount: number): void {
+  const { trainLimit, testLimit, train } = experiment;
+  const name = experiment.dataset;
+  if (trainLimit !== undefined && trainLimit > trainCount) {
+    throw new ConfigError('trainLimit (--limit)', `asks for ${trainLimit} training examples but ${name} has ${trainCount}`, `1 to ${trainCount}, or leave it out to use them all`);
+  }
+  if (testLimit !== undefined && testLimit > testCount) {
+    throw new ConfigError('testLimit', `asks for ${testLimit} test examples but ${name} has ${testCount}`, `1 to ${testCount}`);
+  }
+  const count = trainLimit ?? trainCount;
+  if (!experiment.validateOnTest && train.validationSplit > 0) {
+    const kept = Math.floor(count * (1 - train.validationSplit));
+    if (kept < 1 || kept >= count) {
+      throw new ConfigError(
+        'validationSplit (--validation-split)',
+        `${train.validationSplit} of ${count} training examples leaves ${kept} for training and ${count - kept} for validation`,
+        'a fraction that keeps both parts non-empty, e.g. 0.2, or 0 for no validation',
       );
     }
   }
-  return { model: await loadCheckpoint(runDir, 'last'), state };
 }
 
 /**
@@ -99,16 +109,43 @@ async function resumable(runDir: string, experiment: ExperimentConfig): Promise<
  * checkpoint and a killed run continues where it stopped when called again.
  */
 export async function runExperiment(experimentIn: ExperimentConfig, options: RunExperimentOptions = {}): Promise<RunResult> {
-  const backend = await initBackend();
   const seed = options.seed ?? experimentIn.model.seed;
   const experiment = withSeed(experimentIn, seed);
   validateModelConfig(experiment.model);
   const verbose = options.verbose ?? experiment.train.verbose;
   const started = performance.now();
+  const runDir = options.runDir === undefined ? undefined : path.resolve(options.runDir);
+  // One training per run folder: a second one refuses here, before any data is loaded or file written.
+  const lock = runDir === undefined ? null : await lockRunFolder(runDir);
+  try {
+    if (lock !== null && runDir !== undefined) {
+      if (lock.tookOver !== null && verbose > 0) {
+        process.stderr.write(`mnist-lab: ${runDir}: taking over the lock of pid ${lock.tookOver.pid}, which has stopped\n`);
+      }
+      const cleaned = await cleanStaleTemps(runDir);
+      if (cleaned.removed.length > 0 && verbose > 0) {
+        process.stderr.write(`mnist-lab: removed ${cleaned.removed.length} leftover temporary file(s) of an interrupted write (${(cleaned.bytes / 1e6).toFixed(1)} MB) from ${runDir}\n`);
+      }
+    }
+    return await runLocked(experiment, seed, verbose, started, await initBackend(), runDir, options);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runLocked(
+  experiment: ExperimentConfig,
+  seed: number,
+  verbose: 0 | 1 | 2,
+  started: number,
+  backend: Awaited<ReturnType<typeof initBackend>>,
+  runDir: string | undefined,
+  options: RunExperimentOptions,
+): Promise<RunResult> {
   const dataset = await loadDataset(experiment.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });
+  checkAgainstData(experiment, dataset.train.images.shape[0], dataset.test.images.shape[0]);
   const [trainImagesRaw, trainLabelsRaw] = subset(dataset.train.images, dataset.train.labels, experiment.trainLimit ?? dataset.train.images.shape[0]);
   const [testImagesRaw, testLabelsRaw] = subset(dataset.test.images, dataset.test.labels, experiment.testLimit ?? dataset.test.images.shape[0]);
-  const runDir = options.runDir;
 
   let model: tf.LayersModel | null = null;
   const tensors: tf.Tensor[] = [];
@@ -120,11 +157,16 @@ export async function runExperiment(experimentIn: ExperimentConfig, options: Run
         if (previous !== null) ({ model, state } = previous);
       } else {
         await fs.rm(path.join(runDir, RUN_FILES.checkpoints), { recursive: true, force: true });
-        await fs.rm(path.join(runDir, RUN_FILES.metrics), { force: true });
+        for (const file of [RUN_FILES.metrics, RUN_FILES.state, RUN_FILES.history]) await fs.rm(path.join(runDir, file), { force: true });
+        await fs.rm(path.join(runDir, SNAPSHOT_DIR), { recursive: true, force: true });
       }
       await writeRunConfig(runDir, experiment, seed);
     }
-    model ??= createModel(experiment.model);
+    if (model === null) {
+      model = createModel(experiment.model);
+      // The random start, for the weights-over-epochs figure.
+      if (runDir !== undefined) await saveWeightSnapshot(runDir, model, 0);
+    }
     const trainedModel = model;
     if (verbose > 0 && state !== null && state.epochsCompleted > 0) {
       process.stderr.write(`mnist-lab: resuming ${runDir} after epoch ${state.epochsCompleted}/${experiment.train.epochs}\n`);

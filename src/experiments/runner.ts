@@ -46,13 +46,16 @@ export interface RunnerOptions {
 }
 
 export interface RunnerProgress {
-  event: 'start' | 'epoch' | 'done' | 'failed';
+  /** 'start': the grid; 'run': one run begins; 'epoch': one of its epochs ended; 'done' / 'failed': it ended. */
+  event: 'start' | 'run' | 'epoch' | 'done' | 'failed';
   /** Label and seed of the run the event is about (absent for 'start'). */
   run?: { label: string; seed: number; key: string };
   /** The finished run's result ('done' only). */
   result?: RunResult;
   /** Error message ('failed' only). */
   message?: string;
+  /** Epochs the run has finished and has in all ('epoch' only; counted from 1, as Keras prints them). */
+  epochs?: { done: number; of: number };
   /** Runs of the grid in total, including those finished by an earlier invocation. */
   total: number;
   /** Finished runs found in the results file when this invocation started. */
@@ -304,12 +307,13 @@ class ProgressTracker {
 
   started(run: GridRun): void {
     this.running.set(run.key, { epochsDone: 0, epochs: run.experiment.train.epochs, startedAt: Date.now() });
+    this.emit('run', run, { epochs: { done: 0, of: run.experiment.train.epochs } });
   }
 
   epoch(run: GridRun, epoch: number): void {
     const state = this.running.get(run.key);
     if (state) state.epochsDone = Math.min(epoch + 1, state.epochs);
-    this.emit('epoch', run);
+    this.emit('epoch', run, state ? { epochs: { done: state.epochsDone, of: state.epochs } } : {});
   }
 
   done(run: GridRun, result: RunResult): void {
@@ -341,7 +345,7 @@ class ProgressTracker {
     return Math.max(0, (remaining * scale) / this.workers);
   }
 
-  private emit(event: RunnerProgress['event'], run?: GridRun, extra: { result?: RunResult; message?: string } = {}): void {
+  private emit(event: RunnerProgress['event'], run?: GridRun, extra: Pick<RunnerProgress, 'result' | 'message' | 'epochs'> = {}): void {
     this.listener?.({
       event,
       run: run ? { label: run.label, seed: run.seed, key: run.key } : undefined,
@@ -371,5 +375,7 @@ export function formatProgress(progress: RunnerProgress): string {
     return `${head} ${name}: test acc ${progress.result.test.acc.toFixed(4)} in ${formatDuration(progress.result.totalSeconds)}; ${timing}`;
   }
   if (progress.event === 'failed') return `${head} ${name} FAILED: ${progress.message}; ${timing}`;
-  return `${head} ${name}: epoch done; ${timing}`;
+  if (progress.event === 'run') return `${head} ${name}: started; ${timing}`;
+  const epochs = progress.epochs ? ` epoch ${progress.epochs.done}/${progress.epochs.of}` : ' epoch';
+  return `${head} ${name}:${epochs} done; ${timing}`;
 }

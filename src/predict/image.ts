@@ -214,3 +214,11 @@ export async function preprocessImageFile(file: string): Promise<Float32Array> {
   }
   return preprocessImage(decodeImage(bytes, file), file);
 }
+
+/** The 784 preprocessed values as 28 rows of 28, for `pixelGrid`: what the network gets for an image. */
+export function inputRows(pixels: Float32Array): number[][] {
+  if (pixels.length !== MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE) {
+    throw new RangeError(`expected ${MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE} values (a preprocessed image), got ${pixels.length}`);
+  }
+  return Array.from({ length: MNIST_IMAGE_SIZE }, (_, row) => Array.from(pixels.subarray(row * MNIST_IMAGE_SIZE, (row + 1) * MNIST_IMAGE_SIZE)));
+}

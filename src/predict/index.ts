@@ -8,7 +8,7 @@ import { outputClasses } from '../train/evaluation';
 import { MNIST_IMAGE_SIZE, preprocessImageFile } from './image';
 
 export * from './errors';
-export { decodeImage, preprocessImage, preprocessImageFile, MNIST_IMAGE_SIZE, MNIST_DIGIT_BOX, MIN_CONTRAST, NOISE_FLOOR } from './image';
+export { decodeImage, preprocessImage, preprocessImageFile, inputRows, MNIST_IMAGE_SIZE, MNIST_DIGIT_BOX, MIN_CONTRAST, NOISE_FLOOR } from './image';
 export type { RgbaImage } from './image';
 
 /** One candidate class and the probability the model gives it. */

@@ -7,6 +7,7 @@
  *   metrics.json         the RunResult, once the run finished
  *   checkpoints/best/    weights of the lowest val_loss (Keras ModelCheckpoint save_best_only)
  *   checkpoints/last/    weights after the last completed epoch
+ *   snapshots/           first-layer weights after every epoch (see snapshots.ts)
  *
  * Each checkpoint is a standard tfjs layers model (`model.json` +
  * `weights.bin`, loadable with `tf.loadLayersModel('file://…/model.json')`)
@@ -26,10 +27,12 @@ import { randomBytes } from 'node:crypto';
 import { tf } from '../backend';
 import { MnistLabError } from '../errors';
 import { pathExists, writeJsonAtomic } from '../util/fs';
+import { describeFsError } from '../util/fs-errors';
 import { createOptimizer } from '../model/optimizers';
 import type { ModelConfig } from '../model/config';
 import type { ExperimentConfig, RunResult } from './types';
 import type { TrainingHistory } from '../train/types';
+import { saveWeightSnapshot } from './snapshots';
 
 export type CheckpointKind = 'best' | 'last';
 
@@ -96,14 +99,36 @@ async function fsyncFile(file: string): Promise<void> {
   }
 }
 
+/** Move a fully written temp folder into place as checkpoint folder `target` (two renames, see above). */
+async function swapInto(temp: string, target: string): Promise<void> {
+  const aside = target + ASIDE_SUFFIX;
+  await fs.rm(aside, { recursive: true, force: true });
+  if (await pathExists(target)) await fs.rename(target, aside);
+  await fs.rename(temp, target);
+  await fs.rm(aside, { recursive: true, force: true });
+}
+
+/** A full disk or a missing permission while writing a checkpoint, as a message (the temp folder is removed first). */
+async function checkpointWriteFailed(error: unknown, temp: string, target: string): Promise<never> {
+  await fs.rm(temp, { recursive: true, force: true }).catch(() => undefined);
+  throw describeFsError(error, {
+    path: (error as NodeJS.ErrnoException).path ?? target,
+    operation: `write the '${path.basename(target)}' checkpoint:`,
+    fix:
+      (error as NodeJS.ErrnoException).code === 'ENOSPC'
+        ? `Free some space on that disk (a checkpoint here takes about as much as ${path.dirname(target)}/${path.basename(target)}), then run the same command again: it resumes from the last completed epoch.`
+        : undefined,
+  });
+}
+
 /** Write `model` (with optimizer state) and `state` as checkpoint `which`, atomically. */
 export async function saveCheckpoint(runDir: string, which: CheckpointKind, model: tf.LayersModel, state: RunState): Promise<string> {
   const root = path.join(runDir, RUN_FILES.checkpoints);
-  await fs.mkdir(root, { recursive: true });
   const target = path.join(root, which);
   const temp = path.join(root, `.${which}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  await fs.mkdir(temp);
   try {
+    await fs.mkdir(root, { recursive: true });
+    await fs.mkdir(temp);
     await model.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const modelJson = {
@@ -124,15 +149,35 @@ export async function saveCheckpoint(runDir: string, which: CheckpointKind, mode
       }),
       { includeOptimizer: true },
     );
-    const aside = target + ASIDE_SUFFIX;
-    await fs.rm(aside, { recursive: true, force: true });
-    if (await pathExists(target)) await fs.rename(target, aside);
-    await fs.rename(temp, target);
-    await fs.rm(aside, { recursive: true, force: true });
+    await swapInto(temp, target);
     return target;
   } catch (error) {
-    await fs.rm(temp, { recursive: true, force: true });
-    throw error;
+    return checkpointWriteFailed(error, temp, target);
+  }
+}
+
+/**
+ * Make checkpoint `to` a copy of checkpoint `from` through hard links (the
+ * same files, no extra space; a plain copy where links are not possible),
+ * swapped in atomically like a fresh write.
+ */
+export async function copyCheckpoint(runDir: string, from: CheckpointKind, to: CheckpointKind): Promise<string> {
+  const root = path.join(runDir, RUN_FILES.checkpoints);
+  const source = path.join(root, from);
+  const target = path.join(root, to);
+  const temp = path.join(root, `.${to}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await fs.mkdir(temp);
+    for (const file of [RUN_FILES.weights, RUN_FILES.modelJson, RUN_FILES.state]) {
+      await fs.link(path.join(source, file), path.join(temp, file)).catch(async (error: NodeJS.ErrnoException) => {
+        if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes(error.code ?? '')) throw error;
+        await fs.copyFile(path.join(source, file), path.join(temp, file));
+      });
+    }
+    await swapInto(temp, target);
+    return target;
+  } catch (error) {
+    return checkpointWriteFailed(error, temp, target);
   }
 }
 
@@ -219,8 +264,15 @@ export async function writeRunConfig(runDir: string, config: ExperimentConfig, s
 
 /** Save the end-of-epoch files: best (when improved), last, then history and state mirrors. */
 export async function saveEpoch(runDir: string, model: tf.LayersModel, state: RunState, improved: boolean): Promise<void> {
-  if (improved) await saveCheckpoint(runDir, 'best', model, state);
-  await saveCheckpoint(runDir, 'last', model, state);
+  if (improved) {
+    // best and last hold the same weights after an improving epoch: write them once and link,
+    // so a swap never needs more than one extra checkpoint of free space.
+    await saveCheckpoint(runDir, 'best', model, state);
+    await copyCheckpoint(runDir, 'best', 'last');
+  } else {
+    await saveCheckpoint(runDir, 'last', model, state);
+  }
+  await saveWeightSnapshot(runDir, model, state.epochsCompleted);
   await writeJsonAtomic(path.join(runDir, RUN_FILES.history), state.history);
   await writeJsonAtomic(path.join(runDir, RUN_FILES.state), state);
 }

@@ -11,6 +11,7 @@
  * fastest, as Keras runs `fit`), or as eager ops (step.ts) with fused
  * optimizer kernels (native) or the model's own optimizer (wasm, cpu).
  */
+import { watchKernelInterrupt } from './interrupt';
 import { initBackend, tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed, SeededRandom } from '../util/random';
@@ -85,6 +86,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
   const owned: tf.Tensor[] = [];
   const best: { valLoss: number; weights: tf.Tensor[] | null } = { valLoss: Infinity, weights: null };
   let graphTrainer: GraphTrainer | null = null;
+  const interrupt = watchKernelInterrupt();
   try {
     const all = prepareData(images, labels, numClasses, owned);
     let train = all;
@@ -132,6 +134,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
             await yieldToEventLoop();
             lastYield = performance.now();
           }
+          interrupt.check(epoch, config.epochs, step + 1, steps);
         }
       } finally {
         await runner.finish();
@@ -160,6 +163,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
     await options.callbacks?.onTrainEnd?.(history);
     return history;
   } finally {
+    interrupt.dispose();
     tf.dispose(owned);
     tf.dispose(best.weights ?? []);
     graphTrainer?.dispose();

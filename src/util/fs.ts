@@ -5,28 +5,29 @@
 import { promises as fs, writeFileSync, renameSync, mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { describeFsError, makeDirectory } from './fs-errors';
 
 /** A temporary name next to `file` (same directory, so rename is atomic). */
 export function tempPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Write `data` to `file` via a temp file + fsync + rename. */
+/** Write `data` to `file` via a temp file + fsync + rename; on failure the temp is removed and the error explained. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = tempPathFor(file);
-  const handle = await fs.open(temp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    await makeDirectory(path.dirname(file));
+    const handle = await fs.open(temp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(temp, file);
   } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    throw describeFsError(error, { path: file, operation: 'write' });
   }
 }
 

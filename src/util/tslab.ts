@@ -45,3 +45,24 @@ export function tslabKernel(): TslabPublic | undefined {
 export function isInsideTslab(): boolean {
   return tslabKernel() !== undefined;
 }
+
+/** One display_data message: MIME type -> content. */
+export type MimeBundle = Record<string, unknown>;
+
+interface KernelModule {
+  lastWriteDisplayData: ((content: { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void) | null;
+}
+
+/**
+ * Send one output with several MIME types at once into the running cell (a
+ * chart as plotly JSON and as static SVG; tslab's `Display` sends one type
+ * per output), or undefined outside a kernel.
+ */
+export function kernelDisplayData(): ((bundle: MimeBundle) => void) | undefined {
+  for (const [file, cached] of Object.entries(require.cache)) {
+    if (!KERNEL_MODULE.test(file)) continue;
+    const write = (cached?.exports as KernelModule | undefined)?.lastWriteDisplayData;
+    if (write) return (bundle) => write({ data: bundle, metadata: {}, transient: {} }, false);
+  }
+  return undefined;
+}

@@ -137,6 +137,8 @@ export interface BarChartFigure {
   valueLabel: string;
   /** Legend entry of the reference markers; empty when there are none. */
   referenceLabel: string;
+  /** What `Bar.count` counts, for the hover text: 'runs' (ablations), 'pixels' (a histogram). */
+  countLabel: string;
 }
 
 /** Figure 7: a table (the model summary). */
@@ -150,8 +152,87 @@ export interface TableFigure {
   footer: string[];
 }
 
+/** One example and the network's probability for each class. */
+export interface ProbabilityRow {
+  /** The input image, `pixels[row][column]`, drawn gray on [0, maxPixel]. */
+  pixels: number[][];
+  /** Line under the image (e.g. "test #247"). */
+  caption: string;
+  /** One probability per class, summing to 1. */
+  probabilities: number[];
+  /** The true class when known (its bar is outlined), else null. */
+  label: number | null;
+  /** The class with the highest probability. */
+  predicted: number;
+}
+
+/** Output probabilities as bars beside each image (one digit, or the most confident mistakes). */
+export interface ProbabilitiesFigure {
+  kind: 'probabilities';
+  title: string;
+  subtitle: string;
+  rows: ProbabilityRow[];
+  classNames: string[];
+  /** Pixel value drawn as white. */
+  maxPixel: number;
+}
+
+/** The output of one layer for one input. */
+export interface LayerActivation {
+  /** Layer name (`dense`, `dense_1`, ...). */
+  name: string;
+  /** `hidden`: cells shaded by activation; `output`: probability bars. */
+  role: 'hidden' | 'output';
+  /** Activation function of the layer (relu, softmax, ...). */
+  activation: string;
+  values: number[];
+  /** Cells per row for hidden layers. */
+  columns: number;
+}
+
+/** Figure: what every layer does with one digit, input to output. */
+export interface ActivationsFigure {
+  kind: 'activations';
+  title: string;
+  /** The input as the network gets it, `input[row][column]`, drawn gray on [0, maxPixel]. */
+  input: number[][];
+  maxPixel: number;
+  layers: LayerActivation[];
+  classNames: string[];
+}
+
+/** One vertical axis of a parallel-coordinates view. */
+export interface ParallelAxis {
+  label: string;
+  /** One value per line; categorical factors are coded 0..k-1 with `categories` as tick labels. */
+  values: number[];
+  /** Tick labels of a categorical axis (values index into it), or null for numbers. */
+  categories: string[] | null;
+  format: 'number' | 'percent';
+}
+
+/** Figure: an ablation grid at a glance, one line per run across factor and result axes (TensorBoard HParams). */
+export interface ParallelCoordinatesFigure {
+  kind: 'parallelCoordinates';
+  title: string;
+  axes: ParallelAxis[];
+  /** Name of each line (the run), for hover text. */
+  lineNames: string[];
+  /** Index of the axis whose value colours the lines (e.g. test accuracy). */
+  colorAxis: number;
+}
+
 /** Every figure mnist-lab can draw. */
-export type Figure = PixelGridFigure | ImageGridFigure | LineChartFigure | HeatmapFigure | BarChartFigure | TableFigure;
+export type Figure =
+  | PixelGridFigure
+  | ImageGridFigure
+  | LineChartFigure
+  | HeatmapFigure
+  | BarChartFigure
+  | TableFigure
+  | ProbabilitiesFigure
+  | ActivationsFigure
+  | ParallelCoordinatesFigure;
 export type FigureKind = Figure['kind'];
 
 /** Figures drawn as interactive plotly charts where scripts run (others are static SVG everywhere). */
@@ -191,8 +272,23 @@ export function naturalSize(figure: Figure): { width: number; height: number } {
       return { width: Math.max(480, 70 * figure.bars.length + 160), height: 420 };
     case 'table':
       return { width: 640, height: 28 * (figure.rows.length + figure.footer.length + 1) + 70 };
+    case 'probabilities':
+      return { width: Math.max(600, 2 * MARGIN + PROBABILITY_ROW.image + PROBABILITY_ROW.gap + figure.classNames.length * PROBABILITY_ROW.bar), height: TITLE_HEIGHT + SUBTITLE_HEIGHT + figure.rows.length * PROBABILITY_ROW.height + MARGIN };
+    case 'activations': {
+      const hidden = figure.layers.filter((layer) => layer.role === 'hidden');
+      const hiddenHeight = hidden.reduce((sum, layer) => sum + Math.ceil(layer.values.length / layer.columns) * ACTIVATION_CELL + 34, 0);
+      const widest = Math.max(0, ...hidden.map((layer) => layer.columns * ACTIVATION_CELL));
+      return { width: 2 * MARGIN + 28 * 5 + 30 + Math.max(widest, 10 * PROBABILITY_ROW.bar), height: TITLE_HEIGHT + Math.max(28 * 5 + 30, hiddenHeight + 160) + MARGIN };
+    }
+    case 'parallelCoordinates':
+      return { width: Math.max(560, 150 * figure.axes.length + 80), height: 460 };
   }
 }
+
+/** Layout of a probabilities row: image side, gap, width per class bar, row height. */
+export const PROBABILITY_ROW = { image: 84, gap: 24, bar: 34, height: 118 } as const;
+/** Side of one unit's cell in an activations figure. */
+export const ACTIVATION_CELL = 12;
 
 /** Layout constants shared by the SVG renderer and `naturalSize`. */
 export const PIXEL_CELL = 28;

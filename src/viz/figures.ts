@@ -253,17 +253,20 @@ export interface AblationRow {
 export function ablationChart(table: readonly AblationRow[], options: { title?: string } = {}): BarChartFigure {
   if (table.length === 0) throw new ConfigError('rows', 'no configurations to chart', 'at least one row (chartRows(report) gives them)');
   const lows = table.flatMap((row) => [row.mean - row.std, ...(row.reference === null ? [] : [row.reference])]);
-  // Start the axis just under the lowest number: differences of tenths of a point must be visible.
-  const low = Math.max(0, Math.floor((Math.min(...lows) - 0.01) * 50) / 50);
+  // Start the axis just under the lowest number, so differences of tenths of a point are visible, and
+  // say so on the axis; when the lowest bar is far down anyway, a cut axis only exaggerates: start at 0.
+  const cut = Math.floor((Math.min(...lows) - 0.01) * 50) / 50;
+  const low = cut >= 0.5 ? cut : 0;
   return {
     kind: 'barChart',
     title: options.title ?? 'Test accuracy per configuration (mean ± std over seeds)',
-    yLabel: 'test accuracy',
+    yLabel: low > 0 ? `test accuracy (axis cut: starts at ${Math.round(low * 100)}%, not 0)` : 'test accuracy',
     bars: table.map((row) => ({ category: row.name, value: row.mean, error: row.std, reference: row.reference, count: row.count })),
     yRange: [low, 1],
     format: 'percent',
-    valueLabel: 'mean ± std over seeds',
+    valueLabel: table.every((row) => row.count <= 1) ? 'test accuracy (one run each)' : 'mean ± std over seeds',
     referenceLabel: 'seed tutorial',
+    countLabel: 'runs',
   };
 }
 
@@ -277,10 +280,24 @@ export interface FirstLayerWeightsOptions {
   columns: number;
   /** Shape one unit's incoming weights are folded back into. */
   imageShape: [number, number];
+  /**
+   * How weights become pixel values, always divided by a largest |weight| so
+   * tiles lie in [-1, 1] (-1 blue, 0 white, +1 red):
+   * `shared` by the largest of the whole kernel (units compare with each other),
+   * `perUnit` by the largest of that unit's own weights (each pattern at full contrast),
+   * `raw` not at all (pixels are the weights; the colour scale spans ±largest).
+   */
+  scaling: 'shared' | 'perUnit' | 'raw';
   title: string;
 }
 
-export const DEFAULT_FIRST_LAYER_WEIGHTS: FirstLayerWeightsOptions = { units: 32, columns: 8, imageShape: [28, 28], title: 'First-layer weights: what each hidden unit responds to' };
+export const DEFAULT_FIRST_LAYER_WEIGHTS: FirstLayerWeightsOptions = {
+  units: 32,
+  columns: 8,
+  imageShape: [28, 28],
+  scaling: 'shared',
+  title: 'First-layer weights: what each hidden unit responds to',
+};
 
 /**
  * Figure 6: each hidden unit's 784 incoming weights folded back to 28x28.
@@ -308,21 +325,28 @@ export function firstLayerWeights(kernel: KernelSource, options: Partial<FirstLa
   const units = Math.min(settings.units, shape[1]);
   let limit = 0;
   for (let i = 0; i < data.length; i++) limit = Math.max(limit, Math.abs(data[i]));
-  const tiles: ImageTile[] = Array.from({ length: units }, (_, unit) => ({
-    pixels: Array.from({ length: rows }, (_, row) => Array.from({ length: columns }, (_, column) => data[(row * columns + column) * shape[1] + unit])),
-    caption: `unit ${unit}`,
-    detail: '',
-    mark: 'none',
-  }));
+  const weight = (unit: number, row: number, column: number) => data[(row * columns + column) * shape[1] + unit];
+  const tiles: ImageTile[] = Array.from({ length: units }, (_, unit) => {
+    let unitLimit = 0;
+    for (let p = 0; p < rows * columns; p++) unitLimit = Math.max(unitLimit, Math.abs(data[p * shape[1] + unit]));
+    const divisor = settings.scaling === 'raw' ? 1 : (settings.scaling === 'perUnit' ? unitLimit : limit) || 1;
+    return {
+      pixels: Array.from({ length: rows }, (_, row) => Array.from({ length: columns }, (_, column) => weight(unit, row, column) / divisor)),
+      caption: `unit ${unit}`,
+      detail: '',
+      mark: 'none',
+    };
+  });
+  const scaleText = settings.scaling === 'raw' ? 'raw weights' : settings.scaling === 'perUnit' ? "each unit / its largest |weight|" : `weights / ${limit.toPrecision(3)} (largest |weight|)`;
   return {
     kind: 'imageGrid',
     title: settings.title,
-    subtitle: `first ${units} of ${shape[1]} units; red = positive weight, blue = negative`,
+    subtitle: `first ${units} of ${shape[1]} units; red = positive, blue = negative; ${scaleText}`,
     tiles,
     columns: Math.min(settings.columns, units),
     colorScale: 'diverging',
-    minValue: -(limit || 1),
-    maxValue: limit || 1,
+    minValue: settings.scaling === 'raw' ? -(limit || 1) : -1,
+    maxValue: settings.scaling === 'raw' ? limit || 1 : 1,
   };
 }
 
@@ -408,5 +432,6 @@ export function pixelHistogram(images: NdArray<Uint8Array> | NdArray<Float32Arra
     format: 'percent',
     valueLabel: 'share of pixels per bin',
     referenceLabel: '',
+    countLabel: 'pixels',
   };
 }

@@ -9,10 +9,10 @@ export { TABLE_MARKER, makeTable, tableToText, tableToHtml, showTable, type Tabl
 export { renderSvg, niceTicks, svgSize } from './svg';
 export { toPlotly, plotlyPath, type PlotlySpec, type PlotlyObject } from './plotly';
 export { renderHtml, figureFragment, DEFAULT_HTML, type HtmlOptions } from './html';
-export { renderTerminal, defaultTerminalOptions, visibleLength, type TerminalOptions } from './terminal';
+export { renderTerminal, renderProbabilitiesTerminal, defaultTerminalOptions, visibleLength, type TerminalOptions } from './terminal';
 export { renderPng, openBrowser, findChromium, screenshotHtmlFigure, BrowserNotFoundError, CHROMIUM_PATHS, CHROMIUM_ARGS, DEFAULT_PNG, type PngOptions, type BrowserSession } from './png';
 export { saveFigure, figureBytes, formatOf, FIGURE_FORMATS, DEFAULT_SAVE_FIGURE, type FigureFormat, type SaveFigureOptions } from './save';
-export { show, notebookHtml, notebookHasPlotly, resetNotebookPlotly, DEFAULT_SHOW, type ShowOptions, type HtmlDisplay } from './notebook';
+export { show, notebookHtml, notebookBundle, PLOTLY_MIME, DEFAULT_SHOW, type ShowOptions, type NotebookDisplay, type MimeBundle } from './notebook';
 export {
   createLivePlot,
   plotInBrowser,
@@ -29,3 +29,4 @@ export {
   type DisplayCheck,
 } from './live';
 export { convFilters, featureMaps, DEFAULT_CONV_FILTERS, DEFAULT_FEATURE_MAPS, type ConvFiltersOptions, type FeatureMapsOptions } from './conv-figures';
+export { weightsOverEpochs, DEFAULT_WEIGHTS_OVER_EPOCHS, type WeightsOverEpochsOptions } from './inside';

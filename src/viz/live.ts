@@ -56,7 +56,7 @@ export function detectDisplay(env: NodeJS.ProcessEnv = process.env, platform: No
 }
 
 /** Open a URL in the desktop's browser without tying the process to it. */
-function openInBrowser(url: string, log: (line: string) => void): void {
+export function openInBrowser(url: string, log: (line: string) => void): void {
   const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
   const args = process.platform === 'win32' ? ['/c', 'start', '', url] : [url];
   try {

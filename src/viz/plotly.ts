@@ -122,14 +122,16 @@ function heatmapSpec(figure: HeatmapFigure): PlotlySpec {
 function barChartSpec(figure: BarChartFigure): PlotlySpec {
   const categories = figure.bars.map((bar) => bar.category);
   const format = figure.format === 'percent' ? '.2%' : '.4f';
+  // A spread only where there is one (a histogram or single runs have none).
+  const spread = figure.bars.some((bar) => bar.error > 0);
   const data: PlotlyObject[] = [
     {
       type: 'bar',
       x: categories,
       y: figure.bars.map((bar) => bar.value),
-      error_y: { type: 'data', array: figure.bars.map((bar) => bar.error), visible: true },
+      error_y: { type: 'data', array: figure.bars.map((bar) => bar.error), visible: spread },
       customdata: figure.bars.map((bar) => bar.count),
-      hovertemplate: `%{x}: %{y:${format}} ± %{error_y.array:${format}} (%{customdata} runs)<extra></extra>`,
+      hovertemplate: `%{x}: %{y:${format}}${spread ? ` ± %{error_y.array:${format}}` : ''} (%{customdata:,} ${figure.countLabel})<extra></extra>`,
       name: figure.valueLabel,
       marker: { color: '#1f77b4' },
     },

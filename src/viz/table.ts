@@ -29,7 +29,10 @@ export function makeTable(name: string, rows: readonly TableRow[], columns?: rea
   if (!TABLE_NAME.test(name)) {
     throw new ConfigError('table name', `'${name}' cannot be a file name`, 'lower-case letters, digits and dashes, e.g. "ablation-results"');
   }
-  const order = columns ? [...columns] : Object.keys(rows[0] ?? {});
+  // Without explicit columns, a column nobody has a value for (a single run's spread, a reference
+  // that does not apply) is left out rather than shown empty.
+  const isEmpty = (value: TableRow[string] | undefined) => value === null || value === undefined || value === '';
+  const order = columns ? [...columns] : Object.keys(rows[0] ?? {}).filter((column) => rows.length === 0 || rows.some((row) => !isEmpty(row[column])));
   return { name, columns: order, rows: rows.map((row) => ({ ...row })) };
 }
 

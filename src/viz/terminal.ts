@@ -4,7 +4,7 @@
  * as numbers, always within the terminal width (80 columns by default).
  * Without colour (a pipe, NO_COLOR) it falls back to ASCII shades.
  */
-import type { PixelGridFigure } from './figure';
+import type { PixelGridFigure, ProbabilitiesFigure } from './figure';
 import { formatValue } from './svg';
 
 export interface TerminalOptions {
@@ -108,4 +108,47 @@ export function renderTerminal(figure: PixelGridFigure, options: Partial<Termina
   const settings = { ...defaultTerminalOptions(), ...options };
   const body = settings.numbers ? numbers(figure, settings) : blocks(figure, settings);
   return [figure.title.slice(0, settings.maxWidth), ...body].join('\n');
+}
+
+/** Widest text bar of a probability, in columns. */
+const BAR_WIDTH = 24;
+
+/** An image in 14 lines of 28 columns: half-blocks in colour, else ASCII shades of row pairs. */
+function compactImage(pixels: number[][], maxValue: number, color: boolean): string[] {
+  if (color) return blocks({ kind: 'pixelGrid', title: '', values: pixels, decimals: 0, textThreshold: 0, maxValue, showValues: false }, { numbers: false, color: true, maxWidth: 80 });
+  const lines: string[] = [];
+  for (let top = 0; top < pixels.length; top += 2) {
+    const below = pixels[top + 1] ?? pixels[top].map(() => 0);
+    lines.push(pixels[top].map((value, column) => ASCII_SHADES[Math.min(9, Math.floor((Math.max(0, Math.min(1, (value + below[column]) / 2 / maxValue)) * 255 / 256) * 10))]).join(''));
+  }
+  return lines;
+}
+
+/**
+ * Output probabilities (one digit, or the most confident mistakes) as
+ * terminal text: each image beside its ten bars; the answer marked `<`, the
+ * true class `*`.
+ */
+export function renderProbabilitiesTerminal(figure: ProbabilitiesFigure, options: Partial<TerminalOptions> = {}): string {
+  const settings = { ...defaultTerminalOptions(), ...options };
+  const legend = `${figure.subtitle.split(';')[0]}; < marks the answer${figure.rows.some((row) => row.label !== null) ? ', * the true class' : ''}`;
+  const lines = [figure.title.slice(0, settings.maxWidth), legend.slice(0, settings.maxWidth)];
+  const nameWidth = Math.max(...figure.classNames.map((name) => name.length));
+  for (const row of figure.rows) {
+    const image = compactImage(row.pixels, figure.maxPixel, settings.color);
+    const imageWidth = visibleLength(image[0] ?? '');
+    const barWidth = Math.max(4, Math.min(BAR_WIDTH, settings.maxWidth - imageWidth - nameWidth - 14));
+    const bars = row.probabilities.map((probability, label) => {
+      const filled = Math.round(probability * barWidth);
+      const mark = label === row.predicted ? '<' : ' ';
+      const truth = label === row.label ? '*' : ' ';
+      return `${truth}${figure.classNames[label].padStart(nameWidth)} ${'\u2588'.repeat(filled)}${' '.repeat(barWidth - filled)} ${(100 * probability).toFixed(1).padStart(5)}% ${mark}`;
+    });
+    lines.push('', row.caption);
+    // Bars centred on the image.
+    const offset = Math.max(0, Math.floor((image.length - bars.length) / 2));
+    const height = Math.max(image.length, bars.length + offset);
+    for (let line = 0; line < height; line++) lines.push(`${image[line] ?? ' '.repeat(imageWidth)}  ${bars[line - offset] ?? ''}`.trimEnd());
+  }
+  return lines.join('\n');
 }

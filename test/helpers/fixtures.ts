@@ -2,12 +2,38 @@
  * Synthetic data sets the tests make themselves: tiny MNIST-shaped IDX files
  * with known contents, so every bad-input case can be built on purpose.
  */
-import { mkdtempSync, promises as fs } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeIdxFile, sha256Hex, encodeIdx, type DatasetSpec, type FileRole, FILE_ROLES } from '../../src';
+import { writeIdxFile, sha256Hex, encodeIdx, defaultCacheDir, type DatasetSpec, type FileRole, FILE_ROLES } from '../../src';
 
-export const REAL_DATA_DIR = process.env.MNIST_LAB_DATA;
+export const STANDARD_NAMES: Record<FileRole, string> = {
+  trainImages: 'train-images-idx3-ubyte.gz',
+  trainLabels: 'train-labels-idx1-ubyte.gz',
+  testImages: 't10k-images-idx3-ubyte.gz',
+  testLabels: 't10k-labels-idx1-ubyte.gz',
+};
+
+/** Does `root` hold both real data sets' four files (as `npx mnist-lab data add` leaves them in data/)? */
+function holdsRealData(root: string): boolean {
+  return ['mnist', 'fashion-mnist'].every((name) =>
+    Object.values(STANDARD_NAMES).every((file) => existsSync(path.join(root, name, file)) || existsSync(path.join(root, name, file.replace(/\.gz$/, '')))),
+  );
+}
+
+/**
+ * Where the real-data tests read MNIST and Fashion-MNIST: env MNIST_LAB_DATA
+ * (made absolute by `npm test`), else the project cache data/ once
+ * `npx mnist-lab data add <folder>` has filled it; undefined skips them.
+ */
+export const REAL_DATA_DIR: string | undefined = process.env.MNIST_LAB_DATA
+  ? path.resolve(process.env.MNIST_LAB_DATA)
+  : holdsRealData(defaultCacheDir())
+    ? defaultCacheDir()
+    : undefined;
+
+/** The skip reason of a real-data test without data (run-tests.mjs counts these; under CI they fail the run). */
+export const REAL_DATA_SKIP = 'no real data: run `npx mnist-lab data add <folder>` or set MNIST_LAB_DATA';
 
 export function tempDir(prefix = 'mnist-lab-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -33,12 +59,6 @@ export function makeTinyDataset(trainCount = 12, testCount = 5): TinyDataset {
   return { trainImages: images(trainCount), trainLabels: labels(trainCount), testImages: images(testCount), testLabels: labels(testCount), trainCount, testCount };
 }
 
-export const STANDARD_NAMES: Record<FileRole, string> = {
-  trainImages: 'train-images-idx3-ubyte.gz',
-  trainLabels: 'train-labels-idx1-ubyte.gz',
-  testImages: 't10k-images-idx3-ubyte.gz',
-  testLabels: 't10k-labels-idx1-ubyte.gz',
-};
 
 /** Write a tiny data set as `<root>/<name>/` with the four standard gzip'd files. */
 export async function writeTinyDataset(root: string, name = 'mnist', tiny = makeTinyDataset()): Promise<string> {
