@@ -296,7 +296,7 @@ describe('runner with a stand-in training function', () => {
     const third = await runGrid(runs, { ...options, workers: 2 });
     assert.equal(third.completed, 0);
     assert.equal(third.rows.length, 4);
-    assert.deepEqual(events, ['start', 'epoch', 'done', 'epoch', 'done']);
+    assert.deepEqual(events, ['start', 'run', 'epoch', 'done', 'run', 'epoch', 'done']);
     assert.equal(readdirSync(options.runsDir).length, 4);
   });
 
