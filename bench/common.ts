@@ -7,7 +7,7 @@
 import { flattenImages, initBackend, loadData, scaleImages, tf, toCategorical, validationSplit } from '../src';
 import { DEFAULT_CNN, DEFAULT_MLP, type BackendInfo, type ModelConfig } from '../src';
 
-export const BENCH_CONFIG_NAMES = ['S0', 'S1-base', 'convnet'] as const;
+export const BENCH_CONFIG_NAMES = ['S0', 'S1-base', 'S1-base-augment', 'convnet'] as const;
 export type BenchConfigName = (typeof BENCH_CONFIG_NAMES)[number];
 
 export interface BenchNetwork {
@@ -17,11 +17,15 @@ export interface BenchNetwork {
   batchSize: number;
   /** Last fraction of the training arrays used for validation; 0 = none. */
   validationSplit: number;
+  /** Data augmentation per batch (Keras ImageDataGenerator ranges), as in src/train/augment.ts; absent = none. */
+  augment?: { rotationRange: number; widthShiftRange: number; heightShiftRange: number; zoomRange: number };
 }
 
 export const BENCH_NETWORKS: Record<BenchConfigName, BenchNetwork> = {
   S0: { model: { ...DEFAULT_MLP, hiddenUnits: [512], dropoutRate: 0 }, batchSize: 128, validationSplit: 0 },
   'S1-base': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2 },
+  // S1-base with random rotation 10 degrees, shifts 0.1 and zoom 0.1 (Keras: RandomRotation, RandomTranslation, RandomZoom layers).
+  'S1-base-augment': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2, augment: { rotationRange: 10, widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.1 } },
   // keras.io "Simple MNIST convnet": batch 128, validation split 0.1.
   convnet: { model: { ...DEFAULT_CNN }, batchSize: 128, validationSplit: 0.1 },
 };

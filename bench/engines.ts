@@ -21,6 +21,7 @@ export async function runProjectEngine({ network, data, epochs, seed }: EngineAr
     epochs,
     batchSize: network.batchSize,
     validationSplit: network.validationSplit,
+    augment: network.augment,
     shuffle: true,
     seed,
     verbose: 0,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tslab kernel as the project registers it (`npm run setup`): tslab
 // itself, with mnist-lab's fix that keeps JupyterLab's status bar at "Busy"
-// while queued cells still run (see src/kernel/status.ts for why).
+// while queued cells still run (see src/util/kernel-status.ts for why).
 // Arguments are tslab's: `tslab-kernel.js kernel --config-path <file> [--js]`.
 'use strict';
 const path = require('node:path');
@@ -21,7 +21,7 @@ if (!dir) {
   process.exit(1);
 }
 try {
-  const { fixTslabKernelStatus } = require(path.join(__dirname, '..', 'dist', 'kernel', 'status.js'));
+  const { fixTslabKernelStatus } = require(path.join(__dirname, '..', 'dist', 'util', 'kernel-status.js'));
   if (!fixTslabKernelStatus(require(path.join(dir, 'dist', 'jupyter.js')))) console.error(`mnist-lab kernel: ${dir} is not a tslab this fix knows; the status bar may read Idle during queued cells.`);
 } catch (error) {
   console.error(`mnist-lab kernel: status fix not applied (${error.message.split('\n')[0]}); run \`npm run build\`.`);

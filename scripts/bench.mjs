@@ -8,7 +8,9 @@
 // Flags:
 //   --epochs N            timed epochs after the warm-up (default 5)
 //   --warmup N            untimed first epochs, reported apart (default 1)
-//   --configs LIST        networks: S0, S1-base (seed table), convnet (keras.io Simple MNIST convnet); default all three
+//   --configs LIST        networks: S0, S1-base (seed table); S1-base-augment = S1-base with
+//                         rotation 10, shifts 0.1, zoom 0.1 (Keras: the RandomRotation/Translation/Zoom layers);
+//                         convnet (keras.io Simple MNIST convnet)
 //   --backends LIST       tfjs backends: tensorflow (native), wasm, cpu
 //   --engines LIST        project (src/train fit, fastest step: graph on the native backend),
 //                         project-fused / project-generic (the same fit forced to its eager steps),
@@ -68,8 +70,8 @@ const slowTrainLimit = positiveInteger('wasm-train-limit', values['wasm-train-li
 const trainLimit = values['train-limit'] !== undefined ? positiveInteger('train-limit', values['train-limit']) : undefined;
 const configs = list(values.configs);
 for (const config of configs) {
-  if (!['S0', 'S1-base', 'convnet'].includes(config)) {
-    console.error(`bench: --configs: unknown network '${config}' (allowed: S0, S1-base, convnet)`);
+  if (!['S0', 'S1-base', 'S1-base-augment', 'convnet'].includes(config)) {
+    console.error(`bench: --configs: unknown network '${config}' (allowed: S0, S1-base, S1-base-augment, convnet)`);
     process.exit(2);
   }
 }
@@ -141,6 +143,13 @@ for (const config of configs) {
   }
 }
 
+// Augmentation's cost: each augmented run against the same engine and backend without it.
+for (const run of runs) {
+  if (!run.config.endsWith('-augment') || run.error) continue;
+  const plain = runs.find((other) => other.config === run.config.replace(/-augment$/, '') && other.engine === run.engine && other.backend === run.backend && !other.error);
+  if (plain !== undefined) run.ratioToPlain = run.medianEpochSeconds / plain.medianEpochSeconds;
+}
+
 // Ratios against Keras: epoch time where the sample count matches, otherwise
 // (reduced runs on the slow backends) the inverse ratio of samples per second.
 for (const run of runs) {
@@ -176,10 +185,10 @@ const report = {
 };
 
 function formatTable() {
-  const header = ['config', 'engine', 'backend', 'samples', 'first s', 'median s/epoch', 'cpu s/epoch', 'samples/s', 'x Keras', 'x Keras cpu', 'peak MiB', 'test acc', 'load'];
+  const header = ['config', 'engine', 'backend', 'samples', 'first s', 'median s/epoch', 'cpu s/epoch', 'samples/s', 'x Keras', 'x Keras cpu', 'x no-aug', 'peak MiB', 'test acc', 'load'];
   const rows = runs.map((run) =>
     run.error
-      ? [run.config, run.engine, run.backend, '-', '-', `failed: ${run.error.slice(0, 60)}`, '-', '-', '-', '-', '-', '-', run.loadBefore[0].toFixed(2)]
+      ? [run.config, run.engine, run.backend, '-', '-', `failed: ${run.error.slice(0, 60)}`, '-', '-', '-', '-', '-', '-', '-', run.loadBefore[0].toFixed(2)]
       : [
           run.config,
           run.engine,
@@ -191,6 +200,7 @@ function formatTable() {
           Math.round(run.samplesPerSecond).toString(),
           run.ratioToKeras !== undefined ? run.ratioToKeras.toFixed(2) : '-',
           run.cpuRatioToKeras !== undefined ? run.cpuRatioToKeras.toFixed(2) : '-',
+          run.ratioToPlain !== undefined ? run.ratioToPlain.toFixed(2) : '-',
           Math.round(run.peakRssMb).toString(),
           run.testAcc.toFixed(4),
           run.loadBefore[0].toFixed(2),
@@ -202,6 +212,7 @@ function formatTable() {
   lines.push('');
   lines.push(`${report.machine.cpu}, ${report.machine.cores} cores; node ${report.node}; ${report.date}; load at end ${report.loadAtEnd.join(' ')}`);
   lines.push(`medians over ${epochs} timed epochs after ${warmup} warm-up (first s = the warm-up epoch); train samples exclude the validation split.`);
+  if (runs.some((run) => run.ratioToPlain !== undefined)) lines.push('x no-aug = median epoch time with augmentation / the same engine and backend without it (goal: at most 1.3 for ours).');
   lines.push('cpu s/epoch = process CPU time of all threads (steadier than wall time when other work shares the machine); load = 1-minute load average before the run.');
   if (runs.some((run) => run.reduced)) lines.push(`* reduced run on a slow backend: first ${slowTrainLimit} training examples, ${slowEpochs} timed epochs, same batch size; x Keras compares samples per second.`);
   return lines.join('\n');

@@ -176,7 +176,7 @@ function tslabPaths() {
   const script = path.join(pkgDir, 'bin', 'tslab');
   // The kernelspec calls the project's launcher by absolute path (a `#!/usr/bin/env node` script):
   // tslab itself, with the fix that keeps JupyterLab's status Busy while queued cells run
-  // (src/kernel/status.ts). On Windows, where a shebang script cannot be a kernel's argv[0], tslab's own.
+  // (src/util/kernel-status.ts). On Windows, where a shebang script cannot be a kernel's argv[0], tslab's own.
   const launcher = path.join(ROOT, 'bin', 'tslab-kernel.js');
   const dotBin = path.join(ROOT, 'node_modules', '.bin', IS_WIN ? 'tslab.cmd' : 'tslab');
   return { script, binary: !IS_WIN && exists(launcher) ? launcher : exists(dotBin) ? dotBin : script };

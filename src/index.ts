@@ -5,7 +5,7 @@ import { assertBuildIsFresh } from './util/build';
 
 assertBuildIsFresh(__dirname);
 
-import { fixRunningTslabKernel } from './kernel/status';
+import { fixRunningTslabKernel } from './util/kernel-status';
 
 export { tf, initBackend, ensureBackendSync, backendInfo, BACKEND_NAMES } from './backend';
 export type { BackendName, BackendInfo, BackendOptions } from './backend';
@@ -73,7 +73,7 @@ export {
 } from './evaluate/inside';
 export { ablationParallelCoordinates, runSettings, DEFAULT_PARALLEL_COORDINATES, type ParallelCoordinatesOptions, type AblationRunPoint } from './experiments/parallel';
 export { saveWeightSnapshot, readWeightSnapshots, SNAPSHOT_UNITS, SNAPSHOT_DIR, SNAPSHOT_INDEX } from './runs/snapshots';
-export { fixTslabKernelStatus } from './kernel/status';
+export { fixTslabKernelStatus } from './util/kernel-status';
 export { describeExperiment } from './experiments/describe';
 export { GridProgressTable, notebookGridProgress, type GridTableRow, type GridRunState } from './experiments/progress-table';
 

@@ -124,7 +124,7 @@ describe('spec validation (before any training)', () => {
     ['fractional hidden width', () => validateGridSpec({ factors: { hiddenUnits: [12.5] } }), /factors\.hiddenUnits\.0: not an allowed value \(allowed: whole numbers >= 1, or lists/],
     ['scale word', () => gridSpecFromFlags({ scale: 'maybe' }), /--scale: 'maybe' is not on or off \(allowed: on, off\)/],
     ['mode', () => gridSpecFromFlags({ mode: 'random' }), /mode: not an allowed value \(allowed: one-at-a-time, cartesian\)/],
-    ['dataset', () => gridSpecFromFlags({ dataset: 'cifar10' }), /dataset: not an allowed value \(allowed: mnist, fashion-mnist\)/],
+    ['dataset', () => gridSpecFromFlags({ dataset: 'cifar10' }), /dataset: unknown data set 'cifar10' \(allowed: mnist, fashion-mnist, or \{ "folder": "path\/to\/images" \}\)/],
     ['baseline', () => gridSpecFromFlags({ baseline: 'S9' }), /baseline: unknown experiment 'S9' \(allowed: .*S1-base/],
     ['unknown spec field', () => validateGridSpec({ ...DEFAULT_GRID_SPEC, hiddn: [1] }), /spec: unknown field 'hiddn' \(allowed: .*factors\.hiddenUnits/],
     ['zero seeds', () => gridSpecFromFlags({ seeds: '0' }), /^seeds: not an allowed value \(allowed: a count >= 1 \(seeds 1\.\.n\) or a list/],

@@ -9,7 +9,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, promises as fs, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, promises as fs, readdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT, loadData, explicitDataLocation, DataLocationError, writeIdxFile } from '../src';
 import { REAL_DATA_DIR, REAL_DATA_SKIP, STANDARD_NAMES, tempDir, writeTinyDataset } from './helpers/fixtures';
@@ -111,22 +111,7 @@ describe('a relative MNIST_LAB_DATA is relative to where the command was typed',
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout + result.stderr, new RegExp(`MNIST_LAB_DATA=${escape(relative)} is relative to ${escape(typedIn)} \\(where the command was typed\\): using ${escape(REAL_DATA_DIR!)}`));
   });
-
-  test('a notebook run through npm (kernel in notebooks/) loads the data from a relative MNIST_LAB_DATA', { ...real, skip: real.skip || (statSync(path.join(PROJECT_ROOT, '.venv'), { throwIfNoEntry: false }) ? false : 'no .venv (npm run setup)') }, () => {
-    const typedIn = tempDir();
-    const relative = path.relative(typedIn, REAL_DATA_DIR!);
-    const out = tempDir();
-    const result = spawnSync('npm', ['--prefix', PROJECT_ROOT, 'run', 'nb:run', '--', '--out', out, '01-loading'], {
-      cwd: typedIn,
-      env: { ...process.env, MNIST_LAB_DATA: relative, MNIST_LAB_CACHE: tempDir() },
-      encoding: 'utf8',
-    });
-    assert.equal(result.status, 0, result.stdout + result.stderr);
-    const notebook = readdirSync(out).find((name) => name.startsWith('01-'));
-    assert.ok(notebook);
-    const text = JSON.stringify(JSON.parse(readFileSync(path.join(out, notebook), 'utf8')));
-    assert.match(text, /train images: uint8 \[60000, 28, 28\]/);
-  });
+  // The notebook tests (notebooks.test.ts) run every notebook with a relative MNIST_LAB_DATA and npm's INIT_CWD.
 });
 
 describe('wrong files say what they are', () => {
@@ -211,5 +196,23 @@ describe('mnist-lab data add <folder>', real, () => {
     assert.equal(result.status, 1);
     assert.match(result.stderr, /t10k-labels-idx1-ubyte\.gz: checksum mismatch for mnist .* Nothing was added\./);
     assert.deepEqual(readdirSync(cache), []);
+  });
+});
+
+describe('npm test reports skipped tests', () => {
+  test('it says how many were skipped and why; under CI a skipped real-data test fails the run', () => {
+    const run = (ci: boolean) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, MNIST_LAB_CACHE: tempDir(), CI: ci ? 'true' : 'false' };
+      delete env.MNIST_LAB_DATA;
+      delete env.NODE_TEST_CONTEXT; // a nested `node --test` would otherwise report to us instead of printing
+      return spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'run-tests.mjs'), 'resume.test'], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+    };
+    const local = run(false);
+    assert.equal(local.status, 0, local.stdout + local.stderr);
+    assert.match(local.stdout, /npm test: \d+ test\(s\) or suite\(s\) skipped:\n {2}\d+ × .*(MNIST_LAB_DATA|real data).* \(test\/resume\.test\.ts\)/);
+    assert.match(local.stdout, /`npx mnist-lab data add <folder>`/);
+    const ci = run(true);
+    assert.equal(ci.status, 1);
+    assert.match(ci.stderr, /npm test: under CI, \d+ real-data test\(s\) were skipped: that fails the run\./);
   });
 });

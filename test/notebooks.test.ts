@@ -13,7 +13,7 @@ import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const NOTEBOOK_DIR = path.join(PROJECT_ROOT, 'notebooks');
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const EXPECTED_NOTEBOOKS = 9;
+const EXPECTED_NOTEBOOKS = 10;
 
 interface Cell {
   cell_type: 'code' | 'markdown' | 'raw';
@@ -116,9 +116,13 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
   const executed = new Map<string, Notebook>();
 
   before(() => {
+    // As a learner types it from the repository root (`MNIST_LAB_DATA=../shared/datasets npm run nb:run`):
+    // a relative MNIST_LAB_DATA, with npm's INIT_CWD; the kernels run in notebooks/ and must still find the data.
+    const typedIn = path.dirname(PROJECT_ROOT);
     const result = spawnSync(PYTHON, [path.join(PROJECT_ROOT, 'scripts', 'notebooks', 'run.py'), '--out', out], {
       encoding: 'utf8',
-      env: { ...process.env, MNIST_LAB_QUIET: '1' },
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, MNIST_LAB_QUIET: '1', MNIST_LAB_DATA: path.relative(typedIn, REAL_DATA_DIR!) || '.', INIT_CWD: typedIn },
     });
     status = result.status;
     log = result.stdout + result.stderr;
@@ -227,6 +231,16 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /data-figure="probabilities"[^]*Most confident mistakes/);
     assert.match(text, /data-mnist-lab="drawing-pad"/);
     assert.match(text, /tensors still alive: 0/);
+  });
+
+  test('08: a folder of files loads (and from the cache), the MNIST run reads it, augmentation and the photo figure run', () => {
+    const text = outputsOf('08-');
+    assert.match(text, /images: uint8 \[200, 28, 28\], min 0, max 255 \| classes: 0 1 2 3 4 5 6 7 8 9/);
+    assert.match(text, /second load from the cache: true/);
+    assert.match(text, /MNIST test set: \d+\.\d% +\| +folder .* \(all 200 images\): \d+\.\d%/);
+    assert.match(text, /rotation\/shift\/zoom/);
+    assert.match(text, /predicted: \d \(/);
+    assert.ok((text.match(/class="mnist-lab-figure"/g) ?? []).length >= 3, 'expected the gallery, the augmentation variants and the 28x28 figure');
   });
 
   test('09: the convnet beside the MLPs on MNIST and Fashion-MNIST, with its filters and feature maps', () => {

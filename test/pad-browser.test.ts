@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, findChromium, saveDrawingPad, drawingPad, resetNotebookPad, decodeImage, preprocessImage, predictImage, tf } from '../src';
+import { CHROMIUM_ARGS, PAD_PICTURE_SIZE, findChromium, saveDrawingPad, drawingPad, resetNotebookPad, decodeImage, preprocessImage, predictImage, tf } from '../src';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 import { loadTinyMnist, trainTinyMlp } from './helpers/tiny-model';
 import { DIGIT_STROKES, clearPad, drawStrokes, offlineContext, readPad, waitForPad } from './helpers/pad';
@@ -76,12 +76,15 @@ describe('drawing pad page opened from disk, network off', { skip }, () => {
     const answer = await drawStrokes(page, DIGIT_STROKES['7'], { pointerType: 'pen' });
     const { drawing, input } = await page.evaluate(() => {
       const root = document.querySelector('[data-mnist-lab="drawing-pad"]')!;
-      const canvas = root.querySelector('canvas.mlp-draw') as HTMLCanvasElement;
       const small = root.querySelector('canvas.mlp-input') as HTMLCanvasElement;
       const pixels = small.getContext('2d')!.getImageData(0, 0, 28, 28).data;
-      return { drawing: canvas.toDataURL('image/png'), input: Array.from({ length: 784 }, (_, p) => pixels[p * 4]) };
+      // The picture the pad handed to preprocessImage (the drawing at PAD_PICTURE_SIZE).
+      const pad = (window as unknown as { MnistLabPad: { pads: Array<{ picture(): string }> } }).MnistLabPad.pads[0];
+      return { drawing: pad.picture(), input: Array.from({ length: 784 }, (_, p) => pixels[p * 4]) };
     });
-    const nodePixels = preprocessImage(decodeImage(Buffer.from(drawing.split(',')[1], 'base64')));
+    const picture = decodeImage(Buffer.from(drawing.split(',')[1], 'base64'));
+    assert.deepEqual([picture.width, picture.height], [PAD_PICTURE_SIZE, PAD_PICTURE_SIZE]);
+    const nodePixels = preprocessImage(picture);
     const differences = input.map((level, p) => Math.abs(level - Math.round(255 * nodePixels[p])));
     assert.ok(Math.max(...differences) <= 1, `largest difference ${Math.max(...differences)} of 255`);
     assert.ok(input.filter((level) => level > 0).length > 40, 'the input shows the stroke');

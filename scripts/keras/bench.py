@@ -31,6 +31,9 @@ BASE_MODEL = {
 CONFIGS = {
     "S0": {"model": {**BASE_MODEL, "hiddenUnits": [512], "dropoutRate": 0.0}, "batchSize": 128, "validationSplit": 0.0},
     "S1-base": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 128, "validationSplit": 0.2},
+    # S1-base behind Keras 3's RandomRotation(10/360), RandomTranslation(0.1, 0.1), RandomZoom(0.1), fill 0.
+    "S1-base-augment": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 128, "validationSplit": 0.2,
+                        "augment": {"rotation_range": 10.0, "width_shift_range": 0.1, "height_shift_range": 0.1, "zoom_range": 0.1}},
     # keras.io "Simple MNIST convnet" (DEFAULT_CNN in src/model/cnn.ts).
     "convnet": {
         "model": {
@@ -102,7 +105,12 @@ def main():
     test_x, test_y = keras_common.prepare(test_images, test_labels, True, model_config["loss"], 10)
     images, test_x = images.reshape(shape), test_x.reshape(shape)
 
-    model = keras_common.build_model(keras, model_config)
+    if "augment" in spec:
+        import types
+        import few_examples
+        model = few_examples.build(keras, types.SimpleNamespace(seed=args.seed, **spec["augment"]), args.seed, True)
+    else:
+        model = keras_common.build_model(keras, model_config)
     timer = EpochTimer(keras)
     total_epochs = args.warmup + args.epochs
     history = model.fit(

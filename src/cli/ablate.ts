@@ -45,6 +45,8 @@ export function registerAblate(program: Command): void {
     .option('--activation <list>', 'hidden activations: relu, linear, sigmoid, tanh')
     .option('--scale <list>', 'divide pixels by 255: on, off')
     .option('--learning-rate <list>', 'learning rates, e.g. 0.001,0.01')
+    .option('--augment <list>', 'data augmentation: off, on (on = rotation 10, width/height shift 0.1, zoom 0.1)')
+    .option('--data-folder <dir>', 'train and test on a folder of images (one subfolder per class, or a labels.txt) instead of --dataset')
     .option('--seeds <n|list>', 'repeats per configuration (seeds 1..n) or an explicit list, e.g. 7,8,9')
     .option('--epochs <n>', 'override the epochs of every run')
     .option('--dataset <name>', 'mnist or fashion-mnist')

@@ -46,7 +46,8 @@ export function registerDraw(program: Command): void {
       const run = await readRun(options.model);
       const which = parseCheckpointKind(options.which) ?? (run.checkpoints.includes('best') ? 'best' : 'last');
       const model = await loadCheckpoint(options.model, which);
-      const classNames = getDatasetSpec(run.config.dataset).classNames;
+      const dataset = run.config.dataset;
+      const classNames = run.config.classNames ?? (typeof dataset === 'string' ? getDatasetSpec(dataset).classNames : getDatasetSpec('mnist').classNames);
       const padOptions = { scaleInputs: run.config.scaleInputs, classNames, title: `Draw a ${run.config.dataset === 'mnist' ? 'digit' : 'picture'}: ${path.basename(run.runDir)} (${which} checkpoint)` };
       if (options.export) {
         const bytes = await saveDrawingPad(model, options.export, padOptions);

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { initBackend } from '../backend';
-import { loadDataset } from '../data/load';
+import { loadSourceData } from '../data/source';
 import { scaleImages, subset } from '../data/preprocess';
 import { ConfigError } from '../errors';
 import { activationsFigure, confidentMistakes, outputProbabilities } from '../evaluate/inside';
@@ -72,10 +72,10 @@ export function registerInside(program: Command): void {
           if (what === 'weights') {
             figure = firstLayerWeights(model.layers.find((layer) => layer.getClassName() === 'Dense')!.getWeights()[0], { units: count, title: `First-layer weights of ${run.config.id} (${which} checkpoint)` });
           } else {
-            const dataset = await loadDataset(run.config.dataset, { dataDir: options.dataDir });
+            const dataset = await loadSourceData(run.config.dataset, { dataDir: options.dataDir });
             const [images, labels] = subset(dataset.test.images, dataset.test.labels, run.config.testLimit ?? dataset.test.images.shape[0]);
             const inputs = scaleImages(images, run.config.scaleInputs ? 255 : 1);
-            const classNames = dataset.spec.classNames;
+            const classNames = run.config.classNames ?? dataset.classNames;
             if (index >= images.shape[0]) throw new ConfigError('--index', `${index} is not one of the ${images.shape[0]} test images of this run`, `0-${images.shape[0] - 1}`);
             if (what === 'activations') figure = activationsFigure(model, inputs, { index, classNames, scaleInputs: false });
             else if (what === 'probabilities') figure = outputProbabilities(model, inputs, { indices: Array.from({ length: Math.min(count, images.shape[0] - index) }, (_, i) => index + i), labels, classNames, title: `Output probabilities of ${run.config.id}` });

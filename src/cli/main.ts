@@ -18,6 +18,7 @@ import { registerDraw } from './draw';
 import { registerInside } from './inside';
 import { registerData } from './data';
 import { setDataDirOrigin } from '../data/location';
+import { registerDataset } from './dataset';
 
 export function buildProgram(): Command {
   const program = new Command('mnist-lab')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerInside(program);
   registerData(program);
   program.option('--verbose', 'on an error, print the full stack trace (also: env DEBUG=1)');
+  registerDataset(program);
   return program;
 }
 

@@ -16,6 +16,8 @@ import { stopOnSignals } from './signals';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
 import { DEFAULT_CNN, PADDINGS, isCnnConfig, type Padding } from '../model/config';
+import { validateAugment } from '../train/augment';
+import { parsePreprocessMode } from './evaluate';
 
 /** Flags shared by `train` and `summary` that describe the experiment. */
 export interface ExperimentFlags {
@@ -37,6 +39,14 @@ export interface ExperimentFlags {
   seed?: string;
   limit?: string;
   dataset?: string;
+  dataFolder?: string;
+  mode?: string;
+  skipBad?: boolean;
+  rotationRange?: string;
+  widthShiftRange?: string;
+  heightShiftRange?: string;
+  zoomRange?: string;
+  initFrom?: string;
 }
 
 /** Add the experiment flags to a command. */
@@ -59,7 +69,15 @@ export function addExperimentOptions(command: Command): Command {
     .option('--validation-split <fraction>', 'last fraction of the training data held out for validation (Keras semantics)')
     .option('--seed <n>', 'seed for initial weights, shuffling and dropout')
     .option('--limit <n>', 'use only the first n training examples (quick runs)')
-    .option('--dataset <name>', `data set: ${DATASET_NAMES.join(', ')}`);
+    .option('--dataset <name>', `data set: ${DATASET_NAMES.join(', ')}`)
+    .option('--data-folder <dir>', 'train on a folder of your own images (one subfolder per class, or a labels.txt; train/ and test/ subfolders or 20% held out for testing)')
+    .option('--mode <mode>', 'how --data-folder images become 28x28: mnist (find, crop, centre: photos) or resize (MNIST-like pictures)')
+    .option('--skip-bad', 'leave out unreadable images in --data-folder (and say how many)')
+    .option('--rotation-range <degrees>', 'augmentation: random turns within +-degrees (Keras rotation_range)')
+    .option('--width-shift-range <fraction>', 'augmentation: random horizontal shifts within +-fraction of the width (Keras width_shift_range)')
+    .option('--height-shift-range <fraction>', 'augmentation: random vertical shifts within +-fraction of the height (Keras height_shift_range)')
+    .option('--zoom-range <fraction>', 'augmentation: random zoom in [1-fraction, 1+fraction] (Keras zoom_range)')
+    .option('--init-from <runDir>', 'start from the weights of a trained run (fine-tuning on your own data)');
 }
 
 function parseNumber(flag: string, text: string, check: (value: number) => boolean, allowed: string): number {
@@ -141,6 +159,20 @@ export function experimentFromFlags(flags: ExperimentFlags): ExperimentConfig {
     if (!isDatasetName(flags.dataset)) throw new ConfigError('--dataset', `unknown data set '${flags.dataset}'`, DATASET_NAMES.join(', '));
     experiment.dataset = flags.dataset;
   }
+  if (flags.dataFolder !== undefined) {
+    if (flags.dataset !== undefined) throw new ConfigError('--data-folder', 'cannot be combined with --dataset', 'one of them');
+    experiment.dataset = { folder: path.resolve(flags.dataFolder), ...(flags.mode !== undefined ? { mode: parsePreprocessMode(flags.mode) } : {}), ...(flags.skipBad ? { skipBad: true } : {}) };
+  } else if (flags.mode !== undefined || flags.skipBad) {
+    throw new ConfigError(flags.mode !== undefined ? '--mode' : '--skip-bad', 'only applies to --data-folder', 'add --data-folder DIR');
+  }
+  const ranges = { rotationRange: flags.rotationRange, widthShiftRange: flags.widthShiftRange, heightShiftRange: flags.heightShiftRange, zoomRange: flags.zoomRange };
+  const given = Object.entries(ranges).filter(([, text]) => text !== undefined);
+  if (given.length > 0) {
+    const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+    const parsed = Object.fromEntries(given.map(([key, text]) => [key, parseNumber(flagName(key), text as string, (value) => value >= 0, 'a number >= 0')]));
+    train.augment = validateAugment({ ...train.augment, ...parsed }, 'augment');
+  }
+  if (flags.initFrom !== undefined) experiment.initFrom = path.resolve(flags.initFrom);
   return experiment;
 }
 

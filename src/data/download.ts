@@ -8,6 +8,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { tslabKernel } from '../util/tslab';
 import { SingleBar, Presets } from 'cli-progress';
 import { DownloadError, MnistLabError } from '../errors';
 import { FILE_ROLES, type DatasetSpec } from './registry';
@@ -60,12 +61,16 @@ async function downloadFile(
 ): Promise<void> {
   const retries = options.retries ?? DEFAULT_DOWNLOAD_OPTIONS.retries;
   const attempts: string[] = [];
+  // In a notebook cell the terminal bar would not show: one line, rewritten in place.
+  const cell = options.quiet === true ? undefined : tslabKernel()?.newDisplay();
+  const say = (line: string) => cell?.html(`<pre>${line.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</pre>`);
   for (const mirror of mirrors) {
     const url = new URL(fileName, mirror.endsWith('/') ? mirror : mirror + '/').toString();
     for (let attempt = 0; attempt <= retries; attempt++) {
       const temp = tempPathFor(target);
       try {
-        await fetchToFile(url, temp, fileName, options);
+        say(`${fileName}: connecting to ${url}${attempt > 0 ? ` (try ${attempt + 1} of ${retries + 1})` : ''}`);
+        await fetchToFile(url, temp, fileName, options, say);
         const raw = new Uint8Array(await fs.readFile(temp));
         const payload = isGzip(raw) ? gunzipFile(raw, url) : raw;
         const actual = sha256Hex(payload);
@@ -75,10 +80,12 @@ async function downloadFile(
           break;
         }
         await fs.rename(temp, target);
+        say(`${fileName}: downloaded from ${url} and checked`);
         return;
       } catch (error) {
         const reason = error instanceof MnistLabError ? error.message.split('. ')[0] : (error as Error).message;
         attempts.push(`${url} (try ${attempt + 1}): ${reason}`);
+        say(`${fileName}: ${url} (try ${attempt + 1} of ${retries + 1}) failed: ${reason}${attempt < retries ? '; trying again' : ''}`);
         if (attempt < retries) await sleep((options.retryDelayMs ?? DEFAULT_DOWNLOAD_OPTIONS.retryDelayMs) * 2 ** attempt);
       } finally {
         await fs.rm(temp, { force: true });
@@ -94,7 +101,7 @@ async function downloadFile(
   );
 }
 
-async function fetchToFile(url: string, file: string, label: string, options: DownloadOptions): Promise<void> {
+async function fetchToFile(url: string, file: string, label: string, options: DownloadOptions, say: (line: string) => void = () => undefined): Promise<void> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_DOWNLOAD_OPTIONS.timeoutMs;
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -113,10 +120,16 @@ async function fetchToFile(url: string, file: string, label: string, options: Do
     : undefined;
   bar?.start(total || 1, 0);
   let received = 0;
+  let shown = 0;
+  const megabytes = (bytes: number) => (bytes / 1e6).toFixed(1);
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
     bar?.update(total ? received : 0);
+    if (Date.now() - shown > 250) {
+      shown = Date.now();
+      say(`${label}: ${megabytes(received)}${total ? ` of ${megabytes(total)} MB (${Math.floor((100 * received) / total)}%)` : ' MB'} from ${url}`);
+    }
     clearTimeout(timer);
     timer = setTimeout(() => controller.abort(), timeoutMs);
   });

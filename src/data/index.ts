@@ -9,3 +9,6 @@ export * from './check';
 export * from './recognise';
 export * from './cache';
 export * from './describe';
+export * from './image-folder';
+export * from './export';
+export * from './source';

@@ -4,7 +4,9 @@
  * every number `mnist-lab evaluate` prints.
  */
 import { initBackend } from '../backend';
-import { loadDataset, type LoadDataOptions } from '../data/load';
+import type { LoadDataOptions } from '../data/load';
+import { describeSource, loadSourceData, type ImageFolderSource } from '../data/source';
+import { allImages, loadImageFolder } from '../data/image-folder';
 import { subset, scaleImages } from '../data/preprocess';
 import { disposeWithOptimizer, loadCheckpoint, readRun, type CheckpointKind } from '../runs/folder';
 import { DEFAULT_EVALUATE, evaluate } from '../train/evaluation';
@@ -24,6 +26,8 @@ export interface EvaluateRunOptions {
   batchSize?: number;
   /** Evaluate on every test example even when the run used only the first `testLimit`. */
   fullTestSet?: boolean;
+  /** Test on every image of this folder instead ("how well does my MNIST model read my handwriting?"); see loadImageFolder. */
+  dataFolder?: ImageFolderSource;
 }
 
 export const DEFAULT_EVALUATE_RUN_OPTIONS = {
@@ -56,9 +60,22 @@ export async function evaluateRun(runDir: string, options: EvaluateRunOptions = 
   const run = await readRun(runDir);
   const which = options.which ?? (run.checkpoints.includes('best') ? 'best' : 'last');
   const dataOptions: LoadDataOptions = options.dataDir !== undefined ? { dataDir: options.dataDir } : {};
-  const dataset = await loadDataset(run.config.dataset, dataOptions);
-  const testLimit = options.fullTestSet ? undefined : run.config.testLimit;
-  const [images, labels] = testLimit === undefined ? [dataset.test.images, dataset.test.labels] : subset(dataset.test.images, dataset.test.labels, testLimit);
+  let classNames: readonly string[];
+  let images;
+  let labels;
+  let datasetName: string;
+  if (options.dataFolder !== undefined) {
+    const folder = await loadImageFolder(options.dataFolder.folder, { mode: options.dataFolder.mode, skipBad: options.dataFolder.skipBad, classNames: run.config.classNames });
+    ({ images, labels } = allImages(folder));
+    classNames = folder.classNames;
+    datasetName = `folder ${folder.source.path} (all ${labels.shape[0]} images)`;
+  } else {
+    const dataset = await loadSourceData(run.config.dataset, dataOptions);
+    const testLimit = options.fullTestSet ? undefined : run.config.testLimit;
+    [images, labels] = testLimit === undefined ? [dataset.test.images, dataset.test.labels] : subset(dataset.test.images, dataset.test.labels, testLimit);
+    classNames = run.config.classNames ?? dataset.classNames;
+    datasetName = describeSource(run.config.dataset);
+  }
   // The same input scaling the model was trained with: raw 0-255 pixels for the "no /255" ablation.
   const inputs = scaleImages(images, run.config.scaleInputs ? 255 : 1);
   const model = await loadCheckpoint(runDir, which);
@@ -66,13 +83,13 @@ export async function evaluateRun(runDir: string, options: EvaluateRunOptions = 
     const batchSize = options.batchSize ?? DEFAULT_EVALUATE_RUN_OPTIONS.batchSize;
     const test = evaluate(model, inputs, labels, { batchSize });
     const probabilities = predict(model, inputs, { batchSize });
-    const numClasses = dataset.spec.classNames.length;
+    const numClasses = classNames.length;
     const matrix = confusionMatrix(labels.data.subarray(labels.offset, labels.offset + labels.shape[0]), argmax(probabilities, numClasses), numClasses);
     return {
       runDir: run.runDir,
       which,
-      dataset: run.config.dataset,
-      classNames: dataset.spec.classNames,
+      dataset: datasetName,
+      classNames,
       testCount: labels.shape[0],
       test,
       perClassAccuracy: perClassAccuracy(matrix),

@@ -5,6 +5,7 @@
  * it; `calibrateCostModel` measures them on this machine in a few seconds.
  */
 import { tf, initBackend } from '../backend';
+import { isFolderSource } from '../data/source';
 import { DATASETS } from '../data/registry';
 import { createMlp } from '../model/mlp';
 import { DEFAULT_MLP } from '../model/config';
@@ -82,7 +83,8 @@ export function multiplyAddsPerExample(experiment: ExperimentConfig): number {
 
 /** Examples each phase of the run sees, after limits and the validation split. */
 export function exampleCounts(experiment: ExperimentConfig): { train: number; validation: number; test: number } {
-  const spec = DATASETS[experiment.dataset];
+  // A folder's size is unknown until it is read; MNIST's counts are the planning guess.
+  const spec = DATASETS[isFolderSource(experiment.dataset) ? 'mnist' : experiment.dataset];
   const available = Math.min(experiment.trainLimit ?? spec.trainCount, spec.trainCount);
   const test = Math.min(experiment.testLimit ?? spec.testCount, spec.testCount);
   if (experiment.validateOnTest) return { train: available, validation: test, test };

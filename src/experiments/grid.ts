@@ -17,6 +17,8 @@ import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
 import { ACTIVATIONS, DEFAULT_MLP, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
 import { DEFAULT_CNN, isCnnConfig, type ModelConfig } from '../model/config';
 import type { ExperimentConfig } from '../runs/types';
+import { validateDatasetSource, type DatasetSource } from '../data/source';
+import { DEFAULT_AUGMENT, validateAugment, type AugmentConfig } from '../train/augment';
 import { PRESETS, getPreset } from './presets';
 
 export const GRID_MODES = ['one-at-a-time', 'cartesian'] as const;
@@ -48,9 +50,11 @@ export interface GridFactors {
   scaleInputs?: boolean[];
   /** Optimizer step size (Keras `learning_rate`). */
   learningRate?: number[];
+  /** Data augmentation: false (none), true (DEFAULT_AUGMENT) or explicit ranges (Keras ImageDataGenerator names, camelCase). */
+  augment?: Array<boolean | Partial<AugmentConfig>>;
 }
 
-export const FACTOR_NAMES = ['architecture', 'filters', 'hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate'] as const;
+export const FACTOR_NAMES = ['architecture', 'filters', 'hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate', 'augment'] as const;
 export type FactorName = (typeof FACTOR_NAMES)[number];
 
 /** Short names used in run labels (`hidden=128`), matching the CLI flags. */
@@ -64,6 +68,7 @@ export const FACTOR_LABELS: Record<FactorName, string> = {
   activation: 'activation',
   scaleInputs: 'scale',
   learningRate: 'lr',
+  augment: 'augment',
 };
 
 export interface GridSpec {
@@ -81,8 +86,8 @@ export interface GridSpec {
   seeds: number | number[];
   /** Override the number of epochs of every run. */
   epochs?: number;
-  /** Run on another data set. Any override (dataset, epochs, limit) drops the seed's reference numbers. */
-  dataset?: DatasetName;
+  /** Run on another data set, or a folder of images (`{ folder: 'my-digits' }`). Any override (dataset, epochs, limit) drops the seed's reference numbers. */
+  dataset?: DatasetSource;
   /** Use only the first N training and test examples (quick runs, tests); capped at the data set's sizes. */
   limit?: number;
 }
@@ -140,6 +145,10 @@ const factorsSchema = z
     activation: z.array(z.enum(ACTIVATIONS)).min(1).optional(),
     scaleInputs: z.array(z.boolean()).min(1).optional(),
     learningRate: z.array(z.number().positive()).min(1).optional(),
+    augment: z
+      .array(z.union([z.boolean(), z.object({ rotationRange: z.number().min(0).max(180), widthShiftRange: z.number().min(0).lt(1), heightShiftRange: z.number().min(0).lt(1), zoomRange: z.number().min(0).lt(1) }).partial().strict()]))
+      .min(1)
+      .optional(),
   })
   .strict();
 
@@ -152,7 +161,12 @@ const gridSchema = z
     experiments: z.array(z.string().min(1)).min(1).optional(),
     seeds: z.union([positiveInt, z.array(z.number().int().nonnegative()).min(1)]),
     epochs: positiveInt.optional(),
-    dataset: z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]).optional(),
+    dataset: z
+      .union([
+        z.enum(DATASET_NAMES as [DatasetName, ...DatasetName[]]),
+        z.object({ folder: z.string().min(1), mode: z.enum(['mnist', 'resize']).optional(), testSplit: z.number().min(0).lt(1).optional(), skipBad: z.boolean().optional() }).strict(),
+      ])
+      .optional(),
     limit: positiveInt.optional(),
   })
   .strict();
@@ -193,6 +207,8 @@ function describeIssue(issue: z.core.$ZodIssue): { problem: string; allowed?: st
 /** Check a spec (from flags, JSON or YAML) and fill in defaults; throws ConfigError naming the field. */
 export function validateGridSpec(input: unknown): GridSpec {
   const raw = typeof input === 'object' && input !== null ? { ...DEFAULT_GRID_SPEC, ...(input as object) } : input;
+  // A name or a folder: checked here for a message that names both forms.
+  if (typeof raw === 'object' && raw !== null && (raw as { dataset?: unknown }).dataset !== undefined) validateDatasetSource((raw as { dataset: unknown }).dataset);
   const parsed = gridSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -294,6 +310,7 @@ export function seedList(seeds: number | number[]): number[] {
 
 function formatFactorValue(value: unknown): string {
   if (Array.isArray(value)) return value.join('-');
+  if (typeof value === 'object' && value !== null) return Object.entries(value).map(([key, range]) => `${key.replace('Range', '').replace('Shift', '')}${range}`).join('-');
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   return String(value);
 }
@@ -333,6 +350,11 @@ export function applyFactor(experiment: ExperimentConfig, factor: FactorName, va
     case 'activation':
       model.activation = value as Activation;
       break;
+    case 'augment':
+      // Off leaves the field out, so the baseline's key (and its results) stay the same.
+      if (value === false) delete train.augment;
+      else train.augment = value === true ? { ...DEFAULT_AUGMENT } : validateAugment(value as Partial<AugmentConfig>);
+      break;
     case 'scaleInputs':
       scaleInputs = value as boolean;
       break;
@@ -362,7 +384,7 @@ function applyOverrides(experiment: ExperimentConfig, spec: GridSpec): Experimen
   if (spec.epochs !== undefined) result.train.epochs = spec.epochs;
   if (spec.dataset !== undefined) result.dataset = spec.dataset;
   if (spec.limit !== undefined) {
-    const counts = DATASETS[result.dataset];
+    const counts = typeof result.dataset === 'string' ? DATASETS[result.dataset] : { trainCount: spec.limit, testCount: spec.limit };
     result.trainLimit = Math.min(spec.limit, counts.trainCount);
     result.testLimit = Math.min(spec.limit, counts.testCount);
   }
@@ -469,6 +491,8 @@ export interface GridFlags {
   activation?: string;
   scale?: string;
   learningRate?: string;
+  augment?: string;
+  dataFolder?: string;
   seeds?: string;
   epochs?: string;
   dataset?: string;
@@ -523,6 +547,13 @@ export function gridSpecFromFlags(flags: GridFlags): GridSpec {
   if (flags.optimizer !== undefined) factors.optimizer = splitList('--optimizer', flags.optimizer) as OptimizerName[];
   if (flags.activation !== undefined) factors.activation = splitList('--activation', flags.activation) as Activation[];
   if (flags.learningRate !== undefined) factors.learningRate = numberList('--learning-rate', flags.learningRate);
+  if (flags.augment !== undefined) {
+    factors.augment = splitList('--augment', flags.augment).map((item) => {
+      if (!(item in SCALE_WORDS)) throw new ConfigError('--augment', `'${item}' is not on or off`, 'on, off (on = rotation 10, shifts 0.1, zoom 0.1)');
+      return SCALE_WORDS[item];
+    });
+  }
+  if (flags.dataFolder !== undefined) base = { ...base, dataset: { folder: flags.dataFolder } };
   if (flags.scale !== undefined) {
     factors.scaleInputs = splitList('--scale', flags.scale).map((item) => {
       const value = SCALE_WORDS[item.toLowerCase()];

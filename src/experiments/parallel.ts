@@ -34,6 +34,7 @@ export function runSettings(config: RunResult['config']): Record<FactorName, str
     activation: model.activation,
     scaleInputs: config.scaleInputs ? 'yes' : 'no',
     learningRate: model.optimizerOptions.learningRate ?? OPTIMIZER_DEFAULTS[model.optimizer].learningRate,
+    augment: config.train.augment !== undefined && (config.train.augment.rotationRange > 0 || config.train.augment.widthShiftRange > 0 || config.train.augment.heightShiftRange > 0 || config.train.augment.zoomRange > 0) ? 'yes' : 'no',
   };
 }
 

@@ -6,8 +6,9 @@
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { backendInfo, initBackend, tf } from '../backend';
-import { ConfigError } from '../errors';
-import { loadDataset, type LoadDataOptions } from '../data/load';
+import { ConfigError, MnistLabError } from '../errors';
+import type { LoadDataOptions } from '../data/load';
+import { isFolderSource, loadSourceData } from '../data/source';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
 import { createModel } from '../model/factory';
 import { validateModelConfig } from '../model/validate';
@@ -142,7 +143,13 @@ async function runLocked(
   runDir: string | undefined,
   options: RunExperimentOptions,
 ): Promise<RunResult> {
-  const dataset = await loadDataset(experiment.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });
+  const dataset = await loadSourceData(experiment.dataset, { ...options.dataOptions, dataDir: options.dataDir ?? options.dataOptions?.dataDir });
+  if (isFolderSource(experiment.dataset)) {
+    // The network's output layer has one unit per class of the folder; config.json records the classes.
+    experiment.classNames = dataset.classNames;
+    experiment.model = { ...experiment.model, numClasses: dataset.classNames.length };
+    validateModelConfig(experiment.model);
+  }
   checkAgainstData(experiment, dataset.train.images.shape[0], dataset.test.images.shape[0]);
   const [trainImagesRaw, trainLabelsRaw] = subset(dataset.train.images, dataset.train.labels, experiment.trainLimit ?? dataset.train.images.shape[0]);
   const [testImagesRaw, testLabelsRaw] = subset(dataset.test.images, dataset.test.labels, experiment.testLimit ?? dataset.test.images.shape[0]);
@@ -164,6 +171,7 @@ async function runLocked(
     }
     if (model === null) {
       model = createModel(experiment.model);
+      if (experiment.initFrom !== undefined) await initWeightsFrom(model, experiment.initFrom);
       // The random start, for the weights-over-epochs figure.
       if (runDir !== undefined) await saveWeightSnapshot(runDir, model, 0);
     }
@@ -254,6 +262,30 @@ async function runLocked(
       model.optimizer?.dispose();
       model.dispose();
     }
+  }
+}
+
+/**
+ * Fine-tuning: copy the weights of a trained run (its best checkpoint, else
+ * its last) into a fresh model of the same shape. The optimizer starts afresh.
+ */
+export async function initWeightsFrom(model: tf.LayersModel, runDir: string): Promise<void> {
+  const which = (await checkpointDir(runDir, 'best')) !== undefined ? 'best' : 'last';
+  const source = await loadCheckpoint(runDir, which);
+  try {
+    const from = source.getWeights();
+    const to = model.getWeights();
+    const shapes = (weights: tf.Tensor[]) => weights.map((weight) => `[${weight.shape.join(', ')}]`).join(' ');
+    if (from.length !== to.length || from.some((weight, index) => weight.shape.join() !== to[index].shape.join())) {
+      throw new MnistLabError(
+        `--init-from ${runDir}: its network has weights ${shapes(from)} but this one has ${shapes(to)}. ` +
+          'Fine-tune with the same --hidden sizes (and the same number of classes) as that run.',
+      );
+    }
+    model.setWeights(from);
+  } finally {
+    source.optimizer?.dispose();
+    source.dispose();
   }
 }
 

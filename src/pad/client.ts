@@ -8,7 +8,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { preprocessImage, MNIST_IMAGE_SIZE } from '../predict/image';
 import { EmptyImageError } from '../predict/errors';
-import { PAD_ROOT_ATTRIBUTE, PAD_ROOT_VALUE, type PadSaveResponse, type PadSpec } from './spec';
+import { PAD_PICTURE_SIZE, PAD_ROOT_ATTRIBUTE, PAD_ROOT_VALUE, type PadSaveResponse, type PadSpec } from './spec';
 
 type Tf = typeof tfTypes;
 
@@ -57,6 +57,8 @@ function base64ToBuffer(base64: string): ArrayBuffer {
 /** A pad mounted on the page (for scripts: `MnistLabPad.pads`). */
 export interface MountedPad {
   root: HTMLElement;
+  /** The picture the last update handed to preprocessImage, as a PNG data URL. */
+  picture(): string;
   /** Run the network on the current drawing now (normally scheduled by pointer events). */
   update(): void;
   clear(): void;
@@ -116,7 +118,13 @@ export async function mountPad(root: HTMLElement, spec: PadSpec): Promise<Mounte
 
   const status = element('div', 'mlp-caption', root, 'Loading the network…');
 
-  const drawing = canvas.getContext('2d', { willReadFrequently: true })!;
+  const drawing = canvas.getContext('2d')!;
+  const pictureCanvas = document.createElement('canvas');
+  pictureCanvas.width = PAD_PICTURE_SIZE;
+  pictureCanvas.height = PAD_PICTURE_SIZE;
+  const picture = pictureCanvas.getContext('2d', { willReadFrequently: true })!;
+  picture.imageSmoothingEnabled = true;
+  picture.imageSmoothingQuality = 'high';
   const inputContext = inputCanvas.getContext('2d')!;
   const inputImage = inputContext.createImageData(MNIST_IMAGE_SIZE, MNIST_IMAGE_SIZE);
 
@@ -214,7 +222,8 @@ export async function mountPad(root: HTMLElement, spec: PadSpec): Promise<Mounte
     const started = performance.now();
     let pixels: Float32Array | null = null;
     if (strokes.length > 0) {
-      const { data, width, height } = drawing.getImageData(0, 0, canvas.width, canvas.height);
+      picture.drawImage(canvas, 0, 0, PAD_PICTURE_SIZE, PAD_PICTURE_SIZE);
+      const { data, width, height } = picture.getImageData(0, 0, PAD_PICTURE_SIZE, PAD_PICTURE_SIZE);
       try {
         pixels = preprocessImage({ width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }, 'the drawing');
       } catch (error) {
@@ -288,6 +297,7 @@ export async function mountPad(root: HTMLElement, spec: PadSpec): Promise<Mounte
 
   const pad: MountedPad = {
     root,
+    picture: () => pictureCanvas.toDataURL('image/png'),
     update,
     clear() {
       strokes.length = 0;
@@ -305,7 +315,7 @@ export async function mountPad(root: HTMLElement, spec: PadSpec): Promise<Mounte
   undoButton.addEventListener('click', () => pad.undo());
   clearButton.addEventListener('click', () => pad.clear());
 
-  if (spec.saveUrl !== null) mountSaveControls(root, spec, canvas, strokes, pad);
+  if (spec.saveUrl !== null) mountSaveControls(root, spec, strokes, pad);
 
   blank();
   update();
@@ -315,7 +325,7 @@ export async function mountPad(root: HTMLElement, spec: PadSpec): Promise<Mounte
 }
 
 /** `mnist-lab draw` only: pick the label you drew, save the drawing into the own-data folder. */
-function mountSaveControls(root: HTMLElement, spec: PadSpec, canvas: HTMLCanvasElement, strokes: unknown[], pad: MountedPad): void {
+function mountSaveControls(root: HTMLElement, spec: PadSpec, strokes: unknown[], pad: MountedPad): void {
   const saveUrl = spec.saveUrl!;
   const box = element('div', 'mlp-save', root);
   element('div', 'mlp-caption', box, 'Collect your own handwriting: choose what you drew, then save it.');
@@ -343,7 +353,7 @@ function mountSaveControls(root: HTMLElement, spec: PadSpec, canvas: HTMLCanvasE
       return;
     }
     try {
-      const response = await fetch(saveUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: chosen, png: canvas.toDataURL('image/png') }) });
+      const response = await fetch(saveUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: chosen, png: pad.picture() }) });
       if (!response.ok) throw new Error(await response.text());
       const result = (await response.json()) as PadSaveResponse;
       saved.textContent = `Saved ${result.file} (${result.count} drawing${result.count === 1 ? '' : 's'} of ${spec.model.classNames[chosen]}).`;

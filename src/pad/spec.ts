@@ -40,6 +40,14 @@ export interface PadSpec {
   saveUrl: string | null;
 }
 
+/**
+ * Side of the picture handed to `preprocessImage`: the drawing scaled down
+ * (the network gets 28x28 anyway), so every update stays well inside one
+ * animation frame. Saved drawings are this picture too: what you save is
+ * what the pad read.
+ */
+export const PAD_PICTURE_SIZE = 140;
+
 /** Attribute values tests and scripts read on the pad's root element. */
 export const PAD_ROOT_ATTRIBUTE = 'data-mnist-lab';
 export const PAD_ROOT_VALUE = 'drawing-pad';

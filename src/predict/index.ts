@@ -8,8 +8,10 @@ import { outputClasses } from '../train/evaluation';
 import { MNIST_IMAGE_SIZE, preprocessImageFile } from './image';
 
 export * from './errors';
-export { decodeImage, preprocessImage, preprocessImageFile, inputRows, MNIST_IMAGE_SIZE, MNIST_DIGIT_BOX, MIN_CONTRAST, NOISE_FLOOR } from './image';
-export type { RgbaImage } from './image';
+export { decodeImage, encodeJpeg, inputRows, preprocessImage, preprocessImageFile, readImageBytes, MNIST_IMAGE_SIZE, MNIST_DIGIT_BOX, MIN_CONTRAST, NOISE_FLOOR, MAX_IMAGE_MEGAPIXELS, PREPROCESS_MODES } from './image';
+export type { RgbaImage, PreprocessMode } from './image';
+export { otsuThreshold, extractInk, centreInMnistFrame, mnistPixels, resizedPixels, toGray, resizeArea, WORKING_SIZE } from '../data/image-preprocess';
+export type { GrayImage, InkCrop } from '../data/image-preprocess';
 
 /** One candidate class and the probability the model gives it. */
 export interface ClassProbability {

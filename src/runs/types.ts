@@ -2,7 +2,7 @@
  * An experiment = data + model + training, as one typed object, so a row of
  * the seed table, an ablation cell and a notebook run are the same thing.
  */
-import type { DatasetName } from '../data/registry';
+import type { DatasetSource } from '../data/source';
 import type { ModelConfig } from '../model/config';
 import type { EvaluateResult, TrainConfig, TrainingHistory } from '../train/types';
 
@@ -23,7 +23,12 @@ export interface ExperimentConfig {
   id: string;
   /** One line a learner can read. */
   description: string;
-  dataset: DatasetName;
+  /** A registered data set ('mnist', 'fashion-mnist') or a folder of images ({ folder: 'my-digits' }). */
+  dataset: DatasetSource;
+  /** Start from the weights of this trained run folder (fine-tuning; `train --init-from`) instead of fresh ones. */
+  initFrom?: string;
+  /** Class names in label order, recorded for folder data sets (predict names them). */
+  classNames?: string[];
   /** Divide pixels by 255 (false = the "no /255" ablation). */
   scaleInputs: boolean;
   /** The network: an MlpConfig, or a CnnConfig (`architecture: 'cnn'`). */

@@ -21,6 +21,7 @@ import { createTrainStep } from './step';
 import { dropoutMaskShapes, planLayers, type LayerPlan } from './layer-plan';
 import { evaluatePrepared, prepareData, type ImagesInput, type LabelsInput, type PreparedData } from './evaluation';
 import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
+import { applyTransforms, augmentActive, augmentTransforms, imageSizeOf, validateAugment, type AugmentConfig } from './augment';
 
 /** Keras-style callbacks; a returned promise is awaited before training goes on. */
 export interface FitCallbacks {
@@ -31,7 +32,9 @@ export interface FitCallbacks {
   onTrainEnd?: (history: TrainingHistory) => void | Promise<void>;
 }
 
-export interface FitOptions extends Partial<TrainConfig> {
+export interface FitOptions extends Omit<Partial<TrainConfig>, 'augment'> {
+  /** Random rotations, shifts and zooms per batch (missing fields are 0); see TrainConfig.augment. */
+  augment?: Partial<AugmentConfig>;
   /** Explicit validation set (Keras `validation_data`); takes precedence over validationSplit. */
   validationData?: [ImagesInput, LabelsInput];
   callbacks?: FitCallbacks;
@@ -46,6 +49,15 @@ export interface FitOptions extends Partial<TrainConfig> {
   restoreBestWeights?: boolean;
   /** Where progress goes (default: the notebook display inside tslab, else stdout). */
   progressSink?: ProgressSink;
+}
+
+/** Random transforms for the eager step: fresh per (seed, epoch, step), see augment.ts. */
+interface EagerAugment {
+  config: AugmentConfig;
+  seed: number;
+  epoch: number;
+  height: number;
+  width: number;
 }
 
 function checkTrainConfig(config: TrainConfig, hasValidationData: boolean): void {
@@ -77,6 +89,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
   await initBackend();
   const config: TrainConfig = { ...DEFAULT_TRAIN, ...stripUndefined(options) };
   checkTrainConfig(config, options.validationData !== undefined);
+  const augment = validateAugment(options.augment);
   const optimizer = model.optimizer;
   if (optimizer == null) throw new ConfigError('model', 'is not compiled', 'build it with createMlp() or call model.compile() first');
   const plan = planLayers(model);
@@ -109,7 +122,9 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
     }
     const steps = Math.ceil(train.count / config.batchSize);
     const engine = selectTrainStep(optimizer);
-    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed);
+    const augmenting = augmentActive(augment);
+    const imageSize = augmenting ? imageSizeOf(train.images.shape) : null;
+    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed, augmenting ? augment : undefined);
     const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
     await options.callbacks?.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
@@ -118,7 +133,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
       const started = performance.now();
       let lastYield = started;
       const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
-      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch));
+      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch), imageSize !== null ? { config: augment, seed: config.seed, epoch, height: imageSize[0], width: imageSize[1] } : null);
       let seen = 0;
       try {
         for (let step = 0; step < steps; step++) {
@@ -190,6 +205,7 @@ async function eagerEpoch(
   train: PreparedData,
   order: Int32Array | null,
   dropoutSeed: number,
+  augment: EagerAugment | null,
 ): Promise<EpochRunner> {
   const dropoutRandom = new SeededRandom(dropoutSeed);
   // One mask per Dropout layer, in mask-index order, as wide as the Dense layer before it.
@@ -202,10 +218,11 @@ async function eagerEpoch(
   let final: [number, number] | null = null;
   const read = (): [number, number] => final ?? [sums.loss.dataSync()[0], sums.correct.dataSync()[0]];
   return {
-    step(_step, start, size) {
+    step(step, start, size) {
       tf.tidy(() => {
         const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
-        const batchImages = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
+        const gathered = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
+        const batchImages = augment !== null ? applyTransforms(gathered, augmentTransforms(augment.config, size, augment.height, augment.width, { seed: augment.seed, epoch: augment.epoch, step })) : gathered;
         const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
         const masks = maskShapes.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
         // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.

@@ -22,6 +22,7 @@ import { ConfigError } from '../errors';
 import { deriveSeed } from '../util/random';
 import { fusedUpdate, type FusedUpdate } from './fused-update';
 import type { DenseLayer, LayerPlan } from './layer-plan';
+import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
 import { layerGraphPass, type GraphPass } from './graph-layers';
 
@@ -73,7 +74,7 @@ export function graphStepUnavailable(optimizer: tf.Optimizer | null): string | n
  * Build the training graph for a model from `createMlp` and put the
  * training data into it. Throws a ConfigError if graphStepUnavailable() says why not.
  */
-export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number): GraphTrainer {
+export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, augment?: AugmentConfig): GraphTrainer {
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
   const rule = fusedUpdate(optimizer);
@@ -111,7 +112,13 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const gather = (handle: GraphOutput) =>
     g.out('GatherV2', [g.read(handle), indices, axis0], { Tparams: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), Taxis: graphAttr.type('int32'), batch_dims: graphAttr.int(0) });
   const labels = gather(labelsVar);
-  const x = gather(imagesVar);
+  let x = gather(imagesVar);
+  // Random rotation/shift/zoom of the batch, transforms fed per step (augment.ts).
+  let augmentation: GraphAugmentation | null = null;
+  if (augment !== undefined) {
+    const [height, width] = imageSizeOf(data.images.shape);
+    ({ output: x, augmentation } = addGraphAugmentation(g, x, height, width));
+  }
 
   // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
   const values = weights.map((handle) => g.read(handle));
@@ -153,6 +160,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
 
   let iteration = 0;
   let epochSeeds: number[] = [];
+  let currentEpoch = 0;
   const seedPairs = dropoutSeeds.map(() => new Int32Array(2));
   return {
     async beginEpoch(epoch) {
@@ -172,6 +180,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
       iterations?.tensor.dispose();
       session.run(feeds, [], stateIn.map((assign) => assign.op));
       epochSeeds = dropoutSeeds.map((_, mask) => deriveSeed(seed, 'dropout', epoch, mask));
+      currentEpoch = epoch;
     },
     step(rows, step) {
       iteration += 1;
@@ -183,6 +192,10 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
         pair[1] = step;
         feeds.push([placeholder, { dtype: 'int32', shape: [2], data: pair }]);
       });
+      if (augmentation !== null && augment !== undefined) {
+        const transforms = augmentTransforms(augment, rows.length, augmentation.height, augmentation.width, { seed, epoch: currentEpoch, step });
+        feeds.push([augmentation.transforms, { dtype: 'float32', shape: [rows.length, 8], data: transforms }]);
+      }
       rule.powerBases.forEach((base, index) => feeds.push([powers[index], { dtype: 'float32', shape: [], data: Float32Array.of(Math.pow(base, iteration)) }]));
       const [loss, hits] = session.run(feeds, [lossSum, correct], updates);
       return { lossSum: loss.data[0] as number, correct: hits.data[0] as number };

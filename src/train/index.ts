@@ -6,3 +6,4 @@ export * from './evaluation';
 export * from './layer-plan';
 export * from './snapshots';
 export { TrainingInterruptedError, watchKernelInterrupt, type InterruptWatch } from './interrupt';
+export * from './augment';

@@ -20,6 +20,8 @@ export interface TrainingHistory {
   history: HistoryRecord;
 }
 
+import type { AugmentConfig } from './augment';
+
 export interface TrainConfig {
   /** Passes over the training data. */
   epochs: number;
@@ -36,6 +38,12 @@ export interface TrainConfig {
   seed: number;
   /** 0 = silent, 1 = progress bar, 2 = one line per epoch (Keras `verbose`). */
   verbose: 0 | 1 | 2;
+  /**
+   * Random rotations, shifts and zooms of every training batch (Keras
+   * ImageDataGenerator's ranges; see src/train/augment.ts). Absent or all
+   * zeros = no augmentation.
+   */
+  augment?: AugmentConfig;
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {

@@ -262,7 +262,9 @@ export function naturalSize(figure: Figure): { width: number; height: number } {
     case 'imageGrid': {
       const rows = Math.ceil(figure.tiles.length / figure.columns);
       const tile = tileSize(figure);
-      return { width: figure.columns * tile.width + 2 * MARGIN, height: rows * tile.height + TITLE_HEIGHT + (figure.subtitle ? SUBTITLE_HEIGHT : 0) + MARGIN };
+      // Wide enough for the title and subtitle (about 9.5 and 6.8 px a character) when the grid is narrow.
+      const textWidth = Math.max(figure.title.length * 9.5, figure.subtitle.length * 6.8);
+      return { width: Math.ceil(Math.max(figure.columns * tile.width, textWidth) + 2 * MARGIN), height: rows * tile.height + TITLE_HEIGHT + (figure.subtitle ? SUBTITLE_HEIGHT : 0) + MARGIN };
     }
     case 'lineChart':
       return { width: Math.max(1, figure.panels.length) * 480 + 40, height: 400 };

@@ -114,7 +114,8 @@ function renderImageGrid(figure: ImageGridFigure): string {
   const parts = [svgOpen(width, height, figure.kind), title(figure.title, width)];
   if (figure.subtitle) parts.push(`<text x="${width / 2}" y="${TITLE_HEIGHT + 8}" text-anchor="middle" font-size="13" fill="#555555">${escapeHtml(figure.subtitle)}</text>`);
   figure.tiles.forEach((item, index) => {
-    const x = MARGIN + (index % figure.columns) * tile.width;
+    // Centred: a narrow grid under a long title sits in the middle (MARGIN when the grid is the widest part).
+    const x = (width - figure.columns * tile.width) / 2 + (index % figure.columns) * tile.width;
     const y = top + Math.floor(index / figure.columns) * tile.height;
     const imageWidth = (item.pixels[0]?.length ?? 0) * tile.scale;
     const imageHeight = item.pixels.length * tile.scale;

@@ -30,7 +30,7 @@ import { CHROMIUM_ARGS, PROJECT_ROOT, findChromium } from '../../src';
 
 const VENV = path.join(PROJECT_ROOT, '.venv');
 const JUPYTER = path.join(VENV, 'bin', 'jupyter');
-const START_TIMEOUT_MS = 90_000;
+const START_TIMEOUT_MS = 180_000;
 
 /** Why JupyterLab tests cannot run here, or false when they can (always false under CI=true: there they must run). */
 export function jupyterLabSkipReason(): string | false {

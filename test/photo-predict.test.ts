@@ -1,0 +1,87 @@
+/**
+ * `predict` on photo-like pictures (issue "Your own data", point 7): MNIST
+ * test digits scaled up, drawn as dark ink on light textured paper with
+ * specks, uneven light and a shadow, small and off-centre, saved as JPEG
+ * quality 70. The same model must read them within 2 points of its
+ * accuracy on the clean 28x28 digits.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, predict, scaleImages, decodeImage, preprocessImage, extractInk, UnreadableImageError } from '../src';
+import { REAL_DATA_DIR } from './helpers/fixtures';
+import { loadTinyMnist, trainTinyMlp, type TinyMnist } from './helpers/tiny-model';
+import { photoOfDigit } from './helpers/photo';
+
+const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
+const PHOTOS = 400;
+
+describe('predict on photo-like pictures', real, () => {
+  let data: TinyMnist;
+  let model: tf.Sequential;
+  before(async () => {
+    data = await loadTinyMnist(REAL_DATA_DIR as string, 20000, PHOTOS);
+    model = await trainTinyMlp(data, 5, 256);
+  });
+  after(() => model?.dispose());
+
+  const digit = (index: number) => Array.from({ length: 784 }, (_, p) => data.testImages.get(index, Math.floor(p / 28), p % 28));
+  const accuracy = (probabilities: Float32Array, count: number) => {
+    let correct = 0;
+    for (let i = 0; i < count; i++) {
+      const row = probabilities.subarray(i * 10, i * 10 + 10);
+      if (row.indexOf(Math.max(...row)) === data.testLabels.get(i)) correct++;
+    }
+    return correct / count;
+  };
+
+  test(`accuracy on ${PHOTOS} photo-like digits (JPEG 70, speckled paper, uneven light, small and off-centre) is within 2 points of the clean digits`, async () => {
+    const clean = accuracy(predict(model, scaleImages(data.testImages)), PHOTOS);
+    const pixels = new Float32Array(PHOTOS * 784);
+    for (let i = 0; i < PHOTOS; i++) pixels.set(preprocessImage(decodeImage(photoOfDigit(digit(i), 1000 + i), `photo-${i}.jpg`), `photo-${i}.jpg`), i * 784);
+    const photos = tf.tensor3d(pixels, [PHOTOS, 28, 28]);
+    const photoAccuracy = accuracy(predict(model, photos), PHOTOS);
+    photos.dispose();
+    console.log(`# clean 28x28: ${(clean * 100).toFixed(1)}%  photo-like: ${(photoAccuracy * 100).toFixed(1)}%`);
+    assert.ok(clean > 0.9, `the model learned (clean accuracy ${clean})`);
+    assert.ok(photoAccuracy >= clean - 0.02, `photo-like ${(photoAccuracy * 100).toFixed(1)}% vs clean ${(clean * 100).toFixed(1)}%`);
+  });
+
+  test('specks do not stretch the crop box: a small digit on speckled paper is cropped to its own size', () => {
+    for (let i = 0; i < 10; i++) {
+      const speckled = extractInk(decodeImage(photoOfDigit(digit(i), 50 + i, { specks: 300 })));
+      const plain = extractInk(decodeImage(photoOfDigit(digit(i), 50 + i, { specks: 0 })));
+      const slack = (size: number) => 2 + 0.1 * size;
+      assert.ok(Math.abs(speckled.width - plain.width) <= slack(plain.width) && Math.abs(speckled.height - plain.height) <= slack(plain.height), `digit ${i}: ${speckled.width}x${speckled.height} with specks vs ${plain.width}x${plain.height}`);
+    }
+  });
+});
+
+describe('robust preprocessing without a model', () => {
+  test('thin strokes (a fine pen on a big picture) come out about as thick as MNIST strokes, edges included', () => {
+    const width = 400;
+    const data = new Uint8Array(width * width * 4).fill(255);
+    const line = (x0: number, y0: number, x1: number, y1: number) => {
+      const n = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0));
+      for (let i = 0; i <= n; i++) data.set([20, 20, 20, 255], (Math.round(y0 + ((y1 - y0) * i) / n) * width + Math.round(x0 + ((x1 - x0) * i) / n)) * 4);
+    };
+    line(100, 100, 300, 100);
+    line(300, 100, 180, 320);
+    const pixels = preprocessImage({ width, height: width, data });
+    const rowInk = (row: number) => Array.from(pixels.subarray(row * 28, row * 28 + 28)).filter((value) => value > 0.5).length;
+    const barRows = Array.from({ length: 28 }, (_, row) => row).filter((row) => rowInk(row) > 10);
+    assert.ok(barRows.length >= 2, `the top bar is at least 2 pixels thick (rows ${barRows.join(', ')})`);
+    assert.ok(pixels.filter((value) => value > 0.5).length >= 60, 'strokes about 2-3 pixels wide');
+  });
+
+  test('a PNG declaring a huge size is refused before decoding, like a JPEG (no RangeError after minutes)', () => {
+    const header = Buffer.alloc(33);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(header, 0);
+    header.writeUInt32BE(13, 8);
+    header.write('IHDR', 12, 'ascii');
+    header.writeUInt32BE(25000, 16);
+    header.writeUInt32BE(25000, 20);
+    const started = performance.now();
+    assert.throws(() => decodeImage(header, 'huge.png'), (error: unknown) => error instanceof UnreadableImageError && /huge\.png: it declares 25000x25000 pixels \(625 megapixels\); PNG pictures up to 64 megapixels/.test(error.message));
+    assert.ok(performance.now() - started < 1000);
+  });
+});
