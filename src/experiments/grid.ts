@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
-import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
+import { ACTIVATIONS, DEFAULT_MLP, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
+import { DEFAULT_CNN, isCnnConfig, type ModelConfig } from '../model/config';
 import type { ExperimentConfig } from '../runs/types';
 import { validateDatasetSource, type DatasetSource } from '../data/source';
 import { DEFAULT_AUGMENT, validateAugment, type AugmentConfig } from '../train/augment';
@@ -26,6 +27,15 @@ export type GridMode = (typeof GRID_MODES)[number];
 
 /** The knobs an ablation can turn; each list holds the values to try. */
 export interface GridFactors {
+  /**
+   * The network itself, so MLPs and CNNs share one grid: `mlp:512-512`
+   * (hidden Dense widths; `mlp:` alone is a linear classifier) or `cnn:32-64`
+   * (Conv2D filters of the keras.io convnet's blocks). The baseline's
+   * training fields (optimizer, loss, dropout, activation) are kept.
+   */
+  architecture?: string[];
+  /** CNN baselines: filters of every Conv2D layer (the layer count stays the baseline's), or a full list per value. */
+  filters?: Array<number | number[]>;
   /** Width of every hidden layer (the layer count stays the baseline's), or a full list of widths per value. */
   hiddenUnits?: Array<number | number[]>;
   /** Dropout rate after each hidden layer (0 removes the Dropout layers). */
@@ -44,11 +54,13 @@ export interface GridFactors {
   augment?: Array<boolean | Partial<AugmentConfig>>;
 }
 
-export const FACTOR_NAMES = ['hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate', 'augment'] as const;
+export const FACTOR_NAMES = ['architecture', 'filters', 'hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate', 'augment'] as const;
 export type FactorName = (typeof FACTOR_NAMES)[number];
 
 /** Short names used in run labels (`hidden=128`), matching the CLI flags. */
 export const FACTOR_LABELS: Record<FactorName, string> = {
+  architecture: 'arch',
+  filters: 'filters',
   hiddenUnits: 'hidden',
   dropoutRate: 'dropout',
   batchSize: 'batch',
@@ -118,10 +130,14 @@ export function gridPreset(name: string, overrides: Partial<GridSpec> = {}): Gri
 // ---------------------------------------------------------------- validation
 
 const positiveInt = z.number().int().positive();
+/** An architecture factor value: `mlp:512-512`, `mlp:` (no hidden layer) or `cnn:32-64`. */
+const ARCHITECTURE_PATTERN = /^(mlp:([1-9][0-9]*(-[1-9][0-9]*)*)?|cnn:[1-9][0-9]*(-[1-9][0-9]*)*)$/;
 const hiddenValue = z.union([positiveInt, z.array(positiveInt)]);
 
 const factorsSchema = z
   .object({
+    architecture: z.array(z.string().regex(ARCHITECTURE_PATTERN, "'mlp:' or 'mlp:' plus widths like 512-512, or 'cnn:' plus filters like 32-64")).min(1).optional(),
+    filters: z.array(hiddenValue).min(1).optional(),
     hiddenUnits: z.array(hiddenValue).min(1).optional(),
     dropoutRate: z.array(z.number().min(0).lt(1)).min(1).optional(),
     batchSize: z.array(positiveInt).min(1).optional(),
@@ -158,6 +174,8 @@ const gridSchema = z
 /** The allowed values of the numeric fields, for messages zod cannot phrase itself. */
 const FIELD_HINTS: Record<string, string> = {
   hiddenUnits: 'whole numbers >= 1, or lists of them for several layers',
+  filters: 'whole numbers >= 1, or lists of them for several Conv2D layers',
+  architecture: "'mlp:512-512' (hidden widths), 'mlp:' (none) or 'cnn:32-64' (Conv2D filters)",
   dropoutRate: 'numbers with 0 <= rate < 1',
   batchSize: 'whole numbers >= 1',
   learningRate: 'numbers > 0',
@@ -302,9 +320,22 @@ export function applyFactor(experiment: ExperimentConfig, factor: FactorName, va
   const model = { ...experiment.model, optimizerOptions: { ...experiment.model.optimizerOptions } };
   const train = { ...experiment.train };
   let scaleInputs = experiment.scaleInputs;
+  let network: ModelConfig = model;
   switch (factor) {
+    case 'architecture':
+      network = architectureModel(model, String(value));
+      break;
+    case 'filters':
+      if (!isCnnConfig(model)) throw new ConfigError('factors.filters', `applies to CNN baselines, and ${experiment.id} is an MLP`, "hiddenUnits, or architecture values like 'cnn:32-64'");
+      model.filters = Array.isArray(value) ? [...(value as number[])] : model.filters.map(() => value as number);
+      break;
     case 'hiddenUnits':
-      model.hiddenUnits = Array.isArray(value) ? [...(value as number[])] : model.hiddenUnits.map(() => value as number);
+      if (isCnnConfig(model)) {
+        // A CNN's hidden layers are its Dense layers after Flatten.
+        model.denseUnits = Array.isArray(value) ? [...(value as number[])] : model.denseUnits.length > 0 ? model.denseUnits.map(() => value as number) : [value as number];
+      } else {
+        model.hiddenUnits = Array.isArray(value) ? [...(value as number[])] : model.hiddenUnits.map(() => value as number);
+      }
       break;
     case 'dropoutRate':
       model.dropoutRate = value as number;
@@ -331,7 +362,20 @@ export function applyFactor(experiment: ExperimentConfig, factor: FactorName, va
       model.optimizerOptions.learningRate = value as number;
       break;
   }
-  return { ...experiment, model, train, scaleInputs };
+  return { ...experiment, model: network, train, scaleInputs };
+}
+
+/** The network an architecture value names, with the training fields of `base`. */
+function architectureModel(base: ModelConfig, value: string): ModelConfig {
+  const [kind, widths] = value.split(':');
+  const sizes = widths === '' ? [] : widths.split('-').map(Number);
+  const { optimizer, optimizerOptions, loss, seed, numClasses, dropoutRate, activation } = base;
+  const shared = { optimizer, optimizerOptions: { ...optimizerOptions }, loss, seed, numClasses, dropoutRate, activation };
+  if (kind === 'cnn') {
+    const denseUnits = isCnnConfig(base) ? [...base.denseUnits] : DEFAULT_CNN.denseUnits;
+    return { ...DEFAULT_CNN, ...(isCnnConfig(base) ? base : {}), ...shared, filters: sizes, denseUnits };
+  }
+  return { ...DEFAULT_MLP, ...shared, hiddenUnits: sizes };
 }
 
 /** Grid-wide overrides (epochs, data set, limit) applied to an experiment. */
@@ -438,6 +482,8 @@ export interface GridFlags {
   name?: string;
   mode?: string;
   baseline?: string;
+  architecture?: string;
+  filters?: string;
   hidden?: string;
   dropout?: string;
   batchSize?: string;
@@ -491,6 +537,10 @@ export function gridSpecFromFlags(flags: GridFlags): GridSpec {
     factors.hiddenUnits = splitList('--hidden', flags.hidden).map((item) =>
       item.includes('-') ? numberList('--hidden', item.replaceAll('-', ',')) : numberList('--hidden', item)[0],
     );
+  }
+  if (flags.architecture !== undefined) factors.architecture = splitList('--architecture', flags.architecture);
+  if (flags.filters !== undefined) {
+    factors.filters = splitList('--filters', flags.filters).map((item) => (item.includes('-') ? numberList('--filters', item.replaceAll('-', ',')) : numberList('--filters', item)[0]));
   }
   if (flags.dropout !== undefined) factors.dropoutRate = numberList('--dropout', flags.dropout);
   if (flags.batchSize !== undefined) factors.batchSize = numberList('--batch-size', flags.batchSize);

@@ -10,8 +10,8 @@ import { ConfigError, MnistLabError } from '../errors';
 import type { LoadDataOptions } from '../data/load';
 import { isFolderSource, loadSourceData } from '../data/source';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
-import { createMlp } from '../model/mlp';
-import { validateMlpConfig } from '../model/validate';
+import { createModel } from '../model/factory';
+import { validateModelConfig } from '../model/validate';
 import { fit } from '../train/fit';
 import { evaluate } from '../train/evaluation';
 import type { EpochLogs, ProgressSink } from '../train/progress';
@@ -112,7 +112,7 @@ function checkAgainstData(experiment: ExperimentConfig, trainCount: number, test
 export async function runExperiment(experimentIn: ExperimentConfig, options: RunExperimentOptions = {}): Promise<RunResult> {
   const seed = options.seed ?? experimentIn.model.seed;
   const experiment = withSeed(experimentIn, seed);
-  validateMlpConfig(experiment.model);
+  validateModelConfig(experiment.model);
   const verbose = options.verbose ?? experiment.train.verbose;
   const started = performance.now();
   const runDir = options.runDir === undefined ? undefined : path.resolve(options.runDir);
@@ -148,7 +148,7 @@ async function runLocked(
     // The network's output layer has one unit per class of the folder; config.json records the classes.
     experiment.classNames = dataset.classNames;
     experiment.model = { ...experiment.model, numClasses: dataset.classNames.length };
-    validateMlpConfig(experiment.model);
+    validateModelConfig(experiment.model);
   }
   checkAgainstData(experiment, dataset.train.images.shape[0], dataset.test.images.shape[0]);
   const [trainImagesRaw, trainLabelsRaw] = subset(dataset.train.images, dataset.train.labels, experiment.trainLimit ?? dataset.train.images.shape[0]);
@@ -170,7 +170,7 @@ async function runLocked(
       await writeRunConfig(runDir, experiment, seed);
     }
     if (model === null) {
-      model = createMlp(experiment.model);
+      model = createModel(experiment.model);
       if (experiment.initFrom !== undefined) await initWeightsFrom(model, experiment.initFrom);
       // The random start, for the weights-over-epochs figure.
       if (runDir !== undefined) await saveWeightSnapshot(runDir, model, 0);

@@ -3,3 +3,5 @@ export * from './validate';
 export * from './optimizers';
 export * from './mlp';
 export * from './summary';
+export * from './cnn';
+export * from './factory';

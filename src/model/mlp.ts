@@ -19,7 +19,7 @@ export const TFJS_LOSS_NAMES: Record<LossName, string> = {
  * layers across the whole process, which makes summaries of the second model
  * in a notebook read differently from the first.
  */
-function layerNamer(): (base: string) => string {
+export function layerNamer(): (base: string) => string {
   const counts = new Map<string, number>();
   return (base) => {
     const count = counts.get(base) ?? 0;

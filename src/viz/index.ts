@@ -28,4 +28,5 @@ export {
   type LiveEpochLogs,
   type DisplayCheck,
 } from './live';
+export { convFilters, featureMaps, DEFAULT_CONV_FILTERS, DEFAULT_FEATURE_MAPS, type ConvFiltersOptions, type FeatureMapsOptions } from './conv-figures';
 export { weightsOverEpochs, DEFAULT_WEIGHTS_OVER_EPOCHS, type WeightsOverEpochsOptions } from './inside';
