@@ -1,20 +1,18 @@
 /**
- * Used by the benchmark worker: the two benchmarked
- * networks (S0, S1-base of the seed table) and the MNIST arrays as tensors,
+ * Used by the benchmark worker: the benchmarked networks (S0, S1-base of
+ * the seed table, keras.io's convnet) and the MNIST arrays as tensors,
  * prepared exactly as the Keras side prepares them (x/255, one-hot, the last
  * fraction held out for validation before any shuffling).
  */
 import { flattenImages, initBackend, loadData, scaleImages, tf, toCategorical, validationSplit } from '../src';
-import type { BackendInfo } from '../src';
+import { DEFAULT_CNN, DEFAULT_MLP, type BackendInfo, type ModelConfig } from '../src';
 
-export const BENCH_CONFIG_NAMES = ['S0', 'S1-base', 'S1-base-augment'] as const;
+export const BENCH_CONFIG_NAMES = ['S0', 'S1-base', 'S1-base-augment', 'convnet'] as const;
 export type BenchConfigName = (typeof BENCH_CONFIG_NAMES)[number];
 
 export interface BenchNetwork {
-  /** Units of each hidden Dense layer (relu). */
-  hiddenUnits: number[];
-  /** Dropout after each hidden layer; 0 = none. */
-  dropoutRate: number;
+  /** The network (createModel's config; the seed is set per run). */
+  model: ModelConfig;
   /** Examples per gradient step. */
   batchSize: number;
   /** Last fraction of the training arrays used for validation; 0 = none. */
@@ -24,10 +22,12 @@ export interface BenchNetwork {
 }
 
 export const BENCH_NETWORKS: Record<BenchConfigName, BenchNetwork> = {
-  S0: { hiddenUnits: [512], dropoutRate: 0, batchSize: 128, validationSplit: 0 },
-  'S1-base': { hiddenUnits: [512, 512], dropoutRate: 0.2, batchSize: 128, validationSplit: 0.2 },
+  S0: { model: { ...DEFAULT_MLP, hiddenUnits: [512], dropoutRate: 0 }, batchSize: 128, validationSplit: 0 },
+  'S1-base': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2 },
   // S1-base with random rotation 10 degrees, shifts 0.1 and zoom 0.1 (Keras: RandomRotation, RandomTranslation, RandomZoom layers).
-  'S1-base-augment': { hiddenUnits: [512, 512], dropoutRate: 0.2, batchSize: 128, validationSplit: 0.2, augment: { rotationRange: 10, widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.1 } },
+  'S1-base-augment': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2, augment: { rotationRange: 10, widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.1 } },
+  // keras.io "Simple MNIST convnet": batch 128, validation split 0.1.
+  convnet: { model: { ...DEFAULT_CNN }, batchSize: 128, validationSplit: 0.1 },
 };
 
 export function isBenchConfigName(name: string): name is BenchConfigName {

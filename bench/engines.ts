@@ -1,23 +1,23 @@
 /**
- * The project's training path as the benchmark calls it: `createMlp` +
+ * The project's training path as the benchmark calls it: `createModel` +
  * `fit` + `evaluateModel`, exactly what the notebooks and the CLI run. Kept
  * apart from the worker so it is the one place that follows src/train's API.
  */
 import { tf } from '../src';
-import { createMlp } from '../src/model/mlp';
-import { DEFAULT_MLP } from '../src/model/config';
+import { createModel } from '../src/model/factory';
 import { fit } from '../src/train/fit';
 import { evaluate } from '../src/train/evaluation';
 import { selectTrainStep } from '../src/train/graph-step';
 import { cpuSeconds, type EngineArgs, type EngineRun } from './worker';
 
 export async function runProjectEngine({ network, data, epochs, seed }: EngineArgs): Promise<EngineRun> {
-  const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: network.hiddenUnits, dropoutRate: network.dropoutRate, seed });
+  const model = createModel({ ...network.model, seed });
   const step = selectTrainStep(model.optimizer);
   const tensorsAtEpochEnd: number[] = [];
   const cpuAtEpochEnd: number[] = [];
-  // The model starts with Flatten over [28, 28], as the seeds' Keras models do.
-  const images = tf.reshape(data.allImages, [-1, 28, 28]);
+  // Images as the model takes them: [28, 28] for the MLPs (Flatten first, as the seeds' Keras models), [28, 28, 1] for the convnet.
+  const imageShape = [-1, ...network.model.inputShape];
+  const images = tf.reshape(data.allImages, imageShape);
   const history = await fit(model, images, data.allLabels, {
     epochs,
     batchSize: network.batchSize,
@@ -34,7 +34,7 @@ export async function runProjectEngine({ network, data, epochs, seed }: EngineAr
     },
   });
   images.dispose();
-  const testImages = tf.reshape(data.testImages, [-1, 28, 28]);
+  const testImages = tf.reshape(data.testImages, imageShape);
   const test = evaluate(model, testImages, data.testLabels);
   testImages.dispose();
   model.dispose();

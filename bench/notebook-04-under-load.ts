@@ -10,7 +10,7 @@
  *
  * Full mode, so it takes minutes per trial; not a test.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../src';
@@ -28,7 +28,7 @@ const longCell = code.findIndex((source) => source.includes('const overfitRun = 
 const cells = [code[0], code[1], code[2], code[longCell - 1].split('\n')[0], code[longCell], 'console.log("overfitRun declared:", typeof overfitRun !== "undefined");'];
 
 function startHogs(): ChildProcess[] {
-  return Array.from({ length: hogs }, () => fork('-e', ['for (;;) Math.sqrt(Math.random());'], { execArgv: [], stdio: 'ignore' }));
+  return Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for (;;) Math.sqrt(Math.random());'], { stdio: 'ignore' }));
 }
 
 (async () => {

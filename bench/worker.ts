@@ -14,7 +14,7 @@
  */
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
-import { tf } from '../src';
+import { createCnn, isCnnConfig, tf } from '../src';
 import { BENCH_CONFIG_NAMES, BENCH_NETWORKS, disposeBenchData, isBenchConfigName, loadBenchData, median, peakRssMb, type BenchData, type BenchNetwork } from './common';
 import { runProjectEngine } from './engines';
 
@@ -52,10 +52,19 @@ export function cpuSeconds(): number {
 }
 
 function buildLayersModel(network: BenchNetwork, seed: number): tf.Sequential {
+  if (isCnnConfig(network.model)) {
+    // The same layers as createCnn, compiled with tfjs's own Adam (the plain tfjs way).
+    const model = createCnn({ ...network.model, seed });
+    const images = tf.layers.reshape({ targetShape: network.model.inputShape, inputShape: [784] });
+    const wrapped = tf.sequential({ layers: [images, ...model.layers] });
+    wrapped.compile({ optimizer: tf.train.adam(0.001, 0.9, 0.999, 1e-7), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    return wrapped;
+  }
+  const { hiddenUnits, dropoutRate } = network.model;
   const model = tf.sequential();
-  network.hiddenUnits.forEach((units, index) => {
+  hiddenUnits.forEach((units, index) => {
     model.add(tf.layers.dense({ units, activation: 'relu', inputShape: index === 0 ? [784] : undefined, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + index }) }));
-    if (network.dropoutRate > 0) model.add(tf.layers.dropout({ rate: network.dropoutRate }));
+    if (dropoutRate > 0) model.add(tf.layers.dropout({ rate: dropoutRate }));
   });
   model.add(tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }) }));
   model.compile({ optimizer: tf.train.rmsprop(0.001, 0.9, 0, 1e-7), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });

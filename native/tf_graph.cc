@@ -1,6 +1,11 @@
 // A thin Node binding of TensorFlow's graph C API (TF_Graph, TF_Session):
 // build a graph op by op from JavaScript, then run it in a session.
 //
+// addGradients() adds TensorFlow's own symbolic gradients (TF_AddGradients,
+// the C++ gradient registry: Conv2D, MaxPool, BiasAdd, Relu, MatMul, ...),
+// so a training step for any stack of those layers needs no hand-written
+// backward pass.
+//
 // Why: tfjs-node runs every op eagerly, one JavaScript -> C++ round trip
 // each. A training step run as one session call skips those round trips and
 // lets TensorFlow's graph optimizer (grappler) fuse MatMul + BiasAdd + Relu,
@@ -13,6 +18,7 @@
 
 #include <cstring>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tensorflow/c/c_api.h"
@@ -102,7 +108,7 @@ Napi::Object TensorToJs(const Napi::Env& env, TF_Tensor* tensor) {
 class Graph : public Napi::ObjectWrap<Graph> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Graph", {InstanceMethod("addOp", &Graph::AddOp), InstanceMethod("numOutputs", &Graph::NumOutputs)});
+    return DefineClass(env, "Graph", {InstanceMethod("addOp", &Graph::AddOp), InstanceMethod("numOutputs", &Graph::NumOutputs), InstanceMethod("addGradients", &Graph::AddGradients)});
   }
 
   explicit Graph(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Graph>(info), graph_(TF_NewGraph()) {}
@@ -190,8 +196,46 @@ class Graph : public Napi::ObjectWrap<Graph> {
     TF_Operation* op = TF_FinishOperation(desc, status.status);
     for (TF_Tensor* tensor : attrTensors) TF_DeleteTensor(tensor);
     if (!status.ok()) throw Napi::Error::New(env, type + " '" + name + "': " + status.message());
+    return Napi::Number::New(env, static_cast<double>(IdOf(op)));
+  }
+
+  // The id of an op, registering ops the graph made itself (gradient ops).
+  uint32_t IdOf(TF_Operation* op) {
+    auto found = ids_.find(op);
+    if (found != ids_.end()) return found->second;
     ops_.push_back(op);
-    return Napi::Number::New(env, static_cast<double>(ops_.size() - 1));
+    uint32_t id = static_cast<uint32_t>(ops_.size() - 1);
+    ids_[op] = id;
+    return id;
+  }
+
+  // addGradients(ys, xs, dys?) -> [op, index][]: d(sum of ys)/d(xs) as new
+  // graph outputs (TF_AddGradients). dys, if given, seeds each y's gradient.
+  Napi::Value AddGradients(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array ysIn = info[0].As<Napi::Array>();
+    Napi::Array xsIn = info[1].As<Napi::Array>();
+    std::vector<TF_Output> ys, xs, dys;
+    for (uint32_t i = 0; i < ysIn.Length(); i++) ys.push_back(OutputOf(env, ysIn.Get(i)));
+    for (uint32_t i = 0; i < xsIn.Length(); i++) xs.push_back(OutputOf(env, xsIn.Get(i)));
+    if (info.Length() > 2 && info[2].IsArray()) {
+      Napi::Array dysIn = info[2].As<Napi::Array>();
+      if (dysIn.Length() != ysIn.Length()) throw Napi::RangeError::New(env, "addGradients: dys must have one entry per y");
+      for (uint32_t i = 0; i < dysIn.Length(); i++) dys.push_back(OutputOf(env, dysIn.Get(i)));
+    }
+    std::vector<TF_Output> dx(xs.size());
+    Status status;
+    TF_AddGradients(graph_, ys.data(), static_cast<int>(ys.size()), xs.data(), static_cast<int>(xs.size()), dys.empty() ? nullptr : dys.data(), status.status, dx.data());
+    if (!status.ok()) throw Napi::Error::New(env, "TF_AddGradients: " + status.message());
+    Napi::Array result = Napi::Array::New(env, dx.size());
+    for (size_t i = 0; i < dx.size(); i++) {
+      if (dx[i].oper == nullptr) throw Napi::Error::New(env, "TF_AddGradients: x " + std::to_string(i) + " does not affect the ys (no gradient)");
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, Napi::Number::New(env, static_cast<double>(IdOf(dx[i].oper))));
+      pair.Set(1u, Napi::Number::New(env, dx[i].index));
+      result.Set(static_cast<uint32_t>(i), pair);
+    }
+    return result;
   }
 
   Napi::Value NumOutputs(const Napi::CallbackInfo& info) {
@@ -200,6 +244,7 @@ class Graph : public Napi::ObjectWrap<Graph> {
 
   TF_Graph* graph_;
   std::vector<TF_Operation*> ops_;
+  std::unordered_map<TF_Operation*, uint32_t> ids_;
 };
 
 class Session : public Napi::ObjectWrap<Session> {

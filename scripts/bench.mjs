@@ -8,8 +8,9 @@
 // Flags:
 //   --epochs N            timed epochs after the warm-up (default 5)
 //   --warmup N            untimed first epochs, reported apart (default 1)
-//   --configs LIST        networks of the seed table: S0, S1-base; S1-base-augment = S1-base with
-//                         rotation 10, shifts 0.1, zoom 0.1 (Keras: the RandomRotation/Translation/Zoom layers)
+//   --configs LIST        networks: S0, S1-base (seed table); S1-base-augment = S1-base with
+//                         rotation 10, shifts 0.1, zoom 0.1 (Keras: the RandomRotation/Translation/Zoom layers);
+//                         convnet (keras.io Simple MNIST convnet)
 //   --backends LIST       tfjs backends: tensorflow (native), wasm, cpu
 //   --engines LIST        project (src/train fit, fastest step: graph on the native backend),
 //                         project-fused / project-generic (the same fit forced to its eager steps),
@@ -40,7 +41,7 @@ const { values } = parseArgs({
   options: {
     epochs: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    configs: { type: 'string', default: 'S0,S1-base' },
+    configs: { type: 'string', default: 'S0,S1-base,convnet' },
     backends: { type: 'string' },
     engines: { type: 'string', default: 'project' },
     'train-limit': { type: 'string' },
@@ -69,8 +70,8 @@ const slowTrainLimit = positiveInteger('wasm-train-limit', values['wasm-train-li
 const trainLimit = values['train-limit'] !== undefined ? positiveInteger('train-limit', values['train-limit']) : undefined;
 const configs = list(values.configs);
 for (const config of configs) {
-  if (!['S0', 'S1-base', 'S1-base-augment'].includes(config)) {
-    console.error(`bench: --configs: unknown network '${config}' (allowed: S0, S1-base, S1-base-augment)`);
+  if (!['S0', 'S1-base', 'S1-base-augment', 'convnet'].includes(config)) {
+    console.error(`bench: --configs: unknown network '${config}' (allowed: S0, S1-base, S1-base-augment, convnet)`);
     process.exit(2);
   }
 }

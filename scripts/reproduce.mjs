@@ -1,5 +1,5 @@
-// `npm run reproduce`: every reference experiment of the tutorials' table (all
-// presets) on the full data, three seeds each, through the ablation runner
+// `npm run reproduce`: every reference experiment (the tutorials' table and the
+// keras.io convnet: all presets) on the full data, three seeds each, through the ablation runner
 // (resumable: run it again after an interruption), then the table of our
 // mean ± std beside the tutorials' numbers in results/reproduce/report.md.
 //

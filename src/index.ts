@@ -48,6 +48,8 @@ export type { ExportLayout, ExportOptions } from './data/export';
 export { encodeJpeg, readImageBytes, PREPROCESS_MODES } from './data/image-decode';
 export type { PreprocessMode } from './data/image-decode';
 export type { ImageFolderOptions, ImageFolderDataset, BadImage } from './data/image-folder';
+export { photoOfDigit } from './data/synthetic-photo';
+export type { PhotoOptions } from './data/synthetic-photo';
 export { checkDataset, formatDatasetCheck } from './data/check';
 export type { DatasetCheck, FileCheck } from './data/check';
 export { addToCache } from './data/cache';
@@ -56,9 +58,11 @@ export { DATA_ENV } from './data/location';
 
 // ---------------------------------------------------------------- model (keras.Sequential of Dense layers)
 export { createMlp } from './model/mlp';
-export { DEFAULT_MLP, ACTIVATIONS, OPTIMIZERS, LOSSES, OPTIMIZER_DEFAULTS } from './model/config';
-export type { MlpConfig, Activation, OptimizerName, LossName, OptimizerOptions } from './model/config';
-export { validateMlpConfig } from './model/validate';
+export { createCnn } from './model/cnn';
+export { createModel, architectureLabel, parameterCount } from './model/factory';
+export { DEFAULT_MLP, DEFAULT_CNN, ACTIVATIONS, OPTIMIZERS, LOSSES, PADDINGS, OPTIMIZER_DEFAULTS, isCnnConfig } from './model/config';
+export type { MlpConfig, CnnConfig, ModelConfig, Padding, Activation, OptimizerName, LossName, OptimizerOptions } from './model/config';
+export { validateMlpConfig, validateCnnConfig, validateModelConfig } from './model/validate';
 export { createOptimizer, KerasRMSprop, KerasAdam, KerasSGD, KerasMomentumSGD } from './model/optimizers';
 export type { Slot, NamedTensor } from './model/optimizers';
 export { summary, printSummary, summarizeModel } from './model/summary';
@@ -115,6 +119,8 @@ export type { ParamsFile, ParamsLayer, ParamsTensor, NestedNumbers, ExportParams
 
 // ---------------------------------------------------------------- figures (build a figure, then show or save it)
 export { pixelGrid, gallery, trainingCurves, confusionMatrixFigure, ablationChart, firstLayerWeights, modelTable, pixelHistogram } from './viz/figures';
+export { convFilters, featureMaps, DEFAULT_CONV_FILTERS, DEFAULT_FEATURE_MAPS } from './viz/conv-figures';
+export type { ConvFiltersOptions, FeatureMapsOptions } from './viz/conv-figures';
 export { DEFAULT_PIXEL_GRID, DEFAULT_GALLERY, DEFAULT_TRAINING_CURVES, DEFAULT_FIRST_LAYER_WEIGHTS, DEFAULT_PIXEL_HISTOGRAM } from './viz/figures';
 export type {
   PixelGridOptions, GalleryOptions, TrainingCurvesOptions, NamedHistory, AblationRow, FirstLayerWeightsOptions, PixelHistogramOptions, ImageSource, KernelSource, ModelLayerRow,

@@ -5,6 +5,7 @@
  * its pid into the run folder so a test can check that workers do not outlive
  * a killed runner.
  */
+import type { MlpConfig } from '../src/model/config';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +26,7 @@ export async function runExperiment(experiment: ExperimentConfig, options: RunOp
   }
   // Accuracy: a per-configuration level (wider = better) plus seed noise of about ±0.2 points.
   const noise = createHash('sha256').update(`${experiment.id}:${seed}`).digest().readUInt16BE(0) / 65535 - 0.5;
-  const level = 0.95 + 0.01 * Math.log2(experiment.model.hiddenUnits[0] / 128) + (experiment.scaleInputs ? 0 : -0.4);
+  const level = 0.95 + 0.01 * Math.log2((experiment.model as MlpConfig).hiddenUnits[0] / 128) + (experiment.scaleInputs ? 0 : -0.4);
   const acc = level + noise * 0.004;
   const history = { epoch: [0], history: { loss: [0.2], acc: [acc + 0.01], val_loss: [0.25], val_acc: [acc], seconds: [0.01] } };
   return {

@@ -1,4 +1,5 @@
 import { test, describe } from 'node:test';
+import type { MlpConfig } from '../src/model/config';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -57,7 +58,7 @@ describe('grid expansion', () => {
     assert.deepEqual(runs.filter((run) => run.label === 'S1-h128').map((run) => run.seed), [1, 2, 3]);
     assert.deepEqual(runs.filter((run) => run.baseline).map((run) => run.label), ['S1-base', 'S1-base', 'S1-base']);
     const h2048 = runs.find((run) => run.label === 'S1-h2048')!;
-    assert.deepEqual(h2048.experiment.model.hiddenUnits, [2048, 2048]);
+    assert.deepEqual((h2048.experiment.model as MlpConfig).hiddenUnits, [2048, 2048]);
     assert.equal(h2048.experiment.model.seed, 1);
     assert.equal(h2048.experiment.train.seed, 1);
     assert.ok(h2048.experiment.reference, "the tutorials' table numbers travel with the run");
@@ -72,7 +73,7 @@ describe('grid expansion', () => {
     assert.deepEqual(labels, ['S1-base', 'hidden=128', 'hidden=2048', 'dropout=0']);
     assert.equal(runs.length, 8);
     const narrow = runs.find((run) => run.label === 'hidden=128')!;
-    assert.deepEqual(narrow.experiment.model.hiddenUnits, [128, 128]);
+    assert.deepEqual((narrow.experiment.model as MlpConfig).hiddenUnits, [128, 128]);
     assert.equal(narrow.experiment.model.dropoutRate, 0.2);
     assert.equal(narrow.experiment.train.epochs, 1);
     assert.equal(narrow.experiment.trainLimit, 300);
@@ -138,7 +139,7 @@ describe('spec validation (before any training)', () => {
     writeFileSync(file, 'name: widths\nbaseline: S1-base\nfactors:\n  hiddenUnits: [128, [256, 64]]\nseeds: [7, 8]\nepochs: 2\n');
     const runs = expandGrid(gridSpecFromFlags({ spec: file }));
     assert.deepEqual([...new Set(runs.map((run) => run.label))], ['S1-base', 'hidden=128', 'hidden=256-64']);
-    assert.deepEqual(runs.find((run) => run.label === 'hidden=256-64')!.experiment.model.hiddenUnits, [256, 64]);
+    assert.deepEqual((runs.find((run) => run.label === 'hidden=256-64')!.experiment.model as MlpConfig).hiddenUnits, [256, 64]);
     assert.deepEqual([...new Set(runs.map((run) => run.seed))], [7, 8]);
     writeFileSync(file, 'factors:\n  optimizer: [nadam]\n');
     assert.throws(() => gridSpecFromFlags({ spec: file }), /factors\.optimizer\[0\]: unknown value "nadam" \(allowed: rmsprop, adam, sgd\)/);
@@ -260,13 +261,13 @@ describe('reports', () => {
     assert.equal(noScale.testAccDifference?.exceedsNoise, true);
     assert.ok(noScale.testAccDifference!.mean < -0.3);
     const markdown = formatMarkdown(report);
-    assert.match(markdown, /\| \*\*S1-base\*\* \| 3 \| \d\d\.\d\d ± \d\.\d\d \|/);
+    assert.match(markdown, /\| \*\*S1-base\*\* \| mlp 512-512 \| 669,706 \| 3 \| \d\d\.\d\d ± \d\.\d\d \|/);
     assert.match(markdown, /98\.02 \([+−]\d\.\d\d [✓✗]\)/);
-    assert.match(markdown, /\| scale=off \| 3 \| 5\d\.\d\d ± .* \| −\d\d\.\d\d \[−\d\d\.\d\d, −\d\d\.\d\d\] \*\* \|/);
+    assert.match(markdown, /\| scale=off \| mlp 512-512 \| 669,706 \| 3 \| 5\d\.\d\d ± .* \| −\d\d\.\d\d \[−\d\d\.\d\d, −\d\d\.\d\d\] \*\* \|/);
     const csv = formatCsv(report).trim().split('\n');
     assert.equal(csv.length, 5);
-    assert.match(csv[0], /^label,baseline,runs,seeds,test_acc_mean,test_acc_std/);
-    assert.match(csv[1], /^S1-base,true,3,1 2 3,0\.9/);
+    assert.match(csv[0], /^label,architecture,params,baseline,runs,seeds,test_acc_mean,test_acc_std/);
+    assert.match(csv[1], /^S1-base,mlp 512-512,669706,true,3,1 2 3,0\.9/);
     const html = formatHtml(report);
     assert.match(html, /<svg/);
     assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'works offline');
@@ -389,7 +390,7 @@ describe('with the real runExperiment on real MNIST', { skip: !REAL_DATA_DIR ? '
       assert.ok(row.result.test.acc > 0.1 && row.result.test.acc <= 1);
       assert.equal(row.result.config.trainLimit, 300);
     }
-    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /\| \*\*S1-base\*\* \| 1 \|/);
+    assert.match(readFileSync(path.join(out, "report.md"), "utf8"), /\| \*\*S1-base\*\* \| mlp 512-512 \| 669,706 \| 1 \|/);
     const second = cli(args, { MNIST_LAB_RUN_MODULE: '' });
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stdout, /0 run\(s\) finished now, 2 already done/);

@@ -5,6 +5,7 @@
  * MNIST; plus weight snapshots in run folders and the parallel-coordinates
  * view of an ablation grid.
  */
+import type { MlpConfig } from '../src/model/config';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -200,7 +201,7 @@ describe('ablation grid at a glance', () => {
     rows.forEach((row, line) => {
       assert.equal(figure.axes[2].values[line], row.result.test.acc);
       assert.equal(figure.axes[3].values[line], row.result.overfitGap);
-      assert.equal(figure.axes[0].categories![figure.axes[0].values[line]], row.result.config.model.hiddenUnits.join('-'));
+      assert.equal(figure.axes[0].categories![figure.axes[0].values[line]], (row.result.config.model as MlpConfig).hiddenUnits.join('-'));
     });
     assert.equal(figure.lineNames.length, rows.length);
     const svg = renderSvg(figure);

@@ -45,8 +45,11 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     const statuses = new Set<string>();
     while ((await notebook.prompt(gridCell)).includes('*') || snapshots.length === 0) {
       const headline = await notebook.page.locator('.mnist-lab-grid-progress p').first().textContent().catch(() => null);
+      // The status is read first and kept only if the cell is still running afterwards: the kernel's
+      // idle message may reach the page just before the cell's prompt changes.
+      const status = await notebook.kernelStatus();
       if ((await notebook.prompt(gridCell)).includes('*')) {
-        statuses.add(await notebook.kernelStatus());
+        statuses.add(status);
         if (headline && snapshots.at(-1) !== headline) snapshots.push(headline);
       }
       await notebook.page.waitForTimeout(300);
@@ -70,8 +73,10 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     await notebook.startCell(2);
     await notebook.waitForCell(1);
     const whileSecondRuns: string[] = [];
-    while ((await notebook.prompt(2)).includes('*')) {
-      whileSecondRuns.push(await notebook.kernelStatus());
+    for (;;) {
+      const status = await notebook.kernelStatus();
+      if (!(await notebook.prompt(2)).includes('*')) break; // ended meanwhile: this reading may be after the end
+      whileSecondRuns.push(status);
       await notebook.page.waitForTimeout(250);
     }
     assert.ok(whileSecondRuns.length >= 4, `sampled the status ${whileSecondRuns.length} times`);

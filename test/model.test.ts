@@ -7,6 +7,8 @@ import {
   summary,
   summarizeModel,
   validateMlpConfig,
+  validateModelConfig,
+  DEFAULT_CNN,
   createOptimizer,
   KerasRMSprop,
   KerasAdam,
@@ -114,7 +116,7 @@ describe('validateMlpConfig', () => {
       [{ ...preset, model: { ...preset.model, dropoutRate: 2 } }, /^model\.dropoutRate: must be a number in \[0, 1\), got 2/],
       [{ ...preset, train: { ...preset.train, batchSize: 0 } }, /^train\.batchSize: must be a positive integer, got 0/],
       [{ ...preset, trainlimit: 10 } as ExperimentConfig, /^trainlimit: is not an ExperimentConfig field \(allowed: id, description, .*trainLimit/],
-      [{ ...preset, model: { ...preset.model, optimizerOptions: { lr: 0.1 } } } as ExperimentConfig, /^model\.optimizerOptions\.lr: is not an optimizer option/],
+      [{ ...preset, model: { ...preset.model, optimizerOptions: { lr: 0.1 } } } as unknown as ExperimentConfig, /^model\.optimizerOptions\.lr: is not an optimizer option/],
     ];
     for (const [experiment, message] of cases) {
       const named = (error: unknown) => error instanceof ConfigError && message.test(error.message);
@@ -124,7 +126,7 @@ describe('validateMlpConfig', () => {
   });
 
   test('accepts every preset and createMlp refuses bad configs before touching tfjs', () => {
-    for (const id of PRESET_IDS) assert.equal(validateMlpConfig(PRESETS[id].model), PRESETS[id].model);
+    for (const id of PRESET_IDS) assert.equal(validateModelConfig(PRESETS[id].model), PRESETS[id].model);
     assert.throws(() => createMlp({ ...DEFAULT_MLP, activation: 'gelu' as 'relu' }), /activation/);
   });
 });
@@ -213,10 +215,10 @@ describe('optimizers follow Keras 3 update rules', () => {
 
 describe('presets', () => {
   test('every row of the reference table, with its numbers', () => {
-    assert.deepEqual([...PRESET_IDS], ['S0', 'S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32', 'S2', 'S3', 'S4']);
+    assert.deepEqual([...PRESET_IDS], ['S0', 'S1-base', 'S1-h2048', 'S1-h128', 'S1-nodrop', 'S1-norelu', 'S1-noscale', 'S1-sgd', 'S1-b512', 'S1-b32', 'S2', 'S3', 'S4', 'convnet']);
     for (const id of PRESET_IDS) assert.ok(PRESETS[id].reference?.testAcc, `${id} has a reference test accuracy`);
     const base = getPreset('S1-base');
-    assert.deepEqual(base.model.hiddenUnits, [512, 512]);
+    assert.deepEqual((base.model as MlpConfig).hiddenUnits, [512, 512]);
     assert.equal(base.train.epochs, 10);
     assert.equal(base.train.batchSize, 128);
     assert.equal(base.train.validationSplit, 0.2);
@@ -227,12 +229,17 @@ describe('presets', () => {
     assert.equal(getPreset('S3').dataset, 'fashion-mnist');
     assert.equal(getPreset('S4').validateOnTest, true);
     assert.equal(getPreset('S2').model.loss, 'sparse_categorical_crossentropy');
+    // keras.io's Simple MNIST convnet: adam, batch 128, 15 epochs, validation split 0.1, the last weights tested.
+    const convnet = getPreset('convnet');
+    assert.deepEqual(convnet.model, DEFAULT_CNN);
+    assert.deepEqual([convnet.train.epochs, convnet.train.batchSize, convnet.train.validationSplit, convnet.restoreBestWeights], [15, 128, 0.1, false]);
+    assert.equal(convnet.reference?.testAcc, 0.99);
   });
 
   test('getPreset returns a copy and names the valid ids on a typo', () => {
     const copy = getPreset('S1-base');
-    copy.model.hiddenUnits.push(1);
-    assert.deepEqual(PRESETS['S1-base'].model.hiddenUnits, [512, 512]);
-    assert.throws(() => getPreset('S1-bse'), /^ConfigError: preset: unknown preset 'S1-bse' \(allowed: S0, S1-base, .*S4\)$/);
+    (copy.model as MlpConfig).hiddenUnits.push(1);
+    assert.deepEqual((PRESETS["S1-base"].model as MlpConfig).hiddenUnits, [512, 512]);
+    assert.throws(() => getPreset('S1-bse'), /^ConfigError: preset: unknown preset 'S1-bse' \(allowed: S0, S1-base, .*S4, convnet\)$/);
   });
 });

@@ -13,7 +13,7 @@ import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const NOTEBOOK_DIR = path.join(PROJECT_ROOT, 'notebooks');
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const EXPECTED_NOTEBOOKS = 9;
+const EXPECTED_NOTEBOOKS = 10;
 
 interface Cell {
   cell_type: 'code' | 'markdown' | 'raw';
@@ -241,5 +241,17 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
     assert.match(text, /rotation\/shift\/zoom/);
     assert.match(text, /predicted: \d \(/);
     assert.ok((text.match(/class="mnist-lab-figure"/g) ?? []).length >= 3, 'expected the gallery, the augmentation variants and the 28x28 figure');
+  });
+
+  test('09: the convnet beside the MLPs on MNIST and Fashion-MNIST, with its filters and feature maps', () => {
+    const text = outputsOf('09-');
+    assert.match(text, /conv2d \(Conv2D\)\s+\(None, 26, 26, 32\)\s+320/);
+    assert.match(text, /Total params: 34,826/);
+    assert.match(text, /\{ conv2d: 320, conv2d_1: 18496, dense: 16010 \} total 34826/);
+    for (const name of ['parameters', 'mnist-mlp-vs-cnn', 'fashion-mlp-vs-cnn']) assert.match(text, new RegExp(`data-name="${name}"`), name);
+    assert.match(text, /mnist convnet: test accuracy \d+\.\d\d%/);
+    assert.match(text, /First-layer filters/);
+    assert.match(text, /conv2d \(Conv2D\): first 16 of 32 maps, 26x26/);
+    assert.match(text, /max_pooling2d_1 \(MaxPooling2D\): first 16 of 64 maps, 5x5/);
   });
 });

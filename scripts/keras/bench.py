@@ -1,4 +1,4 @@
-"""Keras side of `npm run bench`: time S0 / S1-base epochs in Keras 3 on
+"""Keras side of `npm run bench`: time S0 / S1-base / convnet epochs in Keras 3 on
 TensorFlow CPU, on the project's own IDX files, and print one JSON object.
 
     MNIST_LAB_DATA=/work/shared/datasets .venv/bin/python scripts/keras/bench.py --config S1-base --epochs 5
@@ -34,6 +34,24 @@ CONFIGS = {
     # S1-base behind Keras 3's RandomRotation(10/360), RandomTranslation(0.1, 0.1), RandomZoom(0.1), fill 0.
     "S1-base-augment": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 128, "validationSplit": 0.2,
                         "augment": {"rotation_range": 10.0, "width_shift_range": 0.1, "height_shift_range": 0.1, "zoom_range": 0.1}},
+    # keras.io "Simple MNIST convnet" (DEFAULT_CNN in src/model/cnn.ts).
+    "convnet": {
+        "model": {
+            **BASE_MODEL,
+            "architecture": "cnn",
+            "inputShape": [28, 28, 1],
+            "filters": [32, 64],
+            "kernelSize": 3,
+            "strides": 1,
+            "padding": "valid",
+            "poolSize": 2,
+            "denseUnits": [],
+            "dropoutRate": 0.5,
+            "optimizer": "adam",
+        },
+        "batchSize": 128,
+        "validationSplit": 0.1,
+    },
 }
 
 
@@ -92,7 +110,7 @@ def main():
         import few_examples
         model = few_examples.build(keras, types.SimpleNamespace(seed=args.seed, **spec["augment"]), args.seed, True)
     else:
-        model = keras_common.build_mlp(keras, model_config)
+        model = keras_common.build_model(keras, model_config)
     timer = EpochTimer(keras)
     total_epochs = args.warmup + args.epochs
     history = model.fit(

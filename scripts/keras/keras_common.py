@@ -116,6 +116,48 @@ def build_mlp(keras, model_config):
     return model
 
 
+def build_cnn(keras, model_config):
+    """The project's CnnConfig (src/model/cnn.ts) as a Keras Sequential, the layers cnnLayers() lists:
+    [Conv2D, MaxPooling2D]*, Flatten, Dropout, [Dense, Dropout]*, Dense softmax."""
+    keras.utils.set_random_seed(int(model_config.get("seed", 42)))
+    rate = model_config["dropoutRate"]
+    layers = [keras.Input(shape=tuple(model_config["inputShape"]))]
+    for filters in model_config["filters"]:
+        layers.append(
+            keras.layers.Conv2D(
+                filters,
+                kernel_size=model_config["kernelSize"],
+                strides=model_config["strides"],
+                padding=model_config["padding"],
+                activation=model_config["activation"],
+            )
+        )
+        if model_config["poolSize"] > 0:
+            layers.append(keras.layers.MaxPooling2D(pool_size=model_config["poolSize"]))
+    layers.append(keras.layers.Flatten())
+    if rate > 0:
+        layers.append(keras.layers.Dropout(rate))
+    for units in model_config["denseUnits"]:
+        layers.append(keras.layers.Dense(units, activation=model_config["activation"]))
+        if rate > 0:
+            layers.append(keras.layers.Dropout(rate))
+    layers.append(keras.layers.Dense(model_config["numClasses"], activation="softmax"))
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer=make_optimizer(keras, model_config["optimizer"], model_config.get("optimizerOptions", {})),
+        loss=model_config["loss"],
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def build_model(keras, model_config):
+    """An MlpConfig or a CnnConfig (architecture 'cnn') as a compiled Keras model."""
+    if model_config.get("architecture") == "cnn":
+        return build_cnn(keras, model_config)
+    return build_mlp(keras, model_config)
+
+
 def peak_rss_mb():
     # ru_maxrss is KiB on Linux.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

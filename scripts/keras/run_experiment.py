@@ -42,9 +42,12 @@ def check_config(config):
     for field in ("id", "dataset", "model", "train"):
         if field not in config:
             keras_common.fail(f"ExperimentConfig has no '{field}' field; pass a full config (see src/experiments/types.ts)")
-    for field in ("inputShape", "hiddenUnits", "activation", "dropoutRate", "numClasses", "optimizer", "loss"):
+    cnn = config["model"].get("architecture") == "cnn"
+    architecture_fields = ("filters", "kernelSize", "strides", "padding", "poolSize", "denseUnits") if cnn else ("hiddenUnits",)
+    for field in ("inputShape", *architecture_fields, "activation", "dropoutRate", "numClasses", "optimizer", "loss"):
         if field not in config["model"]:
-            keras_common.fail(f"model.{field} is missing; pass a full MlpConfig (see src/model/config.ts)")
+            kind = "CnnConfig (see src/model/cnn.ts)" if cnn else "MlpConfig (see src/model/config.ts)"
+            keras_common.fail(f"model.{field} is missing; pass a full {kind}")
     for field in ("epochs", "batchSize"):
         if field not in config["train"]:
             keras_common.fail(f"train.{field} is missing; pass a full TrainConfig (see src/train/types.ts)")
@@ -103,7 +106,7 @@ def main():
     test_x, test_y = keras_common.prepare(test_images, test_labels, scale, model_config["loss"], num_classes)
     images, test_x = images.reshape(shape), test_x.reshape(shape)
 
-    model = keras_common.build_mlp(keras, model_config)
+    model = keras_common.build_model(keras, model_config)
     keras.utils.set_random_seed(seed)
     tracker = BestWeights(keras)
     fit_args = {

@@ -72,6 +72,8 @@ export interface GridFlags {
   name?: string;
   mode?: string;
   baseline?: string;
+  architecture?: string;
+  filters?: string;
   hidden?: string;
   dropout?: string;
   batchSize?: string;
@@ -105,6 +107,10 @@ export function gridSpecFromFlags(flags: GridFlags): GridSpec {
     factors.hiddenUnits = splitList('--hidden', flags.hidden).map((item) =>
       item.includes('-') ? numberList('--hidden', item.replaceAll('-', ',')) : numberList('--hidden', item)[0],
     );
+  }
+  if (flags.architecture !== undefined) factors.architecture = splitList('--architecture', flags.architecture);
+  if (flags.filters !== undefined) {
+    factors.filters = splitList('--filters', flags.filters).map((item) => (item.includes('-') ? numberList('--filters', item.replaceAll('-', ',')) : numberList('--filters', item)[0]));
   }
   if (flags.dropout !== undefined) factors.dropoutRate = numberList('--dropout', flags.dropout);
   if (flags.batchSize !== undefined) factors.batchSize = numberList('--batch-size', flags.batchSize);

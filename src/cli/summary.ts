@@ -1,7 +1,7 @@
 /** `mnist-lab summary`: Keras's `model.summary()` for a preset or flags, without training. */
 import type { Command } from 'commander';
 import { initBackend } from '../backend';
-import { createMlp } from '../model/mlp';
+import { createModel } from '../model/factory';
 import { summarizeModel, summary } from '../model/summary';
 import { addExperimentOptions, experimentFromFlags, type ExperimentFlags } from './train';
 
@@ -11,7 +11,7 @@ export function registerSummary(program: Command): void {
     .action(async (flags: ExperimentFlags & { json?: boolean }) => {
       const experiment = experimentFromFlags(flags);
       await initBackend({ quiet: true });
-      const model = createMlp(experiment.model);
+      const model = createModel(experiment.model);
       try {
         console.log(flags.json ? JSON.stringify({ id: experiment.id, ...summarizeModel(model) }, null, 2) : summary(model));
       } finally {

@@ -17,12 +17,17 @@ import { stopOnSignals } from './signals';
 import type { ExperimentConfig, RunResult } from '../runs/types';
 import { withSeed } from '../runs/identity';
 import { DATASET_NAMES, isDatasetName } from '../data/registry';
+import { DEFAULT_CNN, PADDINGS, isCnnConfig, type Padding } from '../model/config';
 import { validateAugment } from '../train/augment';
 import { parsePreprocessMode } from './flags';
 
 /** Flags shared by `train` and `summary` that describe the experiment. */
 export interface ExperimentFlags {
   preset?: string;
+  architecture?: string;
+  filters?: string;
+  kernelSize?: string;
+  padding?: string;
   hidden?: string;
   dropout?: string;
   activation?: string;
@@ -50,7 +55,11 @@ export interface ExperimentFlags {
 export function addExperimentOptions(command: Command): Command {
   return command
     .option('--preset <id>', `a reference experiment: ${PRESET_IDS.join(', ')} (flags given as well override it)`)
-    .option('--hidden <units>', 'hidden layer sizes, comma-separated, e.g. 512,512 (empty string: no hidden layer)')
+    .option('--architecture <kind>', 'mlp (Flatten + Dense layers) or cnn (the keras.io convnet: Conv2D + MaxPooling2D blocks); default: the preset\'s, else mlp')
+    .option('--filters <counts>', 'cnn: filters of each Conv2D layer, comma-separated, e.g. 32,64')
+    .option('--kernel-size <n>', 'cnn: height and width of every Conv2D kernel')
+    .option('--padding <kind>', `cnn: Conv2D padding, ${PADDINGS.join(' or ')}`)
+    .option('--hidden <units>', 'hidden Dense layer sizes, comma-separated, e.g. 512,512 (empty string: none; for cnn, the Dense layers after Flatten)')
     .option('--dropout <rate>', 'dropout rate after each hidden layer, 0 for none')
     .option('--activation <name>', `hidden activation: ${ACTIVATIONS.join(', ')}`)
     .option('--optimizer <name>', `optimizer with Keras defaults: ${OPTIMIZERS.join(', ')}`)
@@ -92,9 +101,25 @@ export function experimentFromFlags(flags: ExperimentFlags): ExperimentConfig {
           restoreBestWeights: false,
           validateOnTest: false,
         };
+  if (flags.architecture !== undefined) {
+    const architecture = parseChoice('--architecture', flags.architecture, ['mlp', 'cnn'] as const);
+    if (architecture !== (isCnnConfig(experiment.model) ? 'cnn' : 'mlp')) {
+      // Switching keeps the training fields (optimizer, loss, seed) and takes the other architecture's default layers.
+      const { optimizer, optimizerOptions, loss, seed, numClasses } = experiment.model;
+      experiment.model = { ...(architecture === 'cnn' ? DEFAULT_CNN : DEFAULT_MLP), optimizer, optimizerOptions, loss, seed, numClasses };
+    }
+  }
   const { model, train } = experiment;
+  const unitList = (flag: string, text: string) => (text.trim() === '' ? [] : text.split(',').map((part) => positiveInteger(flag, part.trim())));
   if (flags.hidden !== undefined) {
-    model.hiddenUnits = flags.hidden.trim() === '' ? [] : flags.hidden.split(',').map((part) => positiveInteger('--hidden', part.trim()));
+    if (isCnnConfig(model)) model.denseUnits = unitList('--hidden', flags.hidden);
+    else model.hiddenUnits = unitList('--hidden', flags.hidden);
+  }
+  if (flags.filters !== undefined || flags.kernelSize !== undefined || flags.padding !== undefined) {
+    if (!isCnnConfig(model)) throw new ConfigError(flags.filters !== undefined ? '--filters' : flags.kernelSize !== undefined ? '--kernel-size' : '--padding', 'applies to convolutional networks only', '--architecture cnn or --preset convnet');
+    if (flags.filters !== undefined) model.filters = unitList('--filters', flags.filters);
+    if (flags.kernelSize !== undefined) model.kernelSize = positiveInteger('--kernel-size', flags.kernelSize);
+    if (flags.padding !== undefined) model.padding = parseChoice<Padding>('--padding', flags.padding, PADDINGS);
   }
   if (flags.dropout !== undefined) model.dropoutRate = parseNumber('--dropout', flags.dropout, (value) => value >= 0 && value < 1, '0 <= rate < 1');
   if (flags.activation !== undefined) model.activation = parseChoice<Activation>('--activation', flags.activation, ACTIVATIONS);
@@ -153,14 +178,17 @@ function formatRunResult(result: RunResult): string {
   if (result.bestEpoch !== null && result.bestValLoss !== null) {
     lines.push(`lowest val_loss ${formatMetric(result.bestValLoss)} at epoch ${result.bestEpoch + 1}` + (result.config.restoreBestWeights ? ' (its weights were tested)' : ''));
   }
-  if (result.config.reference) lines.push(`the tutorial reported test accuracy ${percent(result.config.reference.testAcc)}`);
+  if (result.config.reference) {
+    const source = result.config.reference.source.endsWith('.txt') ? 'the tutorial' : result.config.reference.source;
+    lines.push(`${source} reported test accuracy ${percent(result.config.reference.testAcc)}`);
+  }
   lines.push(`${result.epochSeconds.toFixed(1)} s/epoch (median), ${result.totalSeconds.toFixed(1)} s in total`);
   if (result.runDir) lines.push(`run folder: ${result.runDir}`);
   return lines.join('\n');
 }
 
 export function registerTrain(program: Command): void {
-  addExperimentOptions(program.command('train').description('train an MLP (a preset or flags) with checkpoints; the same command again resumes it'))
+  addExperimentOptions(program.command('train').description('train a network, MLP or CNN (a preset or flags), with checkpoints; the same command again resumes it'))
     .option('--out <dir>', 'run folder for config, history, checkpoints and metrics (default runs/<preset or custom>)')
     .option('--resume', 'continue from the run folder (the default when it holds a matching run)')
     .option('--no-resume', 'start afresh, replacing the checkpoints in the run folder')

@@ -80,7 +80,8 @@ function checkBatchSize(batchSize: number): void {
 }
 
 /** Class indices from labels given as indices or one-hot rows. */
-function labelIndices(labels: LabelsInput, numClasses = NUM_CLASSES): Int32Array {
+/** Class indices of labels given as indices or one-hot rows. */
+export function labelIndices(labels: LabelsInput, numClasses = NUM_CLASSES): Int32Array {
   let values: ArrayLike<number>;
   let shape: number[];
   if (isTensor(labels)) {

@@ -9,6 +9,9 @@ import { isFolderSource } from '../data/source';
 import { DATASETS } from '../data/registry';
 import { createMlp } from '../model/mlp';
 import { DEFAULT_MLP } from '../model/config';
+import { cnnLayers } from '../model/cnn';
+import { isCnnConfig } from '../model/config';
+import { convOutputSize } from '../model/validate';
 import { fit } from '../train/fit';
 import type { ExperimentConfig } from '../runs/types';
 
@@ -40,10 +43,40 @@ const MEASURED_COST_MODELS: Record<string, CostModel> = {
   cpu: { backend: 'cpu', secondsPerMultiplyAdd: 6.2e-9, secondsPerStep: 4.5e-2, secondsPerRun: 2, source: 'measured: pure-JS cpu backend, 2-core machine' },
 };
 
-/** Multiply-adds of one forward pass of the experiment's MLP. */
+/**
+ * Measured on the 2-core machine (convnet, graph step): a convolution's
+ * multiply-add costs about three times a Dense layer's (im2col copies,
+ * smaller matrix products), so conv layers count three times.
+ */
+const CONV_COST_FACTOR = 3;
+
+/** Multiply-adds of one forward pass of the experiment's network (convolutions weighted by their measured extra cost). */
 function multiplyAddsPerExample(experiment: ExperimentConfig): number {
-  const inputs = experiment.model.inputShape.reduce((product, size) => product * size, 1);
-  const widths = [inputs, ...experiment.model.hiddenUnits, experiment.model.numClasses];
+  const model = experiment.model;
+  if (isCnnConfig(model)) {
+    let [height, width, channels] = model.inputShape;
+    let total = 0;
+    let units = 0;
+    for (const layer of cnnLayers(model)) {
+      if (layer.type === 'Conv2D') {
+        height = convOutputSize(height, layer.kernelSize, layer.strides, layer.padding);
+        width = convOutputSize(width, layer.kernelSize, layer.strides, layer.padding);
+        total += CONV_COST_FACTOR * height * width * layer.kernelSize * layer.kernelSize * channels * layer.filters;
+        channels = layer.filters;
+      } else if (layer.type === 'MaxPooling2D') {
+        height = convOutputSize(height, layer.poolSize, layer.strides, layer.padding);
+        width = convOutputSize(width, layer.poolSize, layer.strides, layer.padding);
+      } else if (layer.type === 'Flatten') {
+        units = height * width * channels;
+      } else if (layer.type === 'Dense') {
+        total += units * layer.units;
+        units = layer.units;
+      }
+    }
+    return total;
+  }
+  const inputs = model.inputShape.reduce((product, size) => product * size, 1);
+  const widths = [inputs, ...model.hiddenUnits, model.numClasses];
   let total = 0;
   for (let layer = 1; layer < widths.length; layer++) total += widths[layer - 1] * widths[layer];
   return total;

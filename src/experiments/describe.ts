@@ -3,7 +3,7 @@
  * notebook prints follows every edit (a preset's `description` only says
  * what the preset was for).
  */
-import { OPTIMIZER_DEFAULTS } from '../model/config';
+import { OPTIMIZER_DEFAULTS, isCnnConfig } from '../model/config';
 import type { ExperimentConfig } from '../runs/types';
 
 const count = (value: number) => value.toLocaleString('en-US');
@@ -16,7 +16,10 @@ const count = (value: number) => value.toLocaleString('en-US');
 export function describeExperiment(experiment: ExperimentConfig): string {
   const { model, train } = experiment;
   const inputs = model.inputShape.reduce((product, size) => product * size, 1);
-  const layers = [inputs, ...model.hiddenUnits, model.numClasses].join('-');
+  // A CNN reads as its blocks, e.g. `28x28x1 conv 32-64 (3x3, pool 2)-10`.
+  const layers = isCnnConfig(model)
+    ? `${model.inputShape.join('x')} conv ${model.filters.join('-')} (${model.kernelSize}x${model.kernelSize}${model.poolSize > 0 ? `, pool ${model.poolSize}` : ''})-${[...model.denseUnits, model.numClasses].join('-')}`
+    : [inputs, ...model.hiddenUnits, model.numClasses].join('-');
   const dropout = model.dropoutRate > 0 ? `dropout ${model.dropoutRate}` : 'no dropout';
   const learningRate = model.optimizerOptions.learningRate ?? OPTIMIZER_DEFAULTS[model.optimizer].learningRate;
   const validation = experiment.validateOnTest

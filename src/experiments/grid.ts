@@ -15,7 +15,8 @@ import { parseConfig, type FieldRules } from '../util/schema';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors';
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../data/registry';
-import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
+import { ACTIVATIONS, DEFAULT_MLP, OPTIMIZERS, type Activation, type OptimizerName } from '../model/config';
+import { DEFAULT_CNN, isCnnConfig, type ModelConfig } from '../model/config';
 import type { ExperimentConfig } from '../runs/types';
 import { canonicalJson, runSettings, withSeed } from '../runs/identity';
 import { validateDatasetSource, type DatasetSource } from '../data/source';
@@ -29,6 +30,15 @@ export type GridMode = (typeof GRID_MODES)[number];
 
 /** The knobs an ablation can turn; each list holds the values to try. */
 export interface GridFactors {
+  /**
+   * The network itself, so MLPs and CNNs share one grid: `mlp:512-512`
+   * (hidden Dense widths; `mlp:` alone is a linear classifier) or `cnn:32-64`
+   * (Conv2D filters of the keras.io convnet's blocks). The baseline's
+   * training fields (optimizer, loss, dropout, activation) are kept.
+   */
+  architecture?: string[];
+  /** CNN baselines: filters of every Conv2D layer (the layer count stays the baseline's), or a full list per value. */
+  filters?: Array<number | number[]>;
   /** Width of every hidden layer (the layer count stays the baseline's), or a full list of widths per value. */
   hiddenUnits?: Array<number | number[]>;
   /** Dropout rate after each hidden layer (0 removes the Dropout layers). */
@@ -48,12 +58,14 @@ export interface GridFactors {
 }
 
 /** The settings an ablation grid can vary. */
-export const FACTOR_NAMES = ['hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate', 'augment'] as const;
+export const FACTOR_NAMES = ['architecture', 'filters', 'hiddenUnits', 'dropoutRate', 'batchSize', 'optimizer', 'activation', 'scaleInputs', 'learningRate', 'augment'] as const;
 /** One of {@link FACTOR_NAMES}. */
 export type FactorName = (typeof FACTOR_NAMES)[number];
 
 /** Short names used in run labels (`hidden=128`), matching the CLI flags. */
 export const FACTOR_LABELS: Record<FactorName, string> = {
+  architecture: 'arch',
+  filters: 'filters',
   hiddenUnits: 'hidden',
   dropoutRate: 'dropout',
   batchSize: 'batch',
@@ -127,10 +139,14 @@ export function gridPreset(name: string, overrides: Partial<GridSpec> = {}): Gri
 // ---------------------------------------------------------------- validation
 
 const positiveInt = z.number().int().positive();
+/** An architecture factor value: `mlp:512-512`, `mlp:` (no hidden layer) or `cnn:32-64`. */
+const ARCHITECTURE_PATTERN = /^(mlp:([1-9][0-9]*(-[1-9][0-9]*)*)?|cnn:[1-9][0-9]*(-[1-9][0-9]*)*)$/;
 const hiddenValue = z.union([positiveInt, z.array(positiveInt)]);
 
 const factorsSchema = z
   .object({
+    architecture: z.array(z.string().regex(ARCHITECTURE_PATTERN, "'mlp:' or 'mlp:' plus widths like 512-512, or 'cnn:' plus filters like 32-64")).min(1).optional(),
+    filters: z.array(hiddenValue).min(1).optional(),
     hiddenUnits: z.array(hiddenValue).min(1).optional(),
     dropoutRate: z.array(z.number().min(0).lt(1)).min(1).optional(),
     batchSize: z.array(positiveInt).min(1).optional(),
@@ -169,6 +185,8 @@ const GRID_RULES: FieldRules = {
   '*': { problem: 'is not a grid spec field', allowed: [...Object.keys(gridSchema.shape), ...FACTOR_NAMES.map((name) => `factors.${name}`)].join(', ') },
   'factors.*': { problem: 'is not a factor', allowed: FACTOR_NAMES.join(', ') },
   'factors.hiddenUnits[]': { problem: 'must be a layer width', allowed: 'whole numbers >= 1, or lists of them for several layers' },
+  'factors.filters[]': { problem: 'must be a Conv2D width', allowed: 'whole numbers >= 1, or lists of them for several Conv2D layers' },
+  'factors.architecture[]': { problem: 'must name a network', allowed: "'mlp:512-512' (hidden widths), 'mlp:' (none) or 'cnn:32-64' (Conv2D filters)" },
   'factors.dropoutRate[]': { problem: 'must be a dropout rate', allowed: 'numbers with 0 <= rate < 1' },
   'factors.batchSize[]': { problem: 'must be a batch size', allowed: 'whole numbers >= 1' },
   'factors.learningRate[]': { problem: 'must be a learning rate', allowed: 'numbers > 0' },
@@ -271,9 +289,22 @@ export function applyFactor(experiment: ExperimentConfig, factor: FactorName, va
   const model = { ...experiment.model, optimizerOptions: { ...experiment.model.optimizerOptions } };
   const train = { ...experiment.train };
   let scaleInputs = experiment.scaleInputs;
+  let network: ModelConfig = model;
   switch (factor) {
+    case 'architecture':
+      network = architectureModel(model, String(value));
+      break;
+    case 'filters':
+      if (!isCnnConfig(model)) throw new ConfigError('factors.filters', `applies to CNN baselines, and ${experiment.id} is an MLP`, "hiddenUnits, or architecture values like 'cnn:32-64'");
+      model.filters = Array.isArray(value) ? [...(value as number[])] : model.filters.map(() => value as number);
+      break;
     case 'hiddenUnits':
-      model.hiddenUnits = Array.isArray(value) ? [...(value as number[])] : model.hiddenUnits.map(() => value as number);
+      if (isCnnConfig(model)) {
+        // A CNN's hidden layers are its Dense layers after Flatten.
+        model.denseUnits = Array.isArray(value) ? [...(value as number[])] : model.denseUnits.length > 0 ? model.denseUnits.map(() => value as number) : [value as number];
+      } else {
+        model.hiddenUnits = Array.isArray(value) ? [...(value as number[])] : model.hiddenUnits.map(() => value as number);
+      }
       break;
     case 'dropoutRate':
       model.dropoutRate = value as number;
@@ -300,7 +331,20 @@ export function applyFactor(experiment: ExperimentConfig, factor: FactorName, va
       model.optimizerOptions.learningRate = value as number;
       break;
   }
-  return { ...experiment, model, train, scaleInputs };
+  return { ...experiment, model: network, train, scaleInputs };
+}
+
+/** The network an architecture value names, with the training fields of `base`. */
+function architectureModel(base: ModelConfig, value: string): ModelConfig {
+  const [kind, widths] = value.split(':');
+  const sizes = widths === '' ? [] : widths.split('-').map(Number);
+  const { optimizer, optimizerOptions, loss, seed, numClasses, dropoutRate, activation } = base;
+  const shared = { optimizer, optimizerOptions: { ...optimizerOptions }, loss, seed, numClasses, dropoutRate, activation };
+  if (kind === 'cnn') {
+    const denseUnits = isCnnConfig(base) ? [...base.denseUnits] : DEFAULT_CNN.denseUnits;
+    return { ...DEFAULT_CNN, ...(isCnnConfig(base) ? base : {}), ...shared, filters: sizes, denseUnits };
+  }
+  return { ...DEFAULT_MLP, ...shared, hiddenUnits: sizes };
 }
 
 /** Grid-wide overrides (epochs, data set, limit) applied to an experiment. */

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../errors';
 import type { ParallelAxis, ParallelCoordinatesFigure } from '../viz/figure';
-import { OPTIMIZER_DEFAULTS } from '../model/config';
+import { OPTIMIZER_DEFAULTS, isCnnConfig } from '../model/config';
 import type { RunResult } from '../runs/types';
 import { FACTOR_LABELS, FACTOR_NAMES, type FactorName } from './grid';
 
@@ -23,8 +23,11 @@ export interface AblationRunPoint {
 /** The factor settings a run actually used, read from its config (so preset grids get them too). */
 export function runSettings(config: RunResult['config']): Record<FactorName, string | number> {
   const model = config.model;
+  const cnn = isCnnConfig(model);
   return {
-    hiddenUnits: model.hiddenUnits.join('-'),
+    architecture: cnn ? 'cnn' : 'mlp',
+    filters: cnn ? model.filters.join('-') : '-',
+    hiddenUnits: (cnn ? model.denseUnits : model.hiddenUnits).join('-'),
     dropoutRate: model.dropoutRate,
     batchSize: config.train.batchSize,
     optimizer: model.optimizer,

@@ -10,7 +10,7 @@ import { ConfigError, MnistLabError } from '../errors';
 import type { LoadDataOptions } from '../data/load';
 import { isFolderSource, loadSourceData } from '../data/source';
 import { scaleImages, subset, toTensor, type NumericArray } from '../data/preprocess';
-import { createMlp } from '../model/mlp';
+import { createModel } from '../model/factory';
 import { fit, type TrainingProgress } from '../train/fit';
 import { evaluate } from '../train/evaluation';
 import type { EpochLogs, ProgressSink } from '../train/progress';
@@ -155,7 +155,7 @@ async function runLocked(
       await writeRunConfig(runDir, experiment);
     }
     if (model === null) {
-      model = createMlp(experiment.model);
+      model = createModel(experiment.model);
       if (experiment.initFrom !== undefined) await initWeightsFrom(model, experiment.initFrom);
       // The random start, for the weights-over-epochs figure.
       if (runDir !== undefined) await saveWeightSnapshot(runDir, model, 0);

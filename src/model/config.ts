@@ -36,6 +36,8 @@ export interface OptimizerOptions {
 
 /** A multilayer perceptron as `createMlp` builds it: `{ ...DEFAULT_MLP, hiddenUnits: [256] }`. */
 export interface MlpConfig {
+  /** Optional marker; a CnnConfig says `'cnn'` (see cnn.ts). */
+  architecture?: 'mlp';
   /** Shape of one input image; a Flatten layer turns it into a vector. */
   inputShape: number[];
   /** Units of each hidden Dense layer, in order; `[]` is a linear softmax classifier. */
@@ -54,6 +56,80 @@ export interface MlpConfig {
   loss: LossName;
   /** Seed for the weight initialisers (and, in training, dropout and shuffling). */
   seed: number;
+}
+
+/** The Conv2D paddings (Keras names). */
+export const PADDINGS = ['valid', 'same'] as const;
+/** Keras `padding`: `valid` drops the border (output shrinks by kernelSize - 1), `same` pads with zeros to keep the size (at stride 1). */
+export type Padding = (typeof PADDINGS)[number];
+
+/**
+ * The typed description of a convolutional network: Conv2D blocks (each
+ * optionally followed by MaxPooling2D), Flatten, optional Dense layers and
+ * the softmax layer. An ablation is a spread: `{...DEFAULT_CNN, filters: [16, 32]}`.
+ */
+export interface CnnConfig {
+  /** Marks a convolutional network (an MlpConfig has no `architecture` or says `'mlp'`). */
+  architecture: 'cnn';
+  /** Shape of one input image, height x width x channels (Keras `channels_last`). */
+  inputShape: number[];
+  /** Filters of each Conv2D layer, in order; one convolution block per entry. */
+  filters: number[];
+  /** Height and width of every Conv2D kernel (Keras `kernel_size`). */
+  kernelSize: number;
+  /** Step of every Conv2D kernel across the image (Keras `strides`, default 1). */
+  strides: number;
+  /** Padding of every Conv2D layer (Keras default `valid`). */
+  padding: Padding;
+  /** Activation of every Conv2D and hidden Dense layer. */
+  activation: Activation;
+  /** MaxPooling2D window (and stride) after each Conv2D layer; 0 means no pooling layers. */
+  poolSize: number;
+  /** Units of hidden Dense layers after Flatten; `[]` goes straight to the softmax layer. */
+  denseUnits: number[];
+  /** Dropout rate after Flatten and after each hidden Dense layer; 0 means no Dropout layers. */
+  dropoutRate: number;
+  /** Number of output classes (softmax units). */
+  numClasses: number;
+  /** Optimizer by Keras name. */
+  optimizer: OptimizerName;
+  /** Overrides of the optimizer's Keras defaults. */
+  optimizerOptions: OptimizerOptions;
+  /** Loss by Keras name; sparse takes class indices, categorical takes one-hot rows. */
+  loss: LossName;
+  /** Seed for the weight initialisers (and, in training, dropout and shuffling). */
+  seed: number;
+}
+
+/**
+ * keras.io's "Simple MNIST convnet": Conv2D 32 3x3 relu, MaxPooling2D 2,
+ * Conv2D 64 3x3 relu, MaxPooling2D 2, Flatten, Dropout 0.5, Dense 10
+ * softmax; adam, categorical cross-entropy.
+ */
+export const DEFAULT_CNN: CnnConfig = {
+  architecture: 'cnn',
+  inputShape: [28, 28, 1],
+  filters: [32, 64],
+  kernelSize: 3,
+  strides: 1,
+  padding: 'valid',
+  activation: 'relu',
+  poolSize: 2,
+  denseUnits: [],
+  dropoutRate: 0.5,
+  numClasses: 10,
+  optimizer: 'adam',
+  optimizerOptions: {},
+  loss: 'categorical_crossentropy',
+  seed: 42,
+};
+
+/** Any network the lab builds: a multilayer perceptron or a convolutional network. */
+export type ModelConfig = MlpConfig | CnnConfig;
+
+/** True for a convolutional network's config. */
+export function isCnnConfig(config: ModelConfig): config is CnnConfig {
+  return (config as { architecture?: string }).architecture === 'cnn';
 }
 
 /** The network of tutorial 000 (784-512 relu-10 softmax, rmsprop). */

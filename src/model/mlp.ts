@@ -19,7 +19,7 @@ const TFJS_LOSS_NAMES: Record<LossName, string> = {
  * layers across the whole process, which makes summaries of the second model
  * in a notebook read differently from the first.
  */
-function layerNamer(): (base: string) => string {
+export function layerNamer(): (base: string) => string {
   const counts = new Map<string, number>();
   return (base) => {
     const count = counts.get(base) ?? 0;
@@ -59,7 +59,7 @@ export function createMlp(config: MlpConfig): tf.Sequential {
 }
 
 /** Compile (or re-compile after loading) with the config's Keras optimizer, loss and accuracy. */
-function compileMlp(model: tf.LayersModel, config: Pick<MlpConfig, 'optimizer' | 'optimizerOptions' | 'loss'>): void {
+export function compileMlp(model: tf.LayersModel, config: Pick<MlpConfig, 'optimizer' | 'optimizerOptions' | 'loss'>): void {
   model.compile({
     optimizer: createOptimizer(config.optimizer, config.optimizerOptions),
     loss: TFJS_LOSS_NAMES[config.loss],

@@ -29,7 +29,7 @@ import { MnistLabError } from '../errors';
 import { pathExists, writeJsonAtomic } from '../util/fs';
 import { describeFsError } from '../util/fs-errors';
 import { createOptimizer } from '../model/optimizers';
-import type { MlpConfig } from '../model/config';
+import type { ModelConfig } from '../model/config';
 import type { ExperimentConfig, RunResult } from './types';
 import type { TrainingHistory } from '../train/types';
 import { saveWeightSnapshot } from './snapshots';
@@ -205,7 +205,7 @@ export async function readCheckpointState(runDir: string, which: CheckpointKind)
 /**
  * Load a checkpoint as a compiled model with its optimizer state. When the
  * run's config is there, the optimizer is the Keras-exact one of
- * `createMlp` (a plain `tf.loadLayersModel` gives tfjs's own class).
+ * `createMlp`/`createCnn` (a plain `tf.loadLayersModel` gives tfjs's own class).
  */
 export async function loadCheckpoint(runDir: string, which: CheckpointKind = 'best'): Promise<tf.LayersModel> {
   const dir = await checkpointDir(runDir, which);
@@ -227,7 +227,7 @@ export async function loadCheckpoint(runDir: string, which: CheckpointKind = 'be
       convertedBy: modelJson.convertedBy,
     }),
   );
-  const config = await readJsonIfExists<{ model?: MlpConfig }>(path.join(runDir, RUN_FILES.config));
+  const config = await readJsonIfExists<{ model?: ModelConfig }>(path.join(runDir, RUN_FILES.config));
   if (config?.model !== undefined && model.optimizer != null) await useKerasOptimizer(model, config.model);
   return model;
 }
@@ -244,7 +244,7 @@ export function disposeWithOptimizer(model: tf.LayersModel): void {
 }
 
 /** Swap the optimizer tfjs deserialised for the Keras-exact one, carrying its state over. */
-async function useKerasOptimizer(model: tf.LayersModel, config: MlpConfig): Promise<void> {
+async function useKerasOptimizer(model: tf.LayersModel, config: ModelConfig): Promise<void> {
   const loaded = model.optimizer;
   const keras = createOptimizer(config.optimizer, config.optimizerOptions);
   if (keras.getClassName() !== loaded.getClassName()) {

@@ -3,7 +3,7 @@
  * the tutorials' table, an ablation cell and a notebook run are the same thing.
  */
 import type { DatasetSource } from '../data/source';
-import type { MlpConfig } from '../model/config';
+import type { ModelConfig } from '../model/config';
 import type { EvaluateResult, TrainConfig, TrainingHistory } from '../train/types';
 
 /** What a tutorial reported for an experiment (accuracies as fractions 0-1). */
@@ -32,7 +32,8 @@ export interface ExperimentConfig {
   classNames?: string[];
   /** Divide pixels by 255 (false = the "no /255" ablation). */
   scaleInputs: boolean;
-  model: MlpConfig;
+  /** The network: an MlpConfig, or a CnnConfig (`architecture: 'cnn'`). */
+  model: ModelConfig;
   train: TrainConfig;
   /**
    * Keep the weights of the epoch with the lowest val_loss and test those

@@ -1,6 +1,7 @@
 /** The check of an {@link ExperimentConfig} at the boundary (runExperiment), with its model and training parts. */
 import { z } from 'zod';
-import { MLP_CONFIG_RULES, MLP_CONFIG_SCHEMA } from '../model/validate';
+import { isCnnConfig, type ModelConfig } from '../model/config';
+import { CNN_CONFIG_RULES, CNN_CONFIG_SCHEMA, MLP_CONFIG_RULES, MLP_CONFIG_SCHEMA, validateModelConfig } from '../model/validate';
 import { TRAIN_CONFIG_RULES, TRAIN_CONFIG_SCHEMA } from '../train/validate';
 import { parseConfig, type FieldRules } from '../util/schema';
 import type { ExperimentConfig, ReferenceResult } from './types';
@@ -16,9 +17,9 @@ const REFERENCE_SCHEMA: z.ZodType<ReferenceResult> = z
   })
   .strict();
 
-/** What an {@link ExperimentConfig} may hold. */
-const EXPERIMENT_SCHEMA: z.ZodType<ExperimentConfig> = z
-  .object({
+/** What an {@link ExperimentConfig} with the given kind of network may hold. */
+const experimentSchema = (model: z.ZodType<ModelConfig>): z.ZodType<ExperimentConfig> =>
+  z.object({
     id: z.string().min(1),
     description: z.string(),
     // A name or a folder; validateDatasetSource (data/source.ts) checks which, with its own message.
@@ -26,7 +27,7 @@ const EXPERIMENT_SCHEMA: z.ZodType<ExperimentConfig> = z
     initFrom: z.string().min(1).optional(),
     classNames: z.array(z.string()).optional(),
     scaleInputs: z.boolean(),
-    model: MLP_CONFIG_SCHEMA,
+    model,
     train: TRAIN_CONFIG_SCHEMA,
     restoreBestWeights: z.boolean(),
     validateOnTest: z.boolean(),
@@ -42,17 +43,24 @@ const EXPERIMENT_FIELDS: readonly (keyof ExperimentConfig)[] = [
 
 const prefixed = (prefix: string, rules: FieldRules): FieldRules => Object.fromEntries(Object.entries(rules).map(([key, rule]) => [`${prefix}.${key}`, rule]));
 
-const EXPERIMENT_RULES: FieldRules = {
+const experimentRules = (modelRules: FieldRules): FieldRules => ({
   '*': { problem: 'is not an ExperimentConfig field', allowed: EXPERIMENT_FIELDS.join(', ') },
   id: { problem: 'must be a non-empty name', allowed: "e.g. 'S1-base'" },
   trainLimit: { problem: 'must be a positive integer', allowed: 'leave it out to use every example' },
   testLimit: { problem: 'must be a positive integer', allowed: 'leave it out to use every example' },
-  ...prefixed('model', MLP_CONFIG_RULES),
+  ...prefixed('model', modelRules),
   ...prefixed('train', TRAIN_CONFIG_RULES),
-};
+});
+
+const MLP_EXPERIMENT = { schema: experimentSchema(MLP_CONFIG_SCHEMA), rules: experimentRules(MLP_CONFIG_RULES) };
+const CNN_EXPERIMENT = { schema: experimentSchema(CNN_CONFIG_SCHEMA), rules: experimentRules(CNN_CONFIG_RULES) };
 
 /** Throw a ConfigError naming the first bad field (e.g. `model.dropoutRate`); returns the experiment unchanged. */
 export function validateExperiment(experiment: ExperimentConfig): ExperimentConfig {
-  parseConfig(EXPERIMENT_SCHEMA, experiment, EXPERIMENT_RULES, 'experiment');
+  const model: unknown = (experiment as { model?: unknown } | null)?.model;
+  const kind = model !== null && typeof model === 'object' && isCnnConfig(model as ModelConfig) ? CNN_EXPERIMENT : MLP_EXPERIMENT;
+  parseConfig(kind.schema, experiment, kind.rules, 'experiment');
+  // What a schema cannot say: a CNN's layers must fit the image.
+  validateModelConfig(experiment.model);
   return experiment;
 }

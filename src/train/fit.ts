@@ -130,6 +130,8 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
     await options.callbacks?.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
       await options.callbacks?.onEpochBegin?.(epoch);
+      // An interrupt that came during the last epoch's end stops here, before a new "Epoch n/N" line.
+      interrupt.check(epoch, config.epochs, 0, steps);
       reporter.epochBegin(epoch, config.epochs, steps);
       const started = performance.now();
       let lastYield = started;

@@ -24,6 +24,7 @@ import { fusedUpdate, type FusedUpdate } from './fused-update';
 import type { DenseLayer, LayerPlan } from './layer-plan';
 import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
+import { layerGraphPass, type GraphPass } from './graph-layers';
 
 /** What a step adds to the epoch's sums. */
 interface GraphStepResult {
@@ -103,9 +104,8 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const stateIn = stateHandles.map((handle, index) => g.assigner(handle, stateShapes[index]));
   const stateOut = stateHandles.map((handle) => g.read(handle));
 
-  // The step's inputs: row indices, one seed pair per dropout mask, beta^t for Adam.
+  // The step's inputs: row indices, beta^t for Adam (and, from the pass, one seed pair per dropout mask).
   const indices = g.placeholder('int32', [-1]);
-  const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
   const powers = rule.powerBases.map(() => g.placeholder('float32', []));
 
   const axis0 = g.constant(0, 'int32');
@@ -120,69 +120,25 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     ({ output: x, augmentation } = addGraphAugmentation(g, x, height, width));
   }
 
-  // Forward pass, keeping each layer's input, output and masks for the backward pass.
+  // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
   const values = weights.map((handle) => g.read(handle));
-  let valueIndex = 0;
-  let seedIndex = 0;
-  const kept = layers.map((layer) => {
-    const kernel = values[valueIndex++];
-    const bias = layer.bias !== null ? values[valueIndex++] : null;
-    const input = x;
-    let output = g.matMul(x, kernel);
-    if (bias !== null) output = g.out('BiasAdd', [output, bias], { T: graphAttr.type('float32') });
-    const activation = ACTIVATION_OPS[layer.activation];
-    if (activation !== null) output = g.float(activation, output);
-    x = output;
-    const masks = layer.dropouts.map(({ rate }) => {
-      // Inverted dropout as Keras: keep where uniform >= rate, scale kept units by 1/(1-rate).
-      const shape = g.out('Shape', [output], { T: graphAttr.type('float32'), out_type: graphAttr.type('int32') });
-      const uniform = g.out('StatelessRandomUniform', [shape, dropoutSeeds[seedIndex++]], { dtype: graphAttr.type('float32'), T: graphAttr.type('int32'), Tseed: graphAttr.type('int32') });
-      const keep = g.cast(g.float('GreaterEqual', uniform, g.constant(rate)), 'bool', 'float32');
-      return g.float('Mul', keep, g.constant(1 / (1 - rate)));
-    });
-    for (const mask of masks) x = g.float('Mul', x, mask);
-    return { kernel, bias, input, output, masks };
-  });
+  const pass = plan.front !== null ? layerGraphPass(g, plan, values, x) : denseGraphPass(g, layers, values, x);
+  const dropoutSeeds = pass.dropoutSeeds;
 
   // Loss and accuracy sums; the gradient of the batch-mean loss.
-  const crossEntropy = g.op('SoftmaxCrossEntropyWithLogits', [x, labels], { T: graphAttr.type('float32') });
+  const crossEntropy = g.op('SoftmaxCrossEntropyWithLogits', [pass.logits, labels], { T: graphAttr.type('float32') });
   const lossSum = g.sum([crossEntropy, 0], [0]);
   const axis1 = g.constant(1, 'int32');
   const argMax = (logits: GraphOutput) => g.out('ArgMax', [logits, axis1], { T: graphAttr.type('float32'), Tidx: graphAttr.type('int32'), output_type: graphAttr.type('int32') });
-  const matches = g.out('Equal', [argMax(x), argMax(labels)], { T: graphAttr.type('int32') });
+  const matches = g.out('Equal', [argMax(pass.logits), argMax(labels)], { T: graphAttr.type('int32') });
   const correct = g.sum(g.cast(matches, 'bool', 'float32'), [0]);
   const batchSize = g.cast(g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') }), 'int32', 'float32');
-  let delta = g.float('RealDiv', [crossEntropy, 1], batchSize);
-
-  // Backward pass, last layer first.
-  const gradients: GraphOutput[] = new Array(variables.length);
-  /** Per weight, the op that last reads it; its update waits for it so the kernel can write in place. */
-  const lastReader: (number | null)[] = new Array(variables.length).fill(null);
-  let slot = variables.length;
-  for (let index = layers.length - 1; index >= 0; index--) {
-    const layer = layers[index];
-    const { kernel, input, output, masks } = kept[index];
-    // The output layer's delta is already the loss gradient w.r.t. its logits.
-    for (const mask of masks) delta = g.float('Mul', delta, mask);
-    const gradient = ACTIVATION_GRADIENTS[layer.activation];
-    // ReluGrad takes (gradients, features); SigmoidGrad/TanhGrad take (y, dy).
-    if (gradient !== null) delta = gradient === 'ReluGrad' ? g.float(gradient, delta, output) : g.float(gradient, output, delta);
-    slot -= layer.bias !== null ? 2 : 1;
-    gradients[slot] = g.matMul(input, delta, true, false);
-    if (layer.bias !== null) gradients[slot + 1] = g.out('BiasAddGrad', [delta], { T: graphAttr.type('float32') });
-    if (index > 0) {
-      delta = g.matMul(delta, kernel, false, true);
-      lastReader[slot] = delta[0];
-    }
-  }
+  const { gradients, updateAfter } = pass.backward(crossEntropy, lossSum, batchSize);
 
   // One fused update per weight.
   const constants = rule.constants.map((value) => g.constant(value));
   const updateAttrs = { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false), ...Object.fromEntries(Object.entries(rule.boolAttrs).map(([name, value]) => [name, graphAttr.bool(value)])) };
-  const updates = weights.map((handle, index) => {
-    const reader = lastReader[index];
-    return g.op(rule.op, rule.inputs(handle, slots[index], constants, powers, gradients[index]), updateAttrs, reader !== null ? [reader] : []);
-  });
+  const updates = weights.map((handle, index) => g.op(rule.op, rule.inputs(handle, slots[index], constants, powers, gradients[index]), updateAttrs, updateAfter[index]));
 
   const session = new GraphSession(binding, g);
   const flat = tf.tidy(() => tf.reshape(data.images, [count, features]));
@@ -249,6 +205,57 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     },
     dispose() {
       session.close();
+    },
+  };
+}
+
+/** The Dense/Dropout stack with its hand-written backward pass (same math as step.ts). */
+function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], input: GraphOutput): GraphPass {
+  const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
+  // Forward pass, keeping each layer's input, output and masks for the backward pass.
+  let x = input;
+  let valueIndex = 0;
+  let seedIndex = 0;
+  const kept = layers.map((layer) => {
+    const kernel = values[valueIndex++];
+    const bias = layer.bias !== null ? values[valueIndex++] : null;
+    const layerInput = x;
+    let output = g.matMul(x, kernel);
+    if (bias !== null) output = g.out('BiasAdd', [output, bias], { T: graphAttr.type('float32') });
+    const activation = ACTIVATION_OPS[layer.activation];
+    if (activation !== null) output = g.float(activation, output);
+    x = output;
+    const masks = layer.dropouts.map(({ rate }) => g.dropoutMask(output, dropoutSeeds[seedIndex++], rate));
+    for (const mask of masks) x = g.float('Mul', x, mask);
+    return { kernel, input: layerInput, output, masks };
+  });
+  return {
+    logits: x,
+    dropoutSeeds,
+    backward(crossEntropy, _lossSum, batchSize) {
+      let delta = g.float('RealDiv', [crossEntropy, 1], batchSize);
+      // Backward pass, last layer first.
+      const gradients: GraphOutput[] = new Array(values.length);
+      /** Per weight, the op that last reads it; its update waits for it so the kernel can write in place. */
+      const updateAfter: number[][] = values.map(() => []);
+      let slot = values.length;
+      for (let index = layers.length - 1; index >= 0; index--) {
+        const layer = layers[index];
+        const { kernel, input: layerInput, output, masks } = kept[index];
+        // The output layer's delta is already the loss gradient w.r.t. its logits.
+        for (const mask of masks) delta = g.float('Mul', delta, mask);
+        const gradient = ACTIVATION_GRADIENTS[layer.activation];
+        // ReluGrad takes (gradients, features); SigmoidGrad/TanhGrad take (y, dy).
+        if (gradient !== null) delta = gradient === 'ReluGrad' ? g.float(gradient, delta, output) : g.float(gradient, output, delta);
+        slot -= layer.bias !== null ? 2 : 1;
+        gradients[slot] = g.matMul(layerInput, delta, true, false);
+        if (layer.bias !== null) gradients[slot + 1] = g.out('BiasAddGrad', [delta], { T: graphAttr.type('float32') });
+        if (index > 0) {
+          delta = g.matMul(delta, kernel, false, true);
+          updateAfter[slot] = [delta[0]];
+        }
+      }
+      return { gradients, updateAfter };
     },
   };
 }

@@ -38,6 +38,7 @@ export interface HostTensor {
 }
 
 interface NativeGraph {
+  addGradients(ys: GraphOutput[], xs: GraphOutput[], dys?: GraphOutput[]): GraphOutput[];
   addOp(type: string, name: string, inputs: (GraphOutput | GraphOutput[])[], attrs: ({ name: string } & GraphAttr)[], controlInputs: number[]): number;
 }
 interface NativeSession {
@@ -83,6 +84,7 @@ const attr = {
   bool: (value: boolean): GraphAttr => ({ kind: 'bool', value }),
   string: (value: string): GraphAttr => ({ kind: 'string', value }),
   shape: (value: number[]): GraphAttr => ({ kind: 'shape', value }),
+  listInt: (value: number[]): GraphAttr => ({ kind: 'listInt', value }),
 };
 export { attr as graphAttr };
 
@@ -151,6 +153,31 @@ export class GraphBuilder {
 
   cast(x: GraphOutput, from: AttrDtype, to: GraphDtype): GraphOutput {
     return this.out('Cast', [x], { SrcT: attr.type(from), DstT: attr.type(to) });
+  }
+
+  /** An int32 vector constant (shapes, axes). */
+  intVector(values: number[]): GraphOutput {
+    return this.out('Const', [], { dtype: attr.type('int32'), value: { kind: 'tensor', value: { dtype: 'int32', shape: [values.length], data: Int32Array.from(values) } } });
+  }
+
+  /**
+   * Inverted dropout's mask for `x`, as Keras draws it: keep where a uniform
+   * draw is >= rate, scale kept units by 1/(1-rate). The draw is stateless,
+   * keyed by the int32 pair fed to `seed`.
+   */
+  dropoutMask(x: GraphOutput, seed: GraphOutput, rate: number): GraphOutput {
+    const shape = this.out('Shape', [x], { T: attr.type('float32'), out_type: attr.type('int32') });
+    const uniform = this.out('StatelessRandomUniform', [shape, seed], { dtype: attr.type('float32'), T: attr.type('int32'), Tseed: attr.type('int32') });
+    const keep = this.cast(this.float('GreaterEqual', uniform, this.constant(rate)), 'bool', 'float32');
+    return this.float('Mul', keep, this.constant(1 / (1 - rate)));
+  }
+
+  /**
+   * TensorFlow's symbolic gradients (TF_AddGradients): d(sum of ys)/d(each
+   * of xs), as new ops in this graph.
+   */
+  gradients(ys: GraphOutput[], xs: GraphOutput[]): GraphOutput[] {
+    return this.native.addGradients(ys, xs);
   }
 }
 

@@ -256,6 +256,8 @@ async function createNativeStep(layers: DenseLayer[], variables: tf.Variable[], 
  */
 export async function createTrainStep(plan: LayerPlan, optimizer: tf.Optimizer, fused = true): Promise<TrainStep> {
   const { layers, variables } = plan;
+  // Convolutional plans take tfjs's autodiff gradients and the model's optimizer (conv-stages.ts).
+  if (plan.front !== null) return createAutodiffStep((images, masks) => forwardLogits(layers, images, masks), variables, optimizer);
   const native = nativeBackend();
   const matMul = tf.getBackend() === 'wasm' ? matMulExplicitTranspose : matMulTransposed;
   if (native !== null && fused) {
@@ -269,6 +271,42 @@ export async function createTrainStep(plan: LayerPlan, optimizer: tf.Optimizer, 
       optimizer.applyGradients(variables.map((variable, index) => ({ name: variable.name, tensor: grads[index] })));
       tf.dispose(grads);
       return { lossSum, correct };
+    },
+    finish: async () => undefined,
+  };
+}
+
+/** Per-example losses of softmax cross-entropy from logits. */
+function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor1D {
+  return tf.neg(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
+}
+
+/**
+ * The eager step for plans with convolutions: tfjs's autodiff of the
+ * batch-mean softmax cross-entropy, then the model's own optimizer (the
+ * Keras update rules of src/model/optimizers.ts). `forward` is fit's
+ * forward pass with the dropout masks.
+ */
+function createAutodiffStep(forward: (images: tf.Tensor, masks: tf.Tensor[]) => tf.Tensor2D, variables: tf.Variable[], optimizer: tf.Optimizer): TrainStep {
+  return {
+    run(images, labels, masks): StepResult {
+      let result: StepResult | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = forward(images, masks);
+        const losses = crossEntropy(logits, labels);
+        const lossSum = tf.sum(losses) as tf.Scalar;
+        const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)), 'float32')) as tf.Scalar;
+        result = { lossSum: tf.keep(lossSum), correct: tf.keep(correct) };
+        return tf.div(lossSum, images.shape[0]) as tf.Scalar;
+      }, variables);
+      optimizer.applyGradients(variables.map((variable) => ({ name: variable.name, tensor: grads[variable.name] })));
+      tf.dispose([value, ...Object.values(grads)]);
+      const kept = result as StepResult | null;
+      if (kept === null) throw new Error('unreachable: the loss function did not run');
+      // Kept tensors escape every tidy; hand back clones the caller's tidy owns.
+      const owned = { lossSum: tf.clone(kept.lossSum), correct: tf.clone(kept.correct) };
+      tf.dispose([kept.lossSum, kept.correct]);
+      return owned;
     },
     finish: async () => undefined,
   };
