@@ -17,6 +17,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } } });
 const seconds = Number(values.seconds);
 const lab = tsxRequire(path.join(root, 'src', 'index.ts'), import.meta.url);
+// Browser and file helpers are internal to the lab, not part of its public API.
+const png = tsxRequire(path.join(root, 'src', 'viz', 'png.ts'), import.meta.url);
 await lab.initBackend({ quiet: true });
 
 const networks = [
@@ -24,7 +26,7 @@ const networks = [
   { name: 'S1 784-512-512-10', config: { ...lab.DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 } },
 ];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mnist-lab-bench-pad-'));
-const browser = await chromium.launch({ executablePath: lab.findChromium(), headless: true, args: [...lab.CHROMIUM_ARGS] });
+const browser = await chromium.launch({ executablePath: png.findChromium(), headless: true, args: [...png.CHROMIUM_ARGS] });
 const results = [];
 try {
   for (const network of networks) {
@@ -79,7 +81,7 @@ try {
 }
 if (values.json) console.log(JSON.stringify(results, null, 2));
 else {
-  console.log(`drawing pad in headless Chromium (${lab.findChromium()}), ${seconds} s of continuous drawing per network:`);
+  console.log(`drawing pad in headless Chromium (${png.findChromium()}), ${seconds} s of continuous drawing per network:`);
   console.log('network              page MB  updates/s  median ms/update  p95 ms');
   for (const row of results) console.log(`${row.network.padEnd(20)} ${String(row.pageMB).padStart(7)}  ${String(row.updatesPerSecond).padStart(9)}  ${String(row.medianUpdateMs).padStart(16)}  ${String(row.p95UpdateMs).padStart(6)}`);
 }

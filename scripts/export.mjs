@@ -75,7 +75,7 @@ console.log(`export: ${quick ? 'quick' : 'full'} mode, ${seconds} s; open ${path
 
 /** Chromium's print to PDF: A4, vector figures, page numbers, and in quick mode a warning on every page. */
 async function printHandout(htmlFile, pdfFile, quickMode) {
-  const { findChromium, CHROMIUM_ARGS } = await import(pathToFileURL(path.join(root, 'dist', 'index.js')).href);
+  const { findChromium, CHROMIUM_ARGS } = await import(pathToFileURL(path.join(root, 'dist', 'viz', 'png.js')).href);
   const executablePath = findChromium();
   if (!executablePath) {
     console.error('export: no Chromium, so no handout.pdf (apt-get install chromium); handout.html prints the same from any browser.');

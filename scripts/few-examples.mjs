@@ -46,8 +46,8 @@ for (const augment of [false, true]) {
     const started = performance.now();
     await lab.fit(model, images, labels, { epochs, batchSize: 32, seed, verbose: 0, validationSplit: 0, augment: augment ? AUGMENT : undefined });
     const seconds = (performance.now() - started) / 1000;
-    const train = await lab.evaluateModel(model, images, labels);
-    const test = await lab.evaluateModel(model, testX, testY);
+    const train = lab.evaluate(model, images, labels);
+    const test = lab.evaluate(model, testX, testY);
     const row = { engine: 'mnist-lab', augment, seed, trainAcc: train.acc, testAcc: test.acc, testLoss: test.loss, gap: train.acc - test.acc, seconds };
     console.error(JSON.stringify(row));
     rows.push(row);

@@ -14,6 +14,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.resolve(process.argv[2] ?? path.join(root, 'docs', 'images'));
 // Run from the sources, so screenshots never come from a stale dist/.
 const lab = tsxRequire(path.join(root, 'src', 'index.ts'), import.meta.url);
+// Browser and file helpers are internal to the lab, not part of its public API.
+const png = tsxRequire(path.join(root, 'src', 'viz', 'png.ts'), import.meta.url);
+const files = tsxRequire(path.join(root, 'src', 'util', 'fs.ts'), import.meta.url);
 
 // Small enough to train in seconds on any backend; the point is the picture, not the accuracy.
 const trainCount = 3000;
@@ -39,7 +42,7 @@ lab.disposeWithOptimizer(model);
 
 // The pad, with a 7 drawn by pointer events as a learner's pen would.
 {
-  const browser = await chromium.launch({ executablePath: lab.findChromium(), headless: true, args: [...lab.CHROMIUM_ARGS] });
+  const browser = await chromium.launch({ executablePath: png.findChromium(), headless: true, args: [...png.CHROMIUM_ARGS] });
   try {
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 1 });
     await page.goto(pathToFileURL(padFile).href);
@@ -55,7 +58,7 @@ lab.disposeWithOptimizer(model);
     });
     await page.waitForFunction(() => document.querySelector('[data-mnist-lab="drawing-pad"]').getAttribute('data-prediction') !== '');
     const file = path.join(outDir, 'drawing-pad.png');
-    await lab.writeFileAtomic(file, await page.locator('[data-mnist-lab="drawing-pad"]').screenshot({ type: 'png' }));
+    await files.writeFileAtomic(file, await page.locator('[data-mnist-lab="drawing-pad"]').screenshot({ type: 'png' }));
     console.log(file);
   } finally {
     await browser.close();
@@ -63,7 +66,7 @@ lab.disposeWithOptimizer(model);
   }
 }
 
-const session = await lab.openBrowser();
+const session = await png.openBrowser();
 try {
   const figures = {
     'pixel-grid.png': lab.pixelGrid(trainImages, { index: 0, title: 'Training image 0 (label 5): every pixel value' }),
@@ -74,7 +77,7 @@ try {
   };
   for (const [name, figure] of Object.entries(figures)) {
     const file = path.join(outDir, name);
-    await lab.writeFileAtomic(file, await session.png(figure, { scale: 1 }));
+    await files.writeFileAtomic(file, await session.png(figure, { scale: 1 }));
     console.log(file);
   }
 } finally {

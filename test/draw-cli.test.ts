@@ -13,6 +13,7 @@ import {
   PROJECT_ROOT,
   classFolderName,
   loadCheckpoint,
+  loadImageFolder,
   predictImageFile,
   serveDrawingPad,
 } from '../src';
@@ -104,6 +105,11 @@ describe('mnist-lab draw', { skip }, () => {
       const [top] = await predictImageFile(model, path.join(ownData, '7', files[0]));
       model.dispose();
       assert.equal(top.label, 7);
+      // ...and by the own-data loader: a digit folder keeps its digit as the label.
+      const dataset = await loadImageFolder(ownData, { cache: false });
+      assert.deepEqual(dataset.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      assert.deepEqual(Array.from({ length: dataset.train.labels.shape[0] }, (_, i) => dataset.train.labels.get(i)), [7]);
+      assert.deepEqual(dataset.train.images.shape, [1, 28, 28]);
 
       // Bad requests are refused with a reason and write nothing.
       const bad = await fetch(new URL('/save', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 12, png: 'data:image/png;base64,AAAA' }) });

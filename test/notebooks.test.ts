@@ -215,7 +215,7 @@ describe('notebooks run top to bottom in quick mode (nbclient + tslab)', { skip:
   });
 
   test('04 shows the drawing pad after training; 05 the parallel-coordinates view of the grid', () => {
-    assert.match(outputsOf('04-'), /data-mnist-lab="drawing-pad"[^]*seed 001's network, best checkpoint/);
+    assert.match(outputsOf('04-'), /data-mnist-lab="drawing-pad"[^]*tutorial 001's network, best checkpoint/);
     assert.match(outputsOf('04-'), /TensorFlow\.js \(browser build\) from node_modules/, 'the pad carries TensorFlow.js itself');
     const five = outputsOf('05-');
     assert.match(five, /data-figure="parallelCoordinates"/);
