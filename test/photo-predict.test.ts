@@ -4,22 +4,28 @@
  * specks, uneven light and a shadow, small and off-centre, saved as JPEG
  * quality 70. The issue's goal is that the same model reads them within 2
  * points of its accuracy on the clean 28x28 digits; measured today the gap
- * is 2.0-2.2 points (README), so this test holds the pipeline to 3 points
+ * is 2.0-2.5 points (README), so this test holds the pipeline to 3 points
  * to catch regressions until the goal is reached.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   tf,
+  createMlp,
+  fit,
+  initBackend,
   predict,
   scaleImages,
+  toCategorical,
+  toTensor,
+  DEFAULT_MLP,
   preprocessImage,
   UnreadableImageError,
 } from '../src';
 import { decodeImage } from '../src/data/image-decode';
 import { extractInk } from '../src/data/image-preprocess';
 import { REAL_DATA_DIR } from './helpers/fixtures';
-import { loadTinyMnist, trainTinyMlp, type TinyMnist } from './helpers/tiny-model';
+import { loadTinyMnist, type TinyMnist } from './helpers/tiny-model';
 import { photoOfDigit } from './helpers/photo';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
@@ -30,7 +36,14 @@ describe('predict on photo-like pictures', real, () => {
   let model: tf.Sequential;
   before(async () => {
     data = await loadTinyMnist(REAL_DATA_DIR as string, 20000, PHOTOS);
-    model = await trainTinyMlp(data, 5, 256);
+    // The lab's seeded fit, so every run measures the same model.
+    await initBackend({ quiet: true });
+    model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [256], optimizer: 'adam', seed: 1 });
+    const images = toTensor(scaleImages(data.trainImages));
+    const labels = toTensor(toCategorical(data.trainLabels));
+    await fit(model, images, labels, { epochs: 5, batchSize: 32, seed: 1, verbose: 0, validationSplit: 0 });
+    images.dispose();
+    labels.dispose();
   });
   after(() => model?.dispose());
 
