@@ -9,9 +9,7 @@ import { isFolderSource } from '../data/source';
 import { DATASETS } from '../data/registry';
 import { createMlp } from '../model/mlp';
 import { DEFAULT_MLP } from '../model/config';
-import { cnnLayers } from '../model/cnn';
-import { isCnnConfig } from '../model/config';
-import { convOutputSize } from '../model/validate';
+import { weightedLayers } from '../model/factory';
 import { fit } from '../train/fit';
 import type { ExperimentConfig } from '../runs/types';
 
@@ -52,34 +50,7 @@ const CONV_COST_FACTOR = 3;
 
 /** Multiply-adds of one forward pass of the experiment's network (convolutions weighted by their measured extra cost). */
 function multiplyAddsPerExample(experiment: ExperimentConfig): number {
-  const model = experiment.model;
-  if (isCnnConfig(model)) {
-    let [height, width, channels] = model.inputShape;
-    let total = 0;
-    let units = 0;
-    for (const layer of cnnLayers(model)) {
-      if (layer.type === 'Conv2D') {
-        height = convOutputSize(height, layer.kernelSize, layer.strides, layer.padding);
-        width = convOutputSize(width, layer.kernelSize, layer.strides, layer.padding);
-        total += CONV_COST_FACTOR * height * width * layer.kernelSize * layer.kernelSize * channels * layer.filters;
-        channels = layer.filters;
-      } else if (layer.type === 'MaxPooling2D') {
-        height = convOutputSize(height, layer.poolSize, layer.strides, layer.padding);
-        width = convOutputSize(width, layer.poolSize, layer.strides, layer.padding);
-      } else if (layer.type === 'Flatten') {
-        units = height * width * channels;
-      } else if (layer.type === 'Dense') {
-        total += units * layer.units;
-        units = layer.units;
-      }
-    }
-    return total;
-  }
-  const inputs = model.inputShape.reduce((product, size) => product * size, 1);
-  const widths = [inputs, ...model.hiddenUnits, model.numClasses];
-  let total = 0;
-  for (let layer = 1; layer < widths.length; layer++) total += widths[layer - 1] * widths[layer];
-  return total;
+  return weightedLayers(experiment.model).reduce((sum, layer) => sum + (layer.type === 'Conv2D' ? CONV_COST_FACTOR : 1) * layer.multiplyAdds, 0);
 }
 
 /** Examples each phase of the run sees, after limits and the validation split. */

@@ -19,23 +19,33 @@ export function architectureLabel(config: ModelConfig): string {
   return `mlp ${config.hiddenUnits.length > 0 ? config.hiddenUnits.join('-') : 'linear'}`;
 }
 
+/** A layer with weights, and what it costs: its parameters and its multiply-adds per example. */
+export interface WeightedLayer {
+  type: 'Conv2D' | 'Dense';
+  parameters: number;
+  multiplyAdds: number;
+}
+
 /**
- * Trainable parameters of the network a config describes, without building
- * it (what Keras's summary() totals): for reports and grids of many configs.
+ * The layers with weights of the network a config describes, walked
+ * without building it: the one place that follows the image size through
+ * convolutions and pooling, for parameter counts and the cost model.
  */
-export function parameterCount(config: ModelConfig): number {
+export function weightedLayers(config: ModelConfig): WeightedLayer[] {
+  const dense = (inputs: number, units: number): WeightedLayer => ({ type: 'Dense', parameters: inputs * units + units, multiplyAdds: inputs * units });
   if (!isCnnConfig(config)) {
     const widths = [config.inputShape.reduce((product, size) => product * size, 1), ...config.hiddenUnits, config.numClasses];
-    return widths.slice(1).reduce((sum, units, index) => sum + widths[index] * units + units, 0);
+    return widths.slice(1).map((units, index) => dense(widths[index], units));
   }
   let [height, width, channels] = config.inputShape;
   let units = 0;
-  let total = 0;
+  const layers: WeightedLayer[] = [];
   for (const layer of cnnLayers(config)) {
     if (layer.type === 'Conv2D') {
-      total += layer.kernelSize * layer.kernelSize * channels * layer.filters + layer.filters;
       height = convOutputSize(height, layer.kernelSize, layer.strides, layer.padding);
       width = convOutputSize(width, layer.kernelSize, layer.strides, layer.padding);
+      const perPosition = layer.kernelSize * layer.kernelSize * channels * layer.filters;
+      layers.push({ type: 'Conv2D', parameters: perPosition + layer.filters, multiplyAdds: height * width * perPosition });
       channels = layer.filters;
     } else if (layer.type === 'MaxPooling2D') {
       height = convOutputSize(height, layer.poolSize, layer.strides, layer.padding);
@@ -43,9 +53,17 @@ export function parameterCount(config: ModelConfig): number {
     } else if (layer.type === 'Flatten') {
       units = height * width * channels;
     } else if (layer.type === 'Dense') {
-      total += units * layer.units + layer.units;
+      layers.push(dense(units, layer.units));
       units = layer.units;
     }
   }
-  return total;
+  return layers;
+}
+
+/**
+ * Trainable parameters of the network a config describes, without building
+ * it (what Keras's summary() totals): for reports and grids of many configs.
+ */
+export function parameterCount(config: ModelConfig): number {
+  return weightedLayers(config).reduce((sum, layer) => sum + layer.parameters, 0);
 }
