@@ -7,7 +7,7 @@
 import { flattenImages, initBackend, loadData, scaleImages, tf, toCategorical, validationSplit } from '../src';
 import { DEFAULT_CNN, DEFAULT_MLP, type BackendInfo, type ModelConfig } from '../src';
 
-export const BENCH_CONFIG_NAMES = ['S0', 'S1-base', 'S1-base-augment', 'convnet'] as const;
+export const BENCH_CONFIG_NAMES = ['S0', 'S1-base', 'S1-h2048', 'S1-b32', 'S1-b512', 'S1-base-augment', 'convnet'] as const;
 export type BenchConfigName = (typeof BENCH_CONFIG_NAMES)[number];
 
 export interface BenchNetwork {
@@ -24,6 +24,10 @@ export interface BenchNetwork {
 export const BENCH_NETWORKS: Record<BenchConfigName, BenchNetwork> = {
   S0: { model: { ...DEFAULT_MLP, hiddenUnits: [512], dropoutRate: 0 }, batchSize: 128, validationSplit: 0 },
   'S1-base': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2 },
+  // How cost grows with width and batch size: S1-base with 2048 hidden units, and at batch 32 and 512.
+  'S1-h2048': { model: { ...DEFAULT_MLP, hiddenUnits: [2048, 2048], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2 },
+  'S1-b32': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 32, validationSplit: 0.2 },
+  'S1-b512': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 512, validationSplit: 0.2 },
   // S1-base with random rotation 10 degrees, shifts 0.1 and zoom 0.1 (Keras: RandomRotation, RandomTranslation, RandomZoom layers).
   'S1-base-augment': { model: { ...DEFAULT_MLP, hiddenUnits: [512, 512], dropoutRate: 0.2 }, batchSize: 128, validationSplit: 0.2, augment: { rotationRange: 10, widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.1 } },
   // keras.io "Simple MNIST convnet": batch 128, validation split 0.1.

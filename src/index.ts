@@ -100,12 +100,12 @@ export { gridPreset, expandGrid, validateGridSpec, loadGridSpec, DEFAULT_GRID_SP
 export type { GridSpec, GridRun, GridFactors, GridMode, FactorName, GridPresetName } from './experiments/grid';
 export { planAblation, runAblation, DEFAULT_ABLATION_OPTIONS } from './experiments/ablate';
 export type { AblationOptions, AblationOutcome, AblationPaths, DryRunPlan } from './experiments/ablate';
-export type { CostModel } from './experiments/cost';
+export type { CostModel, FlopPerExample } from './experiments/cost';
 export type { Engine, ResultRow } from './experiments/results';
 export type { RunFunction, RunOptions } from './experiments/protocol';
 export type { Shard } from './experiments/shard';
 export type { RunnerSummary, RunnerProgress } from './experiments/runner';
-export { estimateRunSeconds, costModelFor } from './experiments/cost';
+export { estimateRunSeconds, costModelFor, flopPerExample } from './experiments/cost';
 export { summarizeResults, chartRows, ablationTableRows, formatMarkdown, formatCsv, formatHtml, writeReport } from './experiments/report';
 export type { AblationReport, ConfigurationSummary, Stats, Difference, ReportOptions, ReportFiles } from './experiments/report';
 

@@ -1,4 +1,4 @@
-"""Keras side of `npm run bench`: time S0 / S1-base / convnet epochs in Keras 3 on
+"""Keras side of `npm run bench`: time the benchmark's networks (S0, S1-base, ..., convnet) in Keras 3 on
 TensorFlow CPU, on the project's own IDX files, and print one JSON object.
 
     MNIST_LAB_DATA=/work/shared/datasets .venv/bin/python scripts/keras/bench.py --config S1-base --epochs 5
@@ -31,6 +31,10 @@ BASE_MODEL = {
 CONFIGS = {
     "S0": {"model": {**BASE_MODEL, "hiddenUnits": [512], "dropoutRate": 0.0}, "batchSize": 128, "validationSplit": 0.0},
     "S1-base": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 128, "validationSplit": 0.2},
+    # How cost grows: S1-base with 2048 hidden units per layer, and at batch sizes 32 and 512.
+    "S1-h2048": {"model": {**BASE_MODEL, "hiddenUnits": [2048, 2048], "dropoutRate": 0.2}, "batchSize": 128, "validationSplit": 0.2},
+    "S1-b32": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 32, "validationSplit": 0.2},
+    "S1-b512": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 512, "validationSplit": 0.2},
     # S1-base behind Keras 3's RandomRotation(10/360), RandomTranslation(0.1, 0.1), RandomZoom(0.1), fill 0.
     "S1-base-augment": {"model": {**BASE_MODEL, "hiddenUnits": [512, 512], "dropoutRate": 0.2}, "batchSize": 128, "validationSplit": 0.2,
                         "augment": {"rotation_range": 10.0, "width_shift_range": 0.1, "height_shift_range": 0.1, "zoom_range": 0.1}},

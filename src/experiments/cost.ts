@@ -12,6 +12,7 @@ import { DEFAULT_MLP } from '../model/config';
 import { weightedLayers } from '../model/factory';
 import { fit } from '../train/fit';
 import type { ExperimentConfig } from '../runs/types';
+import type { ModelConfig } from '../model/config';
 
 /** The measured constants behind `estimateRunSeconds` for one backend. */
 export interface CostModel {
@@ -51,6 +52,33 @@ const CONV_COST_FACTOR = 3;
 /** Multiply-adds of one forward pass of the experiment's network (convolutions weighted by their measured extra cost). */
 function multiplyAddsPerExample(experiment: ExperimentConfig): number {
   return weightedLayers(experiment.model).reduce((sum, layer) => sum + (layer.type === 'Conv2D' ? CONV_COST_FACTOR : 1) * layer.multiplyAdds, 0);
+}
+
+/** Floating-point operations per example of one network, from its multiply-adds (one multiply-add = 2 FLOP). */
+export interface FlopPerExample {
+  /** One forward pass (prediction, validation): 2 x the multiply-adds of every weighted layer. */
+  forward: number;
+  /**
+   * One training example: the forward pass, plus the backward pass's gradient
+   * of every layer's weights (as many multiply-adds as its forward pass) and
+   * of every layer's input except the first one's (nothing needs the gradient
+   * of the images). Element-wise work (activations, dropout, softmax, the
+   * optimizer update) is left out: it is small next to the matrix products.
+   */
+  training: number;
+}
+
+/**
+ * The matrix-product work of one example through a network: what an epoch
+ * costs at the very least, divided by the machine's GEMM rate (`npm run
+ * bench` prints that floor). Convolutions count their multiply-adds exactly
+ * as a matrix product would (no extra factor, unlike the cost model).
+ */
+export function flopPerExample(config: ModelConfig): FlopPerExample {
+  const layers = weightedLayers(config);
+  const forward = 2 * layers.reduce((sum, layer) => sum + layer.multiplyAdds, 0);
+  const inputGradients = 2 * layers.slice(1).reduce((sum, layer) => sum + layer.multiplyAdds, 0);
+  return { forward, training: 2 * forward + inputGradients };
 }
 
 /** Examples each phase of the run sees, after limits and the validation split. */
