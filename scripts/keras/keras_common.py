@@ -40,10 +40,17 @@ def read_idx(path, expected_magic):
     return np.frombuffer(payload, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
 
 
+# The lab's own data folder (what `npx mnist-lab data add` and the downloader fill), used when MNIST_LAB_DATA is unset.
+PROJECT_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data")
+
+
 def data_dir(dataset):
     root = os.environ.get("MNIST_LAB_DATA")
     if not root:
-        fail("set MNIST_LAB_DATA to the folder that holds mnist/ and fashion-mnist/")
+        folder = os.path.join(PROJECT_DATA, dataset)
+        if all(os.path.exists(os.path.join(folder, name)) for name in FILE_NAMES.values()):
+            return folder
+        fail(f"no {dataset} data in {PROJECT_DATA}: run `npx mnist-lab data add <folder with the IDX files>` once, or set MNIST_LAB_DATA to the folder that holds {dataset}/")
     folder = os.path.join(root, dataset)
     if not os.path.isdir(folder):
         fail(f"{folder} does not exist; MNIST_LAB_DATA must hold a {dataset}/ folder with the four IDX files")
