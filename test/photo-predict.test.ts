@@ -2,10 +2,9 @@
  * `predict` on photo-like pictures (issue "Your own data", point 7): MNIST
  * test digits scaled up, drawn as dark ink on light textured paper with
  * specks, uneven light and a shadow, small and off-centre, saved as JPEG
- * quality 70. The issue's goal is that the same model reads them within 2
- * points of its accuracy on the clean 28x28 digits; measured today the gap
- * is 2.0-2.5 points (README), so this test holds the pipeline to 3 points
- * to catch regressions until the goal is reached.
+ * quality 70. The issue's goal: the same model reads them within 2 points
+ * of its accuracy on the clean 28x28 digits (measured on this set: 97.0%
+ * clean, 95.3% photos; before the ink gain in image-preprocess.ts 94.5%).
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,7 +56,7 @@ describe('predict on photo-like pictures', real, () => {
     return correct / count;
   };
 
-  test(`accuracy on ${PHOTOS} photo-like digits (JPEG 70, speckled paper, uneven light, small and off-centre) is within 3 points of the clean digits (goal: 2)`, async () => {
+  test(`accuracy on ${PHOTOS} photo-like digits (JPEG 70, speckled paper, uneven light, small and off-centre) is within 2 points of the clean digits`, async () => {
     const clean = accuracy(predict(model, scaleImages(data.testImages)), PHOTOS);
     const pixels = new Float32Array(PHOTOS * 784);
     for (let i = 0; i < PHOTOS; i++) pixels.set(preprocessImage(decodeImage(photoOfDigit(digit(i), 1000 + i), `photo-${i}.jpg`), `photo-${i}.jpg`), i * 784);
@@ -66,7 +65,7 @@ describe('predict on photo-like pictures', real, () => {
     photos.dispose();
     console.log(`# clean 28x28: ${(clean * 100).toFixed(1)}%  photo-like: ${(photoAccuracy * 100).toFixed(1)}%`);
     assert.ok(clean > 0.9, `the model learned (clean accuracy ${clean})`);
-    assert.ok(photoAccuracy >= clean - 0.03, `photo-like ${(photoAccuracy * 100).toFixed(1)}% vs clean ${(clean * 100).toFixed(1)}%`);
+    assert.ok(photoAccuracy >= clean - 0.02, `photo-like ${(photoAccuracy * 100).toFixed(1)}% vs clean ${(clean * 100).toFixed(1)}%`);
   });
 
   test('specks do not stretch the crop box: a small digit on speckled paper is cropped to its own size', () => {
