@@ -60,14 +60,14 @@ describe('loadImageFolder', () => {
 
   test('one subfolder per class: classes sorted (Keras), digit folders keep their digit; train/ and test/ subfolders; testSplit', async () => {
     const root = await write(tempDir(), { 'cat/a.png': barPng(2), 'cat/b.png': barPng(4), 'dog/c.png': barPng(20) });
-    const animals = await loadImageFolder(root, { mode: 'resize', ...cacheOf() });
+    const animals = await loadImageFolder(root, { mode: 'resize', shuffle: false, ...cacheOf() });
     assert.deepEqual(animals.classNames, ['cat', 'dog']);
     assert.deepEqual(Array.from(animals.train.labels.data), [0, 0, 1]);
     assert.deepEqual(animals.files.train, ['cat/a.png', 'cat/b.png', 'dog/c.png']);
     assert.equal(animals.test.labels.shape[0], 0);
 
     const digits = await write(tempDir(), { 'train/3/a.png': barPng(2), 'train/7/b.png': barPng(12), 'test/7/c.png': barPng(14) });
-    const split = await loadImageFolder(digits, { mode: 'resize', ...cacheOf() });
+    const split = await loadImageFolder(digits, { mode: 'resize', shuffle: false, ...cacheOf() });
     assert.equal(split.classNames.length, 10);
     assert.deepEqual(Array.from(split.train.labels.data), [3, 7]);
     assert.deepEqual(Array.from(split.test.labels.data), [7]);
@@ -79,6 +79,22 @@ describe('loadImageFolder', () => {
     assert.equal(held.train.labels.shape[0], 15);
     const again = await loadImageFolder(many, { mode: 'resize', testSplit: 0.25, seed: 1, ...cacheOf() });
     assert.deepEqual(again.files.test, held.files.test);
+  });
+
+  test('images are shuffled by default (seeded, as Keras image_dataset_from_directory), so a validation split is not the last classes', async () => {
+    const root = await write(tempDir(), Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${Math.floor(i / 4)}/${i}.png`, barPng(i % 20)])));
+    const shuffled = await loadImageFolder(root, { mode: 'resize', seed: 3, ...cacheOf() });
+    const labels = Array.from(shuffled.train.labels.data);
+    assert.notDeepEqual(labels, labels.slice().sort((a, b) => a - b), 'not in class order');
+    // Keras's validationSplit takes the last fifth: it holds several classes, not only 8 and 9.
+    assert.ok(new Set(labels.slice(-8)).size >= 4, `the last fifth holds classes ${labels.slice(-8).join(', ')}`);
+    // Images and files follow their labels through the shuffle.
+    shuffled.files.train.forEach((file, i) => assert.equal(Number(file.split('/')[0]), labels[i]));
+    const again = await loadImageFolder(root, { mode: 'resize', seed: 3, cache: false });
+    assert.deepEqual(again.files.train, shuffled.files.train, 'same seed, same order');
+    assert.deepEqual(Array.from(again.train.images.data), Array.from(shuffled.train.images.data));
+    const other = await loadImageFolder(root, { mode: 'resize', seed: 4, cache: false });
+    assert.notDeepEqual(other.files.train, shuffled.files.train, 'another seed, another order');
   });
 
   test('a labels file: `filename label` lines (the course) or a CSV with a header', async () => {

@@ -62,6 +62,17 @@ describe('own data on the command line', real, () => {
     await assert.rejects(runCli(['train', '--data-folder', digits, '--mode', 'resize', '--hidden', '32', '--epochs', '1', '--init-from', run, '--out', path.join(dir, 'bad'), '--quiet']), /--init-from .*weights \[784, 64\].*but this one has \[784, 32\]/);
   });
 
+  test('ablate --data-folder trains every run of a grid on the folder, and the report names it', async () => {
+    const out = path.join(dir, 'grid');
+    await runCli(['ablate', '--data-folder', digits, '--hidden', '32,64', '--seeds', '1', '--epochs', '5', '--workers', '0', '--name', 'own-digits', '--out', out]);
+    const rows = (await fs.readFile(path.join(out, 'results.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    assert.equal(rows.length, 3, 'the baseline and the two widths');
+    console.log('# ' + rows.map((row) => `${row.label}: ${row.result.test.acc}`).join(', '));
+    for (const row of rows) assert.ok(row.result.test.acc > 0.7, `run ${row.label} learned from the folder (test accuracy ${row.result.test.acc})`);
+    const report = await fs.readFile(path.join(out, 'report.md'), 'utf8');
+    assert.ok(report.includes(digits) || report.includes(path.basename(digits)), 'the report names the image folder it trained on');
+  });
+
   test('bad flags say what is wrong', async () => {
     await assert.rejects(runCli(['train', '--rotation-range', '-5', '--out', path.join(dir, 'x'), '--quiet']), /--rotation-range: '-5' is not valid/);
     await assert.rejects(runCli(['train', '--zoom-range', '2', '--out', path.join(dir, 'x'), '--quiet']), (error: unknown) => error instanceof ConfigError && /augment\.zoomRange: must be a fraction/.test(error.message));

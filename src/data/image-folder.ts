@@ -31,7 +31,7 @@ import { defaultCacheDir, type Split } from './load';
 export const LABELS_FILE_NAMES = ['labels.txt', 'labels.csv'];
 /** Cache file format: magic bytes, then a version. */
 export const IMAGE_FOLDER_CACHE_MAGIC = 'MNLABIMG';
-export const IMAGE_FOLDER_CACHE_VERSION = 1;
+export const IMAGE_FOLDER_CACHE_VERSION = 2;
 const IMAGE_SIDE = 28;
 
 /** How `loadImageFolder` reads a folder of images. */
@@ -42,8 +42,15 @@ export interface ImageFolderOptions {
   labelsFile?: string;
   /** Fraction of the images held out as the test split (seeded shuffle), when the folder has no `train/` and `test/` subfolders. Default 0. */
   testSplit?: number;
-  /** Seed of the `testSplit` shuffle. */
+  /** Seed of the shuffle and of the `testSplit` hold-out. */
   seed?: number;
+  /**
+   * Shuffle the images (seeded), as Keras's `image_dataset_from_directory`
+   * does by default. Default true: a folder is read class by class, and a
+   * `validationSplit` (Keras's: the last fraction) of an unshuffled set
+   * holds only the last classes. False keeps the file order.
+   */
+  shuffle?: boolean;
   /** Skip images that cannot be read (they are listed in `skipped`) instead of failing. Default false. */
   skipBad?: boolean;
   /** The classes, in label order. Default: the sorted subfolder names or labels; digit names `0`-`9` keep their digit as label. */
@@ -55,7 +62,7 @@ export interface ImageFolderOptions {
 }
 
 /** The defaults of {@link ImageFolderOptions}. */
-export const DEFAULT_IMAGE_FOLDER_OPTIONS = { mode: 'mnist' as PreprocessMode, testSplit: 0, seed: 42, skipBad: false, cache: true };
+export const DEFAULT_IMAGE_FOLDER_OPTIONS = { mode: 'mnist' as PreprocessMode, testSplit: 0, seed: 42, shuffle: true, skipBad: false, cache: true };
 
 /** An image that could not be used, and why. */
 export interface BadImage {
@@ -215,9 +222,9 @@ async function listFolder(root: string, options: ImageFolderOptions): Promise<{ 
 }
 
 /** The cache key: folder, options and every watched file's size and modification time. */
-async function cacheKey(root: string, listing: Listing, options: Required<Pick<ImageFolderOptions, 'mode' | 'testSplit' | 'seed' | 'skipBad'>> & ImageFolderOptions): Promise<string> {
+async function cacheKey(root: string, listing: Listing, options: Required<Pick<ImageFolderOptions, 'mode' | 'testSplit' | 'seed' | 'shuffle' | 'skipBad'>> & ImageFolderOptions): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ version: IMAGE_FOLDER_CACHE_VERSION, root, mode: options.mode, testSplit: options.testSplit, seed: options.seed, skipBad: options.skipBad, labelsFile: options.labelsFile ?? null, classNames: options.classNames ?? null }));
+  hash.update(JSON.stringify({ version: IMAGE_FOLDER_CACHE_VERSION, root, mode: options.mode, testSplit: options.testSplit, seed: options.seed, shuffle: options.shuffle, skipBad: options.skipBad, labelsFile: options.labelsFile ?? null, classNames: options.classNames ?? null }));
   for (const file of listing.watched) {
     const stat = await fs.stat(path.join(root, file));
     hash.update(`\n${file}\t${stat.size}\t${stat.mtimeMs}`);
@@ -342,13 +349,19 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
   if (bad.length > 0 && !settings.skipBad) throw new BadImagesError(root, bad);
   if (train.kept.length === 0) throw new ImageFolderError(root, ['none of its images could be used'], 'Add readable PNG or JPEG images.');
 
+  const pick = (part: typeof train, indices: Int32Array) => ({ images: Array.from(indices, (i) => part.images[i]), kept: Array.from(indices, (i) => part.kept[i]) });
+  const inOrder = (indices: Int32Array) => (settings.shuffle ? indices : indices.slice().sort());
   if (listing.test.length === 0 && settings.testSplit > 0) {
     // A seeded random hold-out, so the same seed gives the same split.
     const order = new SeededRandom(settings.seed).permutation(train.kept.length);
     const testCount = Math.max(1, Math.round(train.kept.length * settings.testSplit));
-    const pick = (indices: Int32Array) => ({ images: Array.from(indices, (i) => train.images[i]), kept: Array.from(indices, (i) => train.kept[i]) });
-    test = pick(order.subarray(0, testCount).slice().sort());
-    train = pick(order.subarray(testCount).slice().sort());
+    const all = train;
+    test = pick(all, inOrder(order.subarray(0, testCount)));
+    train = pick(all, inOrder(order.subarray(testCount)));
+  } else if (settings.shuffle) {
+    // Seeded, so the same seed gives the same order (and the same validation split).
+    train = pick(train, new SeededRandom(settings.seed).permutation(train.kept.length));
+    test = pick(test, new SeededRandom(settings.seed).permutation(test.kept.length));
   }
 
   const pixels = IMAGE_SIDE * IMAGE_SIDE;
