@@ -97,6 +97,19 @@ describe('loadImageFolder', () => {
     assert.notDeepEqual(other.files.train, shuffled.files.train, 'another seed, another order');
   });
 
+  test('decoding reports its progress (onProgress), and a cache hit decodes nothing', async () => {
+    const root = await write(tempDir(), Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`${i % 3}/${i}.png`, barPng(i)])));
+    const cache = cacheOf();
+    const seen: [number, number][] = [];
+    await loadImageFolder(root, { mode: 'resize', ...cache, onProgress: (done, total) => seen.push([done, total]) });
+    assert.deepEqual(seen.map(([done]) => done), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.ok(seen.every(([, total]) => total === 12));
+    const again: number[] = [];
+    const cached = await loadImageFolder(root, { mode: 'resize', ...cache, onProgress: (done) => again.push(done) });
+    assert.equal(cached.source.fromCache, true);
+    assert.deepEqual(again, []);
+  });
+
   test('a labels file: `filename label` lines (the course) or a CSV with a header', async () => {
     const txt = await write(tempDir(), { 'a.png': barPng(2), 'b.png': barPng(9), 'labels.txt': 'a.png 4\n# a comment\nb.png 9\n' });
     const fromTxt = await loadImageFolder(txt, { mode: 'resize', ...cacheOf() });

@@ -24,6 +24,7 @@ import { ConfigError, MnistLabError } from '../errors';
 import { decodeImage, preprocessImage, readImageBytes, PREPROCESS_MODES, type PreprocessMode } from './image-decode';
 import { ImageError } from './image-errors';
 import { SeededRandom } from '../util/random';
+import { progressLine } from '../util/progress-line';
 import { pathExists, writeFileAtomic } from '../util/fs';
 import { defaultCacheDir, type Split } from './load';
 
@@ -57,6 +58,10 @@ export interface ImageFolderOptions {
   classNames?: string[];
   /** Use and write the cache (default true). */
   cache?: boolean;
+  /** Called while images are decoded (not on a cache hit): images done so far and in all. */
+  onProgress?: (done: number, total: number) => void;
+  /** No progress line (in a notebook cell or on the terminal) while decoding. Default false. */
+  quiet?: boolean;
   /** Where cached arrays go (default: `<project data>/image-folders`, or env MNIST_LAB_CACHE). */
   cacheDir?: string;
 }
@@ -328,6 +333,9 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
 
   // Decode everything, collecting every bad file before failing.
   const bad: BadImage[] = [];
+  // Decoding a large folder takes a while: say how far it got (not for the few seconds a small one takes).
+  const total = listing.train.length + listing.test.length;
+  const progress = progressLine(`${path.basename(root)}: decoding images`, total, { quiet: settings.quiet === true, onProgress: settings.onProgress });
   const decodeAll = async (entries: Entry[], entryLabels: (number | null)[]) => {
     const images: Uint8Array[] = [];
     const kept: { file: string; label: number }[] = [];
@@ -341,11 +349,18 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
         if (!(error instanceof ImageError)) throw error;
         bad.push({ file: entries[i].file, reason: error.message.replace(/^.*?: /, '') });
       }
+      progress.tick();
     }
     return { images, kept };
   };
-  let train = await decodeAll(listing.train, labels[0]);
-  let test = await decodeAll(listing.test, labels[1]);
+  let train: Awaited<ReturnType<typeof decodeAll>>;
+  let test: Awaited<ReturnType<typeof decodeAll>>;
+  try {
+    train = await decodeAll(listing.train, labels[0]);
+    test = await decodeAll(listing.test, labels[1]);
+  } finally {
+    progress.done();
+  }
   if (bad.length > 0 && !settings.skipBad) throw new BadImagesError(root, bad);
   if (train.kept.length === 0) throw new ImageFolderError(root, ['none of its images could be used'], 'Add readable PNG or JPEG images.');
 
