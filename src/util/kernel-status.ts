@@ -18,11 +18,77 @@
  * last queued cell is done. `bin/tslab-kernel.js` (the kernel the project
  * registers) applies it before the kernel starts; importing mnist-lab applies
  * it too, for kernels started some other way (from then on).
+ *
+ * Second fix, same place: the cell that hung at `[*]` on a busy machine.
+ * tslab sends every message with zeromq.js's `sock.send()` without waiting
+ * for the previous one, but zeromq.js 6 allows one send in progress per
+ * socket: once the reader (the Jupyter server) falls behind, e.g. while all
+ * cores train and a cell streams its live progress display, a send goes
+ * asynchronous and every send after it throws "Socket is busy writing". The
+ * throw lands in the learner's code (the progress update), so the cell
+ * fails, and the error report and the final `idle` status are lost the same
+ * way: the front end shows `[*]` with frozen output for ever. Each socket's
+ * sends are therefore queued, one after the other, in order; and its send
+ * high-water mark is lifted (0) so a slow reader makes the queue wait
+ * instead of ZeroMQ dropping messages. test/kernel-iopub.test.ts reproduces it.
  */
+import { createHmac } from 'node:crypto';
+
+/** The parts of a zeromq.js socket the send queue touches. */
+interface ZmqSocket {
+  sendHighWaterMark?: number;
+  send(frames: (string | Buffer)[]): Promise<void>;
+}
+
+/** The parts of tslab's (unexported) `ZmqMessage` class its `signAndSend` reads. */
+interface ZmqMessageLike {
+  identity: Buffer[];
+  header: unknown;
+  parent: unknown;
+  metadata: unknown;
+  content: unknown;
+  extra: unknown[];
+}
+
+interface ZmqMessagePrototype {
+  signAndSend(this: ZmqMessageLike, key: string, sock: ZmqSocket): void;
+  mnistLabQueuedSends?: true;
+}
+
+/** Jupyter's wire-protocol delimiter between routing frames and the signed message. */
+const DELIMITER = Buffer.from('<IDS|MSG>');
+/** Each socket's last send: the next one waits for it (zeromq.js allows one at a time). */
+const lastSend = new WeakMap<ZmqSocket, Promise<void>>();
+
+/**
+ * Replace tslab's `ZmqMessage.prototype.signAndSend` (reached through an
+ * instance: the class is not exported) by the same frames, signed the same
+ * way, sent through a per-socket queue: same order, never two at once.
+ */
+function queueMessageSends(message: unknown): void {
+  const prototype = (message === null || typeof message !== 'object' ? null : Object.getPrototypeOf(message)) as ZmqMessagePrototype | null;
+  if (prototype === null || prototype.mnistLabQueuedSends || typeof prototype.signAndSend !== 'function') return;
+  prototype.signAndSend = function (this: ZmqMessageLike, key: string, sock: ZmqSocket): void {
+    const bodies = [this.header, this.parent, this.metadata, this.content, ...this.extra].map((part) => JSON.stringify(part));
+    const hmac = createHmac('sha256', key);
+    for (const body of bodies) hmac.update(body);
+    const frames = [...this.identity, DELIMITER, hmac.digest('hex'), ...bodies];
+    const next = (lastSend.get(sock) ?? Promise.resolve()).then(() => sock.send(frames)).catch((error: Error) => {
+      // tslab does not look at the result: say it here rather than as an unhandled rejection that ends the kernel.
+      process.stderr.write(`mnist-lab kernel: a message could not be sent: ${error.message}\n`);
+    });
+    lastSend.set(sock, next);
+  };
+  prototype.mnistLabQueuedSends = true;
+}
+
+/** ZeroMQ's value for "no high-water mark": queue rather than drop. */
+const NO_SEND_LIMIT = 0;
 
 /** The parts of tslab's `ZmqServer` (tslab/dist/jupyter.js) this patch touches. */
 interface ZmqServerPrototype {
   publishStatus(this: unknown, status: string, parent: unknown): void;
+  bindSocket(this: unknown, sock: ZmqSocket, port: number): Promise<void>;
   handleExecute(this: unknown, sock: unknown, message: unknown): Promise<void>;
   mnistLabStatusFix?: true;
 }
@@ -37,7 +103,7 @@ interface TslabJupyterModule {
  */
 export function fixTslabKernelStatus(jupyterModule: unknown): boolean {
   const prototype = (jupyterModule as TslabJupyterModule | undefined)?.ZmqServer?.prototype;
-  if (!prototype || typeof prototype.publishStatus !== 'function' || typeof prototype.handleExecute !== 'function') return false;
+  if (!prototype || typeof prototype.publishStatus !== 'function' || typeof prototype.handleExecute !== 'function' || typeof prototype.bindSocket !== 'function') return false;
   if (prototype.mnistLabStatusFix) return true;
   const publishStatus = prototype.publishStatus;
   const handleExecute = prototype.handleExecute;
@@ -52,9 +118,17 @@ export function fixTslabKernelStatus(jupyterModule: unknown): boolean {
     }
   };
   prototype.publishStatus = function (this: unknown, status: string, parent: unknown): void {
+    // Every request starts with a `busy` status: the first one swaps in the queued sends before anything else is sent.
+    queueMessageSends(parent);
     publishStatus.call(this, status, parent);
     // Still working on queued or running cells: say so again, on behalf of the oldest.
     if (status === 'idle' && pending.length > 0) publishStatus.call(this, 'busy', pending[0]);
+  };
+  const bindSocket = prototype.bindSocket;
+  prototype.bindSocket = function (this: unknown, sock: ZmqSocket, port: number): Promise<void> {
+    // Before binding: ZeroMQ applies the mark to connections made afterwards.
+    sock.sendHighWaterMark = NO_SEND_LIMIT;
+    return bindSocket.call(this, sock, port);
   };
   prototype.mnistLabStatusFix = true;
   return true;
