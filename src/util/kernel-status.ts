@@ -32,47 +32,34 @@
  * high-water mark is lifted (0) so a slow reader makes the queue wait
  * instead of ZeroMQ dropping messages. test/kernel-iopub.test.ts reproduces it.
  */
-import { createHmac } from 'node:crypto';
-
 /** The parts of a zeromq.js socket the send queue touches. */
 interface ZmqSocket {
   sendHighWaterMark?: number;
-  send(frames: (string | Buffer)[]): Promise<void>;
+  send(frames: unknown): Promise<void>;
 }
 
-/** The parts of tslab's (unexported) `ZmqMessage` class its `signAndSend` reads. */
-interface ZmqMessageLike {
-  identity: Buffer[];
-  header: unknown;
-  parent: unknown;
-  metadata: unknown;
-  content: unknown;
-  extra: unknown[];
-}
-
+/** tslab's (unexported) `ZmqMessage` class: `signAndSend` builds the signed frames and sends them on `sock`. */
 interface ZmqMessagePrototype {
-  signAndSend(this: ZmqMessageLike, key: string, sock: ZmqSocket): void;
+  signAndSend(this: unknown, key: string, sock: ZmqSocket): void;
   mnistLabQueuedSends?: true;
 }
 
-/** Jupyter's wire-protocol delimiter between routing frames and the signed message. */
-const DELIMITER = Buffer.from('<IDS|MSG>');
 /** Each socket's last send: the next one waits for it (zeromq.js allows one at a time). */
 const lastSend = new WeakMap<ZmqSocket, Promise<void>>();
 
 /**
- * Replace tslab's `ZmqMessage.prototype.signAndSend` (reached through an
- * instance: the class is not exported) by the same frames, signed the same
- * way, sent through a per-socket queue: same order, never two at once.
+ * Wrap tslab's `ZmqMessage.prototype.signAndSend` (reached through an
+ * instance: the class is not exported): tslab still builds and signs the
+ * frames, into a stand-in socket, and they go out through the real socket's
+ * queue: same order, never two sends at once.
  */
 function queueMessageSends(message: unknown): void {
   const prototype = (message === null || typeof message !== 'object' ? null : Object.getPrototypeOf(message)) as ZmqMessagePrototype | null;
   if (prototype === null || prototype.mnistLabQueuedSends || typeof prototype.signAndSend !== 'function') return;
-  prototype.signAndSend = function (this: ZmqMessageLike, key: string, sock: ZmqSocket): void {
-    const bodies = [this.header, this.parent, this.metadata, this.content, ...this.extra].map((part) => JSON.stringify(part));
-    const hmac = createHmac('sha256', key);
-    for (const body of bodies) hmac.update(body);
-    const frames = [...this.identity, DELIMITER, hmac.digest('hex'), ...bodies];
+  const signAndSend = prototype.signAndSend;
+  prototype.signAndSend = function (this: unknown, key: string, sock: ZmqSocket): void {
+    let frames: unknown;
+    signAndSend.call(this, key, { send: (built: unknown) => ((frames = built), Promise.resolve()) });
     const next = (lastSend.get(sock) ?? Promise.resolve()).then(() => sock.send(frames)).catch((error: Error) => {
       // tslab does not look at the result: say it here rather than as an unhandled rejection that ends the kernel.
       process.stderr.write(`mnist-lab kernel: a message could not be sent: ${error.message}\n`);
