@@ -5,15 +5,15 @@
  * but the optional callback. Work that ends quickly shows nothing.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import { formatDuration } from './format';
-import { tslabKernel } from './tslab';
+import { escapeHtml, formatDuration } from './format';
+import { tslabKernel, type TslabDisplay } from './tslab';
 
 /**
  * Reports work done; `done()` ends the line (call it also on errors).
  * @knipignore used by data/image-folder.ts, whose imports knip 6 does not trace (see README, Known rough edges)
  */
 export interface ProgressLine {
-  tick(count?: number): void;
+  tick(): void;
   done(): void;
 }
 
@@ -30,41 +30,37 @@ export function progressLine(label: string, total: number, options: { quiet?: bo
   const started = Date.now();
   let count = 0;
   let drawn = 0;
-  let cell: ReturnType<NonNullable<ReturnType<typeof tslabKernel>>['newDisplay']> | undefined;
+  // Opened once the work has run SHOW_AFTER_MS: a cell display in a notebook, else a bar on a terminal.
+  let opened = false;
+  let cell: TslabDisplay | undefined;
   let bar: SingleBar | undefined;
-  let visible = false;
-  const text = () => {
-    const seconds = (Date.now() - started) / 1000;
-    const left = count > 0 ? (seconds * (total - count)) / count : NaN;
-    return `${label}: ${count} of ${total} (${Math.floor((100 * count) / Math.max(total, 1))}%), ${formatDuration(seconds)}${count < total && Number.isFinite(left) ? `, about ${formatDuration(left)} left` : ''}`;
+  const open = () => {
+    opened = true;
+    cell = tslabKernel()?.newDisplay();
+    if (cell === undefined && process.stderr.isTTY === true) {
+      bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
+      bar.start(total, count);
+    }
   };
-  const draw = (final: boolean) => {
-    if (options.quiet === true) return;
-    if (!visible) {
-      if (!final && Date.now() - started < SHOW_AFTER_MS) return;
-      if (final && cell === undefined && bar === undefined) return;
-      visible = true;
-      const kernel = tslabKernel();
-      if (kernel !== undefined) cell = kernel.newDisplay();
-      else if (process.stderr.isTTY === true) {
-        bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
-        bar.start(total, count);
-      }
-    }
-    if (cell !== undefined && (final || Date.now() - drawn >= REDRAW_MS)) {
-      drawn = Date.now();
-      cell.html(`<pre>${text().replace(/&/g, '&amp;').replace(/</g, '&lt;')}</pre>`);
-    }
+  const redraw = (force: boolean) => {
     bar?.update(count);
+    if (cell === undefined || (!force && Date.now() - drawn < REDRAW_MS)) return;
+    drawn = Date.now();
+    const seconds = (drawn - started) / 1000;
+    const left = count < total && count > 0 ? `, about ${formatDuration((seconds * (total - count)) / count)} left` : '';
+    cell.html(`<pre>${escapeHtml(`${label}: ${count} of ${total} (${Math.floor((100 * count) / Math.max(total, 1))}%), ${formatDuration(seconds)}${left}`)}</pre>`);
   };
   return {
-    tick(step = 1) {
-      count += step;
+    tick() {
+      count += 1;
       options.onProgress?.(count, total);
-      draw(false);
+      if (options.quiet === true) return;
+      if (!opened && Date.now() - started >= SHOW_AFTER_MS) open();
+      if (opened) redraw(false);
     },
     done() {
-      draw(true);
+      if (!opened) return;
+      redraw(true);
       bar?.stop();
       bar = undefined;
     },

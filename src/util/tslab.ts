@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 
 /** The part of tslab's `Display` the lab uses. */
-interface TslabDisplay {
+export interface TslabDisplay {
   html(html: string): void;
   text(text: string): void;
 }
