@@ -449,11 +449,11 @@ export function centreInMnistFrame(crop: InkCrop): Float32Array {
   const fittedWidth = Math.max(1, Math.min(MNIST_DIGIT_BOX, Math.round(cropWidth * scale)));
   const fittedHeight = Math.max(1, Math.min(MNIST_DIGIT_BOX, Math.round(cropHeight * scale)));
   const fitted = resizeArea(crop.data, cropWidth, cropHeight, fittedWidth, fittedHeight);
-  // Faint after shrinking (thin strokes): bring the strongest stroke back to full ink.
+  // Faint after shrinking (thin strokes): bring the strongest stroke back to full ink, then the ink gain; capped at 1.
   let strongest = 0;
   for (const value of fitted) strongest = Math.max(strongest, value);
-  if (strongest > 0 && strongest < 1) for (let i = 0; i < fitted.length; i++) fitted[i] /= strongest;
-  for (let i = 0; i < fitted.length; i++) fitted[i] = Math.min(1, fitted[i] * INK_GAIN);
+  const gain = (strongest > 0 && strongest < 1 ? 1 / strongest : 1) * INK_GAIN;
+  for (let i = 0; i < fitted.length; i++) fitted[i] = Math.min(1, fitted[i] * gain);
 
   // Centre of mass in pixel-index coordinates; MNIST's digits have theirs at index (size / 2, size / 2).
   let mass = 0;
@@ -476,7 +476,7 @@ export function centreInMnistFrame(crop: InkCrop): Float32Array {
     if (row < 0 || row >= MNIST_IMAGE_SIZE) continue;
     for (let x = 0; x < fittedWidth; x++) {
       const column = x + offsetX;
-      if (column >= 0 && column < MNIST_IMAGE_SIZE) out[row * MNIST_IMAGE_SIZE + column] = Math.min(1, fitted[y * fittedWidth + x]);
+      if (column >= 0 && column < MNIST_IMAGE_SIZE) out[row * MNIST_IMAGE_SIZE + column] = fitted[y * fittedWidth + x];
     }
   }
   return out;
