@@ -22,6 +22,7 @@ import {
   tf,
 } from '../src';
 import { calibrateCostModel } from '../src/experiments/cost';
+import { backendInfo } from '../src/backend';
 import { runKey, configKey } from '../src/experiments/grid';
 import { welchInterval, statsOf } from '../src/experiments/report';
 import { readResults, ResultsWriter, type ResultRow } from '../src/experiments/results';
@@ -293,6 +294,17 @@ describe('runner with a stand-in training function', () => {
     assert.equal(third.rows.length, 4);
     assert.deepEqual(events, ['start', 'run', 'epoch', 'done', 'run', 'epoch', 'done']);
     assert.equal(readdirSync(options.runsDir).length, 4);
+  });
+
+  test('an in-process grid plans its ETA with the active backend\'s cost model, as a dry run does', async () => {
+    const out = tempDir();
+    const runs = expandGrid(gridSpecFromFlags({ hidden: '32,64', seeds: '1', epochs: '5' }));
+    const etas: number[] = [];
+    await runGrid(runs, { resultsFile: path.join(out, 'results.jsonl'), runsDir: path.join(out, 'runs'), gridName: 'eta', runModule: FAKE_RUN, workers: 0, onProgress: (progress) => void (progress.event === 'start' && etas.push(progress.etaSeconds)) });
+    const backend = backendInfo()?.name;
+    assert.ok(backend !== undefined, 'the runner chose the backend its in-process runs train on');
+    const planned = planAblation(gridSpecFromFlags({ hidden: '32,64', seeds: '1', epochs: '5' }), { outDir: tempDir(), workers: 1, backend }).estimatedSeconds;
+    assert.ok(Math.abs(etas[0] - planned) < 1e-6 * planned, `the first ETA (${etas[0]} s) is the dry run's ${planned} s on ${backend}`);
   });
 
   test('dry run lists runs with an estimated time and marks finished ones', () => {

@@ -70,7 +70,21 @@ describe('own data on the command line', real, () => {
     console.log('# ' + rows.map((row) => `${row.label}: ${row.result.test.acc}`).join(', '));
     for (const row of rows) assert.ok(row.result.test.acc > 0.7, `run ${row.label} learned from the folder (test accuracy ${row.result.test.acc})`);
     const report = await fs.readFile(path.join(out, 'report.md'), 'utf8');
-    assert.ok(report.includes(digits) || report.includes(path.basename(digits)), 'the report names the image folder it trained on');
+    assert.ok(report.includes(`Data: folder:${path.resolve(digits)}.`), `the report names the image folder it trained on:\n${report.slice(0, 400)}`);
+    assert.ok((await fs.readFile(path.join(out, 'report.html'), 'utf8')).includes(`on folder:${path.resolve(digits)}`), 'so does the HTML page');
+  });
+
+  test('ablate --dry-run plans a folder by its own size, not MNIST\'s', async () => {
+    // "Estimated time: 12s", "2:41" or "1:05:33".
+    const plannedSeconds = async (args: string[]) => {
+      const printed = await runCli(['ablate', ...args, '--hidden', '32,64', '--seeds', '1', '--epochs', '50', '--dry-run', '--out', path.join(dir, 'plan')]);
+      const match = /Estimated time: ([\d:]+)s? /.exec(printed);
+      assert.ok(match, `the dry run prints an estimate:\n${printed}`);
+      return match[1].split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+    };
+    const folder = await plannedSeconds(['--data-folder', digits]);
+    const mnist = await plannedSeconds(['--data-dir', REAL_DATA_DIR as string]);
+    assert.ok(folder * 5 < mnist, `3,000 images plan as far less than MNIST's 70,000: ${folder} s against ${mnist} s`);
   });
 
   test('bad flags say what is wrong', async () => {

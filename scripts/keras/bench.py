@@ -1,7 +1,7 @@
 """Keras side of `npm run bench`: time the benchmark's networks (S0, S1-base, ..., convnet) in Keras 3 on
 TensorFlow CPU, on the project's own IDX files, and print one JSON object.
 
-    MNIST_LAB_DATA=/work/shared/datasets .venv/bin/python scripts/keras/bench.py --config S1-base --epochs 5
+    .venv/bin/python scripts/keras/bench.py --config S1-base --epochs 5
 
 The first (warm-up) epoch pays for graph tracing and is reported apart; the
 median of the timed epochs is the number to compare. Accuracy on the test

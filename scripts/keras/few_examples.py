@@ -3,7 +3,7 @@ the S1-base network on the first N MNIST training images, with and without
 Keras 3's augmentation layers (RandomRotation, RandomTranslation,
 RandomZoom, fill 0), and print one JSON line per run.
 
-    MNIST_LAB_DATA=/work/shared/datasets .venv/bin/python scripts/keras/few_examples.py \
+    .venv/bin/python scripts/keras/few_examples.py \
         --train-limit 1000 --epochs 30 --seeds 1,2,3 --rotation-range 10 \
         --width-shift-range 0.1 --height-shift-range 0.1 --zoom-range 0.1
 

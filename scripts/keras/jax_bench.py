@@ -2,7 +2,7 @@
 optimizer rules, batch size and validation as scripts/keras/bench.py, trained
 in JAX two ways, and one JSON object printed.
 
-    MNIST_LAB_DATA=/work/shared/datasets .venv/bin/python scripts/keras/jax_bench.py --config S1-base --variant scan
+    .venv/bin/python scripts/keras/jax_bench.py --config S1-base --variant scan
 
 Variants:
   step  one jitted training step per batch (the usual JAX loop)

@@ -3,6 +3,7 @@
  * (`'mnist'`), or a folder of your own images (`{ folder: 'my-digits' }`,
  * read by loadImageFolder). Configs, grid specs and run folders store this.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import type { PreprocessMode } from './image-decode';
@@ -57,6 +58,39 @@ export interface ExperimentData {
   train: Split;
   test: Split;
   classNames: string[];
+}
+
+const plannedCounts = new Map<string, { train: number; test: number } | null>();
+
+/**
+ * How many images a folder source will give each split, for planning (ETAs,
+ * dry runs) before anything is decoded: files are counted, not read, so an
+ * unreadable image still counts and a labels file counts as one image less.
+ * Null when the folder cannot be listed. Counted once per folder per process.
+ */
+export function plannedFolderCounts(source: ImageFolderSource): { train: number; test: number } | null {
+  const root = path.resolve(source.folder);
+  const key = `${root}\0${source.testSplit ?? DEFAULT_FOLDER_TEST_SPLIT}`;
+  if (plannedCounts.has(key)) return plannedCounts.get(key) ?? null;
+  const countFiles = (dir: string): number =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => {
+      if (entry.name.startsWith('.')) return sum;
+      return sum + (entry.isDirectory() ? countFiles(path.join(dir, entry.name)) : 1);
+    }, 0);
+  let counts: { train: number; test: number } | null;
+  try {
+    const isDir = (name: string) => fs.statSync(path.join(root, name), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    if (isDir('train') && isDir('test')) counts = { train: countFiles(path.join(root, 'train')), test: countFiles(path.join(root, 'test')) };
+    else {
+      const all = countFiles(root);
+      const test = Math.round(all * (source.testSplit ?? DEFAULT_FOLDER_TEST_SPLIT));
+      counts = { train: all - test, test };
+    }
+  } catch {
+    counts = null;
+  }
+  plannedCounts.set(key, counts);
+  return counts;
 }
 
 /** Load a data source: the registered data set, or the image folder (with a test split held out when it has none). */

@@ -5,7 +5,7 @@
  * it; `calibrateCostModel` measures them on this machine in a few seconds.
  */
 import { backendInfo, tf, initBackend } from '../backend';
-import { isFolderSource } from '../data/source';
+import { isFolderSource, plannedFolderCounts } from '../data/source';
 import { DATASETS } from '../data/registry';
 import { createMlp } from '../model/mlp';
 import { DEFAULT_MLP } from '../model/config';
@@ -83,8 +83,9 @@ export function flopPerExample(config: ModelConfig): FlopPerExample {
 
 /** Examples each phase of the run sees, after limits and the validation split. */
 function exampleCounts(experiment: ExperimentConfig): { train: number; validation: number; test: number } {
-  // A folder's size is unknown until it is read; MNIST's counts are the planning guess.
-  const spec = DATASETS[isFolderSource(experiment.dataset) ? 'mnist' : experiment.dataset];
+  // A folder is counted, not read; one that cannot be listed is planned as MNIST-sized.
+  const folder = isFolderSource(experiment.dataset) ? plannedFolderCounts(experiment.dataset) : null;
+  const spec = folder ? { trainCount: folder.train, testCount: folder.test } : DATASETS[isFolderSource(experiment.dataset) ? 'mnist' : experiment.dataset];
   const available = Math.min(experiment.trainLimit ?? spec.trainCount, spec.trainCount);
   const test = Math.min(experiment.testLimit ?? spec.testCount, spec.testCount);
   if (experiment.validateOnTest) return { train: available, validation: test, test };

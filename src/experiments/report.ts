@@ -18,6 +18,7 @@ import type { ReferenceResult } from '../runs/types';
 import { escapeHtml, percent } from '../util/format';
 import type { TableRow } from '../viz/table';
 import { architectureLabel, parameterCount } from '../model/factory';
+import { describeSource } from '../data/source';
 import { ablationParallelCoordinates, runSettings, type AblationRunPoint } from './parallel';
 
 /** Summary statistics of one number over the seeds of a configuration. */
@@ -89,6 +90,8 @@ export interface AblationReport {
   runCount: number;
   /** Every run summarised, in grid order (our engine only). */
   runs: AblationRunPoint[];
+  /** The data sets the runs trained on (`mnist`, `folder:<path>`), in grid order. */
+  datasets: string[];
 }
 
 /** Options of `summarizeResults`. */
@@ -203,6 +206,7 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
     configurations,
     runCount: configurations.reduce((sum, item) => sum + item.testAcc.count, 0),
     runs,
+    datasets: [...new Set(sorted.map((row) => describeSource(row.result.config.dataset)))],
   };
 }
 
@@ -210,7 +214,8 @@ export function summarizeResults(rows: readonly ResultRow[], options: Partial<Re
 
 const percentCell = (value: number) => percent(value, { unit: '', missing: '' });
 const points = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(2)}`;
-const meanStd = (value: Stats | null) => (value && value.count > 0 ? `${percentCell(value.mean)} ± ${percentCell(value.std)}` : '–');
+// One run has no spread: its value alone, not '± 0.00'.
+const meanStd = (value: Stats | null) => (!value || value.count === 0 ? '–' : value.count === 1 ? percentCell(value.mean) : `${percentCell(value.mean)} ± ${percentCell(value.std)}`);
 
 function differenceText(item: ConfigurationSummary): string {
   if (item.baseline) return 'baseline';
@@ -236,7 +241,7 @@ export function ablationTableRows(report: AblationReport): TableRow[] {
     configuration: item.label,
     runs: item.testAcc.count,
     'test acc %': inPercent(item.testAcc.mean),
-    'std %': inPercent(item.testAcc.std),
+    'std %': item.testAcc.count > 1 ? inPercent(item.testAcc.std) : null,
     'vs baseline %': inPercent(item.testAccDifference?.mean),
     '95% interval': item.testAccDifference ? `${inPercent(item.testAccDifference.low)} to ${inPercent(item.testAccDifference.high)}` : '',
     'beyond noise': item.testAccDifference ? item.testAccDifference.exceedsNoise : null,
@@ -263,7 +268,8 @@ export function formatMarkdown(report: AblationReport): string {
     'Overfit gap',
     'Epoch s',
   ];
-  const lines = [`## ${report.title}`, '', `| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  const data = report.datasets.length > 0 ? [`Data: ${report.datasets.join(', ')}.`, ''] : [];
+  const lines = [`## ${report.title}`, '', ...data, `| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
   for (const item of report.configurations) {
     const cells = [
       item.baseline ? `**${item.label}**` : item.label,
@@ -337,7 +343,7 @@ export function formatHtml(report: AblationReport): string {
   const svg = report.configurations.length > 0 ? renderSvg(ablationChart(chartRows(report), { title: report.title })) : '<p>No runs yet.</p>';
   const markdown = formatMarkdown(report).split('\n');
   const tableLines = markdown.filter((line) => line.startsWith('|'));
-  const legend = markdown.filter((line) => line !== '' && !line.startsWith('|') && !line.startsWith('#')).join(' ');
+  const legend = markdown.filter((line) => line !== '' && !line.startsWith('|') && !line.startsWith('#') && !line.startsWith('Data: ')).join(' ');
   const cells = (line: string) => line.slice(1, -1).split(' | ').map((cell) => cell.trim());
   const header = cells(tableLines[0]);
   const body = tableLines.slice(2).map(cells);
@@ -357,7 +363,7 @@ th:first-child, td:first-child { text-align: left; }
 </head>
 <body>
 <h1>${escapeHtml(report.title)}</h1>
-<p>${report.runCount} runs, generated ${escapeHtml(report.generatedAt)}.</p>
+<p>${report.runCount} runs${report.datasets.length > 0 ? ` on ${escapeHtml(report.datasets.join(', '))}` : ''}, generated ${escapeHtml(report.generatedAt)}.</p>
 ${svg}
 ${report.runs.length > 1 ? `<h2>Every run at a glance</h2>\n<p class="legend">One line per run: its settings on the left axes, its test accuracy and overfitting gap on the right; hover a line for the run.</p>\n${renderSvg(ablationParallelCoordinates(report))}` : ''}
 <table>

@@ -135,7 +135,8 @@ export async function runGrid(runs: readonly GridRun[], options: RunnerOptions):
     const pending = runs.filter((run) => !finished.has(run.key));
     const skipped = runs.length - pending.length;
     const inProcess = options.workers === 0 || engine === 'keras';
-    const backend = inProcess || pending.length === 0 ? undefined : await initBackend({ quiet: true });
+    // In-process runs use this same backend, so the ETA is planned with its cost model (not the JS cpu one).
+    const backend = engine === 'keras' || pending.length === 0 ? undefined : await initBackend({ quiet: true });
     // Keras spreads one training over every core itself, and runs in its own Python process.
     const workers = inProcess ? 0 : Math.min(options.workers ?? defaultWorkerCount(backend?.name ?? 'cpu'), pending.length);
     const costModel = options.costModel ?? costModelFor(engine === 'keras' ? 'tensorflow' : (backend?.name ?? 'cpu'));
