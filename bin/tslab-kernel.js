@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// The tslab kernel as the project registers it (`npm run setup`): tslab
-// itself, with mnist-lab's fix that keeps JupyterLab's status bar at "Busy"
-// while queued cells still run (see src/util/kernel-status.ts for why).
+// The tslab kernel as the project registers it (`npm run setup`).
 // Arguments are tslab's: `tslab-kernel.js kernel --config-path <file> [--js]`.
+//
+// This process supervises: it starts itself again as a child that runs tslab,
+// and if that child dies in the middle of a cell (out of memory, kill -9, a
+// native crash), it answers the cell with an error saying so before JupyterLab
+// restarts the kernel (src/util/kernel-supervisor.ts). The child runs tslab with
+// mnist-lab's fixes: the status bar stays "Busy" while queued cells run, and
+// messages to a slow front end are queued, never lost (src/util/kernel-status.ts).
 'use strict';
 const path = require('node:path');
 
@@ -20,9 +25,36 @@ if (!dir) {
   console.error('mnist-lab kernel: tslab is not installed; run `npm install` in the mnist-lab folder.');
   process.exit(1);
 }
+const dist = path.join(__dirname, '..', 'dist', 'util');
+const CHILD_ENV = 'MNIST_LAB_KERNEL_CHILD'; // KERNEL_CHILD_ENV in kernel-supervisor.ts
+
+if (process.env[CHILD_ENV] !== '1') {
+  let supervisor;
+  try {
+    supervisor = require(path.join(dist, 'kernel-supervisor.js'));
+  } catch (error) {
+    console.error(`mnist-lab kernel: running unsupervised (${error.message.split('\n')[0]}); run \`npm run build\`. A kernel that dies mid-cell will leave that cell without an error.`);
+  }
+  if (supervisor) {
+    supervisor.superviseKernel(__filename, process.argv.slice(2), dir);
+    return;
+  }
+} else {
+  // The supervisor is gone (killed on its own): do not outlive it.
+  process.on('disconnect', () => process.exit(1));
+}
+
+let onExecute;
+if (process.send) {
+  try {
+    onExecute = require(path.join(dist, 'kernel-supervisor.js')).reportExecuteRequests((event) => process.connected && process.send(event));
+  } catch {
+    // Without the build the supervisor above did not start either.
+  }
+}
 try {
-  const { fixTslabKernelStatus } = require(path.join(__dirname, '..', 'dist', 'util', 'kernel-status.js'));
-  if (!fixTslabKernelStatus(require(path.join(dir, 'dist', 'jupyter.js')))) console.error(`mnist-lab kernel: ${dir} is not a tslab this fix knows; the status bar may read Idle during queued cells.`);
+  const { fixTslabKernelStatus } = require(path.join(dist, 'kernel-status.js'));
+  if (!fixTslabKernelStatus(require(path.join(dir, 'dist', 'jupyter.js')), onExecute)) console.error(`mnist-lab kernel: ${dir} is not a tslab this fix knows; the status bar may read Idle during queued cells.`);
 } catch (error) {
   console.error(`mnist-lab kernel: status fix not applied (${error.message.split('\n')[0]}); run \`npm run build\`.`);
 }

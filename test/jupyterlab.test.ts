@@ -4,8 +4,8 @@
  * What is checked is what a person sees while waiting, after reloading and
  * when something goes wrong: a grid cell's progress table fills in while it
  * runs, the kernel status reads Busy while (queued) cells run, a chart drawn
- * after a page reload is interactive, and an interrupted training ends with
- * an error in its own cell.
+ * after a page reload is interactive, and an interrupted or killed training
+ * ends with an error in its own cell.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,6 +130,33 @@ describe('stepping through notebooks in JupyterLab (quick mode)', { skip }, () =
     assert.match(await notebook.runCell(3), /^next cell\s*$/, 'no progress from the stopped training leaks into the next cell');
     await notebook.page.waitForTimeout(2000);
     assert.equal(lastEpoch(await notebook.outputText(2)), epochsShown, 'training stopped: no new epochs after the interrupt');
+    await notebook.page.close();
+  });
+
+  test('a training killed inside a cell (as the out-of-memory killer does) ends with an error in that cell, and the kernel comes back', async () => {
+    const file = writeNotebook(lab.rootDir, 'killed.ipynb', [
+      'console.log(process.pid);',
+      'import * as fs from "fs";\nimport * as os from "os";\nimport * as path from "path";\nimport * as lab from "mnist-lab";\nconst runDir = fs.mkdtempSync(path.join(os.tmpdir(), "mnist-lab-killed-"));\nconst base = lab.forNotebook(lab.PRESETS["S1-base"]);\nconst run = await lab.runExperiment({ ...base, train: { ...base.train, epochs: 200 } }, { runDir: runDir });',
+      'console.log("after the restart");',
+    ]);
+    const notebook = await openNotebook(lab, file);
+    const pid = Number((await notebook.runCell(0)).trim());
+    assert.ok(Number.isInteger(pid) && pid > 0, `the kernel printed its pid: ${pid}`);
+    await notebook.startCell(1);
+    await notebook.page.waitForFunction(() => /Epoch 2\/200/.test(document.body.innerText), undefined, { timeout: 300_000 });
+    process.kill(pid, 'SIGKILL');
+    await notebook.page.waitForFunction(() => /KernelDied/.test(document.body.innerText), undefined, { timeout: 60_000 }).catch(async (error: Error) => {
+      assert.fail(`${error.message}\ncell: ${await notebook.outputText(1)}\nlog: ${lab.log().slice(-3000)}`);
+    });
+    const output = await notebook.outputText(1);
+    assert.match(output, /KernelDied: the kernel process was killed by SIGKILL while this cell ran\. Most often the system ran out of memory/);
+    assert.match(output, /running its cell again resumes from there/);
+    assert.doesNotMatch(await notebook.prompt(1), /\*/, 'the cell no longer shows [*]');
+    // JupyterLab restarts the kernel and says so in a dialog; once it is back, cells run again.
+    await notebook.page.locator('.jp-Dialog button.jp-mod-accept').click({ timeout: 60_000 }).catch(() => undefined);
+    const deadline = Date.now() + 120_000;
+    while ((await notebook.kernelStatus()) !== 'idle' && Date.now() < deadline) await notebook.page.waitForTimeout(500);
+    assert.match(await notebook.runCell(2), /^after the restart\s*$/);
     await notebook.page.close();
   });
 });

@@ -84,13 +84,19 @@ interface TslabJupyterModule {
   ZmqServer?: { prototype: ZmqServerPrototype };
 }
 
+/** Told when tslab accepts an execute request (`start`) and when it has answered it (`end`); see kernel-supervisor.ts. */
+let executeListener: ((event: 'start' | 'end', message: unknown) => void) | undefined;
+
 /**
  * Patch tslab's Jupyter server class (the exports of `tslab/dist/jupyter.js`).
  * Idempotent; returns false when the module does not look like tslab's.
+ * `onExecute` (the kernel launcher's supervised child passes one) hears of
+ * every execute request tslab accepts and answers.
  */
-export function fixTslabKernelStatus(jupyterModule: unknown): boolean {
+export function fixTslabKernelStatus(jupyterModule: unknown, onExecute?: (event: 'start' | 'end', message: unknown) => void): boolean {
   const prototype = (jupyterModule as TslabJupyterModule | undefined)?.ZmqServer?.prototype;
   if (!prototype || typeof prototype.publishStatus !== 'function' || typeof prototype.handleExecute !== 'function' || typeof prototype.bindSocket !== 'function') return false;
+  if (onExecute) executeListener = onExecute;
   if (prototype.mnistLabStatusFix) return true;
   const publishStatus = prototype.publishStatus;
   const handleExecute = prototype.handleExecute;
@@ -98,10 +104,12 @@ export function fixTslabKernelStatus(jupyterModule: unknown): boolean {
   const pending: unknown[] = [];
   prototype.handleExecute = async function (this: unknown, sock: unknown, message: unknown): Promise<void> {
     pending.push(message);
+    executeListener?.('start', message);
     try {
       await handleExecute.call(this, sock, message);
     } finally {
       pending.splice(pending.indexOf(message), 1);
+      executeListener?.('end', message);
     }
   };
   prototype.publishStatus = function (this: unknown, status: string, parent: unknown): void {
