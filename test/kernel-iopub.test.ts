@@ -79,9 +79,12 @@ async function startKernel(): Promise<Kernel> {
     await shell.send([DELIMITER, hmac.digest('hex'), ...bodies]);
     return header.msg_id;
   };
+  // A reply that never comes fails the test with a message instead of hanging it.
+  shell.receiveTimeout = 60_000;
   const reply = async (id: string): Promise<JupyterMessage> => {
     for (;;) {
-      const message = parse(await shell.receive());
+      const frames = await shell.receive().catch(() => assert.fail(`no shell reply to ${id} within a minute`));
+      const message = parse(frames);
       if (message.parent_header.msg_id === id) return message;
     }
   };
