@@ -26,31 +26,24 @@ if (!dir) {
   process.exit(1);
 }
 const dist = path.join(__dirname, '..', 'dist', 'util');
-const CHILD_ENV = 'MNIST_LAB_KERNEL_CHILD'; // KERNEL_CHILD_ENV in kernel-supervisor.ts
 
-if (process.env[CHILD_ENV] !== '1') {
-  let supervisor;
-  try {
-    supervisor = require(path.join(dist, 'kernel-supervisor.js'));
-  } catch (error) {
-    console.error(`mnist-lab kernel: running unsupervised (${error.message.split('\n')[0]}); run \`npm run build\`. A kernel that dies mid-cell will leave that cell without an error.`);
-  }
-  if (supervisor) {
-    supervisor.superviseKernel(__filename, process.argv.slice(2), dir);
-    return;
-  }
-} else {
-  // The supervisor is gone (killed on its own): do not outlive it.
-  process.on('disconnect', () => process.exit(1));
+let supervisor;
+try {
+  supervisor = require(path.join(dist, 'kernel-supervisor.js'));
+} catch (error) {
+  console.error(`mnist-lab kernel: running unsupervised (${error.message.split('\n')[0]}); run \`npm run build\`. A kernel that dies mid-cell will leave that cell without an error.`);
+}
+if (supervisor && process.env[supervisor.KERNEL_CHILD_ENV] !== '1') {
+  supervisor.superviseKernel(__filename, process.argv.slice(2), dir);
+  return;
 }
 
+// From here on: the supervised child (or, without the build, the kernel on its own).
 let onExecute;
-if (process.send) {
-  try {
-    onExecute = require(path.join(dist, 'kernel-supervisor.js')).reportExecuteRequests((event) => process.connected && process.send(event));
-  } catch {
-    // Without the build the supervisor above did not start either.
-  }
+if (supervisor && process.send) {
+  // The supervisor is gone (killed on its own): do not outlive it.
+  process.on('disconnect', () => process.exit(1));
+  onExecute = supervisor.reportExecuteRequests((event) => process.connected && process.send(event));
 }
 try {
   const { fixTslabKernelStatus } = require(path.join(dist, 'kernel-status.js'));

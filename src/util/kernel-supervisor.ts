@@ -15,7 +15,7 @@
  * says how to carry on, marks queued cells as aborted (as ipykernel does after
  * an error), and then exits, so JupyterLab restarts the kernel as usual.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -102,10 +102,7 @@ async function answerPending(zmq: typeof Zmq, info: ConnectionInfo, pending: Exe
     // A subscriber's messages are dropped until it has reconnected. A Jupyter server has several
     // (one per open tab, one watching activity): wait for the first, then until no more come.
     iopub.receiveTimeout = RECONNECT_WAIT_MS;
-    for (let subscribed = await iopub.receive().then(() => true, () => false); subscribed; ) {
-      iopub.receiveTimeout = SUBSCRIBERS_SETTLE_MS;
-      subscribed = await iopub.receive().then(() => true, () => false);
-    }
+    while (await iopub.receive().then(() => true, () => false)) iopub.receiveTimeout = SUBSCRIBERS_SETTLE_MS;
     const { ename, evalue } = kernelDiedMessage(code, signal);
     const traceback = [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`];
     for (const [index, request] of pending.entries()) {
@@ -144,7 +141,7 @@ function connectionFile(args: readonly string[]): string | undefined {
  * kernel and watch it; exits this process when the child has ended.
  * `zeromqFrom` is a folder whose `zeromq` is the copy tslab uses.
  */
-export function superviseKernel(script: string, args: readonly string[], zeromqFrom: string): ChildProcess {
+export function superviseKernel(script: string, args: readonly string[], zeromqFrom: string): void {
   const pending = new Map<string, ExecuteEvent>();
   const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
@@ -175,7 +172,6 @@ export function superviseKernel(script: string, args: readonly string[], zeromqF
       .catch((error: Error) => process.stderr.write(`mnist-lab kernel: ${error.message}\n`))
       .finally(() => process.exit(1));
   });
-  return child;
 }
 
 /**
