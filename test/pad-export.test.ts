@@ -1,9 +1,9 @@
 /**
  * The drawing pad in `npm run export` pages: a notebook trains a small MLP on
  * real MNIST and shows two pads; the exported HTML, opened from disk in
- * headless Chromium with the network off, carries TensorFlow.js once and
- * both pads read a drawn "1" and "7". The Markdown export says where to draw
- * instead of dumping the scripts.
+ * headless Chromium with the network off, loads TensorFlow.js once from the
+ * export's assets/ and both pads read a drawn "1" and "7". The Markdown export
+ * and the executed notebook say where to draw instead of dumping the scripts.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,8 +58,13 @@ describe('drawing pad in an exported notebook page', { skip }, () => {
     assert.equal(status, 0, log);
     const file = path.join(out, 'pad-export.html');
     const html = readFileSync(file, 'utf8');
-    assert.equal((html.match(/TensorFlow\.js \(browser build\) from node_modules/g) ?? []).length, 1, 'TensorFlow.js is inlined once per page');
+    assert.equal((html.match(/<script src="assets\/tfjs\.min\.js"><\/script>/g) ?? []).length, 1, 'TensorFlow.js is loaded once per page, from the export');
+    assert.equal((html.match(/<script src="assets\/drawing-pad\.js"><\/script>/g) ?? []).length, 1, 'the pad code is loaded once per page, from the export');
+    assert.doesNotMatch(html, /TensorFlow\.js \(browser build\) from node_modules/, 'TensorFlow.js is not inlined into the page');
+    assert.match(readFileSync(path.join(out, 'assets', 'tfjs.min.js'), 'utf8').slice(0, 200), /TensorFlow\.js|Copyright/);
+    // Two pads of a 784-64-10 network: the float16 weights twice, no megabytes of script.
     console.log(`# exported notebook page with two pads: ${(Buffer.byteLength(html) / 1e6).toFixed(2)} MB`);
+    assert.ok(Buffer.byteLength(html) < 600_000, `the page takes ${(Buffer.byteLength(html) / 1e6).toFixed(2)} MB`);
     const attempts: string[] = [];
     const context = await offlineContext(browser, attempts);
     const page = await context.newPage();
@@ -79,9 +84,13 @@ describe('drawing pad in an exported notebook page', { skip }, () => {
     await context.close();
   });
 
-  test('the Markdown export points to the HTML instead of carrying the scripts', () => {
+  test('the Markdown export and the executed notebook point to the HTML instead of carrying the scripts', () => {
     const markdown = readFileSync(path.join(out, 'pad-export.md'), 'utf8');
     assert.match(markdown, /Drawing pad: open the HTML export/);
     assert.ok(markdown.length < 100_000, `${markdown.length} characters`);
+    const executed = readFileSync(path.join(out, 'notebooks', 'pad-export.ipynb'), 'utf8');
+    assert.match(executed, /Drawing pad: open \[pad-export\.html\]\(\.\.\/pad-export\.html\)/);
+    assert.doesNotMatch(executed, /TensorFlow\.js \(browser build\)/);
+    assert.ok(executed.length < 100_000, `the executed notebook has ${executed.length} characters`);
   });
 });

@@ -7,6 +7,11 @@ For each executed notebook in --executed it writes to --out:
   <name>.html            page with the JupyterLab look (nbconvert, no CDN: images
                          embedded, charts drawn by assets/plotly.min.js, a local
                          file), works offline
+  assets/                what every page would otherwise repeat: plotly.js,
+                         TensorFlow.js and the drawing pad's code, the notebook
+                         CSS (each page links them, so the export stays small)
+  notebooks/<name>.ipynb the executed notebooks, outputs kept (drawing pads
+                         point to the HTML page instead of carrying TensorFlow.js)
   <name>.md              Markdown version; it references the figure files
   handout.html           every notebook in one printable page with a table of
                          contents (scripts/export.mjs prints it to handout.pdf)
@@ -45,8 +50,8 @@ FIGURE_DATA = re.compile(r'<script type="application/json" class="mnist-lab-figu
 SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
 DATA_URI_PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 # plotly.js, copied once into the export and loaded by relative path: offline,
-# and not 4.8 MB again in every page.
-PLOTLY_SOURCE = ROOT / "node_modules" / "plotly.js-dist-min" / "plotly.min.js"
+# and not megabytes again in every page. The cartesian bundle, as in src/viz/plotly.ts.
+PLOTLY_SOURCE = ROOT / "node_modules" / "plotly.js-cartesian-dist-min" / "plotly-cartesian.min.js"
 PLOTLY_ASSET = "assets/plotly.min.js"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"  # keep in step with PLOTLY_MIME in src/viz/notebook.ts
 QUICK_BANNER = (
@@ -55,6 +60,13 @@ QUICK_BANNER = (
     "and can contradict the text. Run `npm run export` (full mode) for material to hand out."
 )
 CHART_IDS = itertools.count(1)
+# Scripts a page marks as shared by name (src/pad/index.ts: TensorFlow.js and the pad's code).
+# (nbconvert may reorder a tag's attributes.)
+ASSET_SCRIPT = re.compile(r'<script\b[^>]*\bdata-mnist-lab-asset="([\w.-]+)"[^>]*>(.*?)</script>', re.S)
+STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+# Style blocks this large are nbconvert's JupyterLab theme, the same in every page; small ones stay inline.
+SHARED_STYLE_CHARS = 8000
+PAD_MARKER = 'data-mnist-lab="drawing-pad"'  # keep in step with PAD_ROOT_ATTRIBUTE/VALUE in src/pad/spec.ts
 CDN_SCRIPT = re.compile(r'<script[^>]+src="https?://[^"]*(plotly|require)[^"]*"[^>]*>\s*</script>', re.I)
 
 
@@ -66,6 +78,48 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     else:
         temporary.write_text(data, encoding="utf-8")
     temporary.replace(path)
+
+
+def with_shared_assets(page: str, out: Path) -> str:
+    """Move the scripts and style sheets every page repeats into out/assets/, linked by relative path (offline)."""
+
+    def script(match: re.Match) -> str:
+        name, source = match.group(1), match.group(2)
+        write_asset(out, name, source)
+        return f'<script src="assets/{name}"></script>'
+
+    def style(match: re.Match) -> str:
+        css = match.group(1)
+        if len(css) < SHARED_STYLE_CHARS:
+            return match.group(0)
+        name = f"notebook-{hashlib.sha1(css.encode()).hexdigest()[:12]}.css"
+        write_asset(out, name, css)
+        return f'<link rel="stylesheet" href="assets/{name}">'
+
+    return STYLE_BLOCK.sub(style, ASSET_SCRIPT.sub(script, page))
+
+
+def write_asset(out: Path, name: str, content: str | bytes) -> None:
+    file = out / "assets" / name
+    data = content.encode() if isinstance(content, str) else content
+    if not file.exists() or file.read_bytes() != data:
+        write_atomic(file, data)
+
+
+PAD_NOTE = "*(Drawing pad: open the HTML export of this notebook to draw digits and watch the network answer.)*"
+
+
+def slim_executed(path: Path) -> None:
+    """The executed notebook without the drawing pads' megabytes of script: a note points to the HTML page."""
+    notebook = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if PAD_MARKER in as_text(output.get("data", {}).get("text/html", "")):
+                output["data"] = {"text/markdown": PAD_NOTE.replace("the HTML export of this notebook", f"[{path.stem}.html](../{path.stem}.html)")}
+                changed = True
+    if changed:
+        write_atomic(path, nbformat.writes(notebook))
 
 
 def top_level_svgs(markup: str) -> list[str]:
@@ -208,7 +262,7 @@ def export_notebook(path: Path, out: Path, mode: str) -> dict:
     for_html(interactive, interactive=True)
     html_exporter = HTMLExporter(template_name="mnist-lab", extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
     page, _ = html_exporter.from_notebook_node(interactive, resources={"metadata": {"name": record["title"]}})
-    write_atomic(out / f"{name}.html", use_local_plotly(page))
+    write_atomic(out / f"{name}.html", with_shared_assets(use_local_plotly(page), out))
     record["html"] = f"{name}.html"
 
     # For print: the same page with static SVG charts and no scripts.
@@ -216,7 +270,7 @@ def export_notebook(path: Path, out: Path, mode: str) -> dict:
     for_html(printable, interactive=False)
     print_page, _ = html_exporter.from_notebook_node(printable, resources={"metadata": {"name": record["title"]}})
     record["printBody"] = SCRIPT.sub("", body_of(print_page))
-    record["printHead"] = SCRIPT.sub("", head_of(print_page))
+    record["printHead"] = with_shared_assets(SCRIPT.sub("", head_of(print_page)), out)
 
     # Markdown: figures as links to their files, tables as Markdown; the exporter-only JSON dropped.
     for cell in notebook.cells:
@@ -231,9 +285,9 @@ def export_notebook(path: Path, out: Path, mode: str) -> dict:
             tables = tables_of_output(output)
             if tables:
                 output["data"] = {"text/markdown": "\n".join(table_markdown(table) for table in tables)}
-            elif 'data-mnist-lab="drawing-pad"' in markup:
+            elif PAD_MARKER in markup:
                 # A drawing pad carries TensorFlow.js and the model (megabytes of script): Markdown cannot run it.
-                output["data"] = {"text/markdown": "*(Drawing pad: open the HTML export of this notebook to draw digits and watch the network answer.)*"}
+                output["data"] = {"text/markdown": PAD_NOTE}
             elif markup:
                 data["text/html"] = strip_table_data(markup)
     markdown_exporter = MarkdownExporter()
@@ -358,6 +412,8 @@ def main() -> int:
     for path in paths:
         records.append(export_notebook(path, args.out, mode))
         print(f"exported {path.stem}: {len(records[-1]['figures'])} figures, {len(records[-1]['tables'])} tables", flush=True)
+    for path in paths:
+        slim_executed(path)
     if PLOTLY_SOURCE.exists():
         write_atomic(args.out / PLOTLY_ASSET, PLOTLY_SOURCE.read_bytes())
     else:

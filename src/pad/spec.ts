@@ -10,6 +10,8 @@ export interface PadWeightSpec {
   name: string;
   shape: number[];
   dtype: 'float32';
+  /** Stored as float16 (tfjs's weight quantization): the page gets float32 back when it loads the model. */
+  quantization: { dtype: 'float16' };
 }
 
 /** The trained network, as `tf.loadLayersModel(tf.io.fromMemory(...))` takes it in the browser. */
@@ -17,7 +19,7 @@ export interface PadModelSpec {
   /** `model.toJSON()`: the layers and their configuration. */
   modelTopology: object;
   weightSpecs: PadWeightSpec[];
-  /** All weights, float32 little-endian, concatenated, base64. */
+  /** All weights, float16 little-endian, concatenated, base64. */
   weightsBase64: string;
   /** Input shape without the batch axis (e.g. [28, 28]). */
   inputShape: number[];

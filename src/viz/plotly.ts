@@ -174,12 +174,16 @@ export function toPlotly(figure: LineChartFigure | HeatmapFigure | BarChartFigur
 
 let plotlySource: string | undefined;
 
-/** Path of the plotly.js bundle in node_modules. */
+/**
+ * Path of the plotly.js bundle in node_modules. The cartesian bundle (a third
+ * of the full one) draws every trace type `toPlotly` makes: scatter, bar and
+ * heatmap; a new kind of chart with another trace type needs the full bundle.
+ */
 export function plotlyPath(): string {
   try {
-    return require.resolve('plotly.js-dist-min');
+    return require.resolve('plotly.js-cartesian-dist-min');
   } catch {
-    throw new MnistLabError('plotly.js is not installed (package plotly.js-dist-min). Run `npm install` in the mnist-lab folder.');
+    throw new MnistLabError('plotly.js is not installed (package plotly.js-cartesian-dist-min). Run `npm install` in the mnist-lab folder.');
   }
 }
 
