@@ -200,7 +200,7 @@ describe('figures from synthetic data', () => {
 
   test('chart HTML embeds plotly.js from node_modules, no CDN, SVG fallback inside', () => {
     const html = renderHtml(trainingCurves(HISTORY));
-    assert.match(html, /plotly\.js v\d/);
+    assert.match(html, /plotly\.js (\(cartesian[^)]*\) )?v\d/);
     // (The bundle itself mentions CDN URLs for optional extras; what matters is that nothing is loaded by src.)
     assert.ok(!/<script[^>]+src=/i.test(html), 'no external script');
     assert.ok(!/<link[^>]+href=/i.test(html), 'no external stylesheet');
@@ -272,7 +272,7 @@ describe('live plot and nodeplotlib page', () => {
       assert.equal(result.url, null);
       assert.deepEqual(result.history.history.val_acc, HISTORY.history.val_acc);
       const html = await fs.readFile(outFile, 'utf8');
-      assert.match(html, /plotly\.js v\d/);
+      assert.match(html, /plotly\.js (\(cartesian[^)]*\) )?v\d/);
       assert.match(html, /best val_loss \(epoch 3\)/);
     } finally {
       for (const [key, value] of Object.entries(saved)) if (value !== undefined) process.env[key] = value;
