@@ -8,23 +8,11 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  tf,
-  createMlp,
-  fit,
-  initBackend,
-  predict,
-  scaleImages,
-  toCategorical,
-  toTensor,
-  DEFAULT_MLP,
-  preprocessImage,
-  UnreadableImageError,
-} from '../src';
+import { tf, predict, scaleImages, preprocessImage, UnreadableImageError } from '../src';
 import { decodeImage } from '../src/data/image-decode';
 import { extractInk } from '../src/data/image-preprocess';
 import { REAL_DATA_DIR } from './helpers/fixtures';
-import { loadTinyMnist, type TinyMnist } from './helpers/tiny-model';
+import { loadTinyMnist, trainPhotoModel, PHOTO_MODEL_TRAIN_COUNT, type TinyMnist } from './helpers/tiny-model';
 import { photoOfDigit } from './helpers/photo';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
@@ -34,15 +22,8 @@ describe('predict on photo-like pictures', real, () => {
   let data: TinyMnist;
   let model: tf.Sequential;
   before(async () => {
-    data = await loadTinyMnist(REAL_DATA_DIR as string, 20000, PHOTOS);
-    // The lab's seeded fit, so every run measures the same model.
-    await initBackend({ quiet: true });
-    model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [256], optimizer: 'adam', seed: 1 });
-    const images = toTensor(scaleImages(data.trainImages));
-    const labels = toTensor(toCategorical(data.trainLabels));
-    await fit(model, images, labels, { epochs: 5, batchSize: 32, seed: 1, verbose: 0, validationSplit: 0 });
-    images.dispose();
-    labels.dispose();
+    data = await loadTinyMnist(REAL_DATA_DIR as string, PHOTO_MODEL_TRAIN_COUNT, PHOTOS);
+    model = await trainPhotoModel(data);
   });
   after(() => model?.dispose());
 
