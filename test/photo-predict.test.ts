@@ -3,29 +3,20 @@
  * test digits scaled up, drawn as dark ink on light textured paper with
  * specks, uneven light and a shadow, small and off-centre, saved as JPEG
  * quality 70. The issue's goal: the same model reads them within 2 points
- * of its accuracy on the clean 28x28 digits (measured on this set: 97.0%
- * clean, 95.3% photos; before the ink gain in image-preprocess.ts 94.5%).
+ * of its accuracy on the clean 28x28 digits. Measured on this set: 97.0%
+ * clean, 96.3% photos (on 1,000 photos 96.1% both; per placement size, ink
+ * and shadow: bench/photo-breakdown.ts). Before the background was
+ * estimated by an opening in image-preprocess.ts: 95.3% here and 93.4% on
+ * 1,000, a shadow's edge sometimes read as the digit; before the ink gain 94.5%.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  tf,
-  createMlp,
-  fit,
-  initBackend,
-  predict,
-  scaleImages,
-  toCategorical,
-  toTensor,
-  DEFAULT_MLP,
-  preprocessImage,
-  UnreadableImageError,
-} from '../src';
+import { tf, predict, scaleImages, preprocessImage, UnreadableImageError } from '../src';
 import { decodeImage } from '../src/data/image-decode';
 import { extractInk } from '../src/data/image-preprocess';
 import { REAL_DATA_DIR } from './helpers/fixtures';
-import { loadTinyMnist, type TinyMnist } from './helpers/tiny-model';
-import { photoOfDigit } from './helpers/photo';
+import { loadTinyMnist, trainPhotoModel, PHOTO_MODEL_TRAIN_COUNT, type TinyMnist } from './helpers/tiny-model';
+import { photoOfDigit, type PhotoParameters } from './helpers/photo';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
 const PHOTOS = 400;
@@ -34,15 +25,8 @@ describe('predict on photo-like pictures', real, () => {
   let data: TinyMnist;
   let model: tf.Sequential;
   before(async () => {
-    data = await loadTinyMnist(REAL_DATA_DIR as string, 20000, PHOTOS);
-    // The lab's seeded fit, so every run measures the same model.
-    await initBackend({ quiet: true });
-    model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [256], optimizer: 'adam', seed: 1 });
-    const images = toTensor(scaleImages(data.trainImages));
-    const labels = toTensor(toCategorical(data.trainLabels));
-    await fit(model, images, labels, { epochs: 5, batchSize: 32, seed: 1, verbose: 0, validationSplit: 0 });
-    images.dispose();
-    labels.dispose();
+    data = await loadTinyMnist(REAL_DATA_DIR as string, PHOTO_MODEL_TRAIN_COUNT, PHOTOS);
+    model = await trainPhotoModel(data);
   });
   after(() => model?.dispose());
 
@@ -76,6 +60,23 @@ describe('predict on photo-like pictures', real, () => {
       assert.ok(Math.abs(speckled.width - plain.width) <= slack(plain.width) && Math.abs(speckled.height - plain.height) <= slack(plain.height), `digit ${i}: ${speckled.width}x${speckled.height} with specks vs ${plain.width}x${plain.height}`);
     }
   });
+
+  test("a shadow's edge is not read as the digit: small digits under a deep shadow are cropped to their own size", () => {
+    // The photos among the test's whose shadow is deepest and digit smallest: where the band a shadow's edge leaves was kept instead of the digit.
+    const cases = Array.from({ length: PHOTOS }, (_, i) => i).filter((i) => {
+      const drawn = {} as PhotoParameters;
+      photoOfDigit(digit(i), 1000 + i, {}, drawn);
+      return drawn.shadowDepth > 0.2 && drawn.scale < 2.6;
+    }).slice(0, 12);
+    assert.ok(cases.length >= 6, `${cases.length} cases`);
+    for (const i of cases) {
+      const drawn = {} as PhotoParameters;
+      const crop = extractInk(decodeImage(photoOfDigit(digit(i), 1000 + i, {}, drawn)));
+      const rows = digit(i).flatMap((value, p) => (value > 64 ? [Math.floor(p / 28)] : []));
+      const expected = (Math.max(...rows) - Math.min(...rows) + 1) * drawn.scale;
+      assert.ok(Math.abs(crop.height - expected) <= 4 + 0.2 * expected, `digit ${i}: crop ${crop.width}x${crop.height}, the digit is about ${expected.toFixed(0)} high`);
+    }
+  });
 });
 
 describe('robust preprocessing without a model', () => {
@@ -93,6 +94,41 @@ describe('robust preprocessing without a model', () => {
     const barRows = Array.from({ length: 28 }, (_, row) => row).filter((row) => rowInk(row) > 10);
     assert.ok(barRows.length >= 2, `the top bar is at least 2 pixels thick (rows ${barRows.join(', ')})`);
     assert.ok(pixels.filter((value) => value > 0.5).length >= 60, 'strokes about 2-3 pixels wide');
+  });
+
+  test('a big scan of a digit with soft edges keeps its stroke width (strokes are not mistaken for thin ones and thickened)', () => {
+    // A 7 drawn like MNIST (3-pixel strokes with soft edges on 28x28), scanned 10 times larger: dark on white.
+    const small = new Float32Array(28 * 28);
+    for (let x = 6; x <= 21; x++) for (let y = 6; y <= 8; y++) small[y * 28 + x] = y === 7 ? 255 : 128;
+    for (let y = 9; y <= 22; y++) {
+      const x = Math.round(20 - (y - 9) * 0.6);
+      small[y * 28 + x] = 255;
+      small[y * 28 + x - 1] = 128;
+      small[y * 28 + x + 1] = 128;
+    }
+    const side = 280;
+    const data = new Uint8Array(side * side * 4);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        // Bilinear enlargement keeps MNIST's soft edges: a ramp of faint pixels around every stroke.
+        const sx = (x + 0.5) / 10 - 0.5;
+        const sy = (y + 0.5) / 10 - 0.5;
+        const x0 = Math.max(0, Math.floor(sx));
+        const y0 = Math.max(0, Math.floor(sy));
+        const x1 = Math.min(27, x0 + 1);
+        const y1 = Math.min(27, y0 + 1);
+        const wx = Math.min(1, Math.max(0, sx - x0));
+        const wy = Math.min(1, Math.max(0, sy - y0));
+        const value = (small[y0 * 28 + x0] * (1 - wx) + small[y0 * 28 + x1] * wx) * (1 - wy) + (small[y1 * 28 + x0] * (1 - wx) + small[y1 * 28 + x1] * wx) * wy;
+        const gray = 255 - Math.round(value);
+        data.set([gray, gray, gray, 255], (y * side + x) * 4);
+      }
+    }
+    const pixels = preprocessImage({ width: side, height: side, data });
+    const inked = (values: ArrayLike<number>, level: number) => Array.from(values).filter((value) => value >= level).length;
+    // The 28x28 original's own 7, fitted to 20x20, has about this much ink; thickened strokes would have twice as much.
+    const original = preprocessImage({ width: 28, height: 28, data: Uint8Array.from(Array.from(small).flatMap((value) => [255 - value, 255 - value, 255 - value, 255])) });
+    assert.ok(inked(pixels, 0.5) <= 1.3 * inked(original, 0.5), `${inked(pixels, 0.5)} pixels at half ink or more from the big scan, ${inked(original, 0.5)} from the 28x28 original`);
   });
 
   test('a PNG declaring a huge size is refused before decoding, like a JPEG (no RangeError after minutes)', () => {

@@ -16,6 +16,24 @@ export interface PhotoOptions {
   specks?: number;
 }
 
+/** What one photo drew from its seed (for breaking accuracy down by placement, ink and light; bench/photo-breakdown.ts). */
+export interface PhotoParameters {
+  width: number;
+  height: number;
+  /** How many times larger than 28x28 the digit's field is drawn (1.8 to 5). */
+  scale: number;
+  /** Top-left corner of the digit's field in the picture. */
+  left: number;
+  top: number;
+  /** Paper brightness (0-255) before texture and light. */
+  paper: number;
+  /** Strength of the light gradient and of the shadow (fractions of the paper's brightness). */
+  gradient: number;
+  shadowDepth: number;
+  /** How dark full ink is (fraction of the paper's brightness it removes). */
+  ink: number;
+}
+
 /** Bilinear sample of a 28x28 digit (0-255) at fractional (x, y); 0 outside. */
 function sample(pixels: ArrayLike<number>, x: number, y: number): number {
   const x0 = Math.floor(x);
@@ -26,8 +44,12 @@ function sample(pixels: ArrayLike<number>, x: number, y: number): number {
   return (at(x0, y0) * (1 - wx) + at(x0 + 1, y0) * wx) * (1 - wy) + (at(x0, y0 + 1) * (1 - wx) + at(x0 + 1, y0 + 1) * wx) * wy;
 }
 
-/** JPEG bytes of one photo-like picture of `pixels` (a 28x28 MNIST digit, 0-255 light on dark), drawn from `seed`. */
-export function photoOfDigit(pixels: ArrayLike<number>, seed: number, options: PhotoOptions = {}): Uint8Array {
+/**
+ * JPEG bytes of one photo-like picture of `pixels` (a 28x28 MNIST digit,
+ * 0-255 light on dark), drawn from `seed`. Pass `drawn` to learn what was
+ * drawn; it does not change the picture.
+ */
+export function photoOfDigit(pixels: ArrayLike<number>, seed: number, options: PhotoOptions = {}, drawn?: PhotoParameters): Uint8Array {
   const random = new SeededRandom(seed);
   const between = (low: number, high: number) => low + (high - low) * random.next();
   const width = Math.round(between(200, 320));
@@ -46,6 +68,7 @@ export function photoOfDigit(pixels: ArrayLike<number>, seed: number, options: P
   const shadowAt = between(0.2, 0.8) * width;
   const shadowDepth = between(0.1, 0.25);
   const ink = between(0.7, 0.9);
+  if (drawn) Object.assign(drawn, { width, height, scale, left, top, paper, gradient, shadowDepth, ink });
   const data = new Uint8Array(width * height * 4);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {

@@ -1,9 +1,10 @@
 /**
  * A small MLP trained in-test on a real MNIST subset, for the evaluation,
  * parameter and prediction tests (built with plain tfjs, so these tests do
- * not depend on src/model or src/train).
+ * not depend on src/model or src/train), and the photo test's model (the
+ * lab's own seeded createMlp + fit, shared with bench/photo-breakdown.ts).
  */
-import { initBackend, loadData, scaleImages, subset, toCategorical, toTensor, tf } from '../../src';
+import { createMlp, fit, initBackend, loadData, scaleImages, subset, toCategorical, toTensor, tf } from '../../src';
 import type { ImageArray, LabelArray, TrainingHistory } from '../../src';
 import type { ExperimentConfig } from '../../src/runs/types';
 import { DEFAULT_MLP } from '../../src/model/config';
@@ -43,6 +44,25 @@ export async function trainTinyMlp(data: TinyMnist, epochs = 3, hiddenUnits = 64
   const images = toTensor(scaleImages(data.trainImages));
   const labels = toTensor(toCategorical(data.trainLabels));
   await model.fit(images, labels, { epochs, batchSize: 32, shuffle: true, verbose: 0 });
+  images.dispose();
+  labels.dispose();
+  return model;
+}
+
+/** Examples the photo test's model is trained on (the first ones of MNIST's training set). */
+export const PHOTO_MODEL_TRAIN_COUNT = 20000;
+
+/**
+ * The photo test's model: 784-256-10 with adam, 5 epochs at batch 32, seed 1,
+ * through the lab's seeded `fit`, so every run measures the same model
+ * (test/photo-predict.test.ts and bench/photo-breakdown.ts).
+ */
+export async function trainPhotoModel(data: TinyMnist): Promise<tf.Sequential> {
+  await initBackend({ quiet: true });
+  const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [256], optimizer: 'adam', seed: 1 });
+  const images = toTensor(scaleImages(data.trainImages));
+  const labels = toTensor(toCategorical(data.trainLabels));
+  await fit(model, images, labels, { epochs: 5, batchSize: 32, seed: 1, verbose: 0, validationSplit: 0 });
   images.dispose();
   labels.dispose();
   return model;
