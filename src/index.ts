@@ -49,7 +49,7 @@ export { encodeJpeg, readImageBytes, PREPROCESS_MODES } from './data/image-decod
 export type { PreprocessMode } from './data/image-decode';
 export type { ImageFolderOptions, ImageFolderDataset, BadImage } from './data/image-folder';
 export { photoOfDigit } from './data/synthetic-photo';
-export type { PhotoOptions } from './data/synthetic-photo';
+export type { PhotoOptions, PhotoParameters } from './data/synthetic-photo';
 export { checkDataset, formatDatasetCheck } from './data/check';
 export type { DatasetCheck, FileCheck } from './data/check';
 export { addToCache } from './data/cache';
