@@ -106,7 +106,8 @@ def write_asset(out: Path, name: str, content: str | bytes) -> None:
         write_atomic(file, data)
 
 
-PAD_NOTE = "*(Drawing pad: open the HTML export of this notebook to draw digits and watch the network answer.)*"
+def pad_note(page: str) -> str:
+    return f"*(Drawing pad: open {page} to draw digits and watch the network answer.)*"
 
 
 def slim_executed(path: Path) -> None:
@@ -116,7 +117,7 @@ def slim_executed(path: Path) -> None:
     for cell in notebook.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if PAD_MARKER in as_text(output.get("data", {}).get("text/html", "")):
-                output["data"] = {"text/markdown": PAD_NOTE.replace("the HTML export of this notebook", f"[{path.stem}.html](../{path.stem}.html)")}
+                output["data"] = {"text/markdown": pad_note(f"[{path.stem}.html](../{path.stem}.html)")}
                 changed = True
     if changed:
         write_atomic(path, nbformat.writes(notebook))
@@ -287,7 +288,7 @@ def export_notebook(path: Path, out: Path, mode: str) -> dict:
                 output["data"] = {"text/markdown": "\n".join(table_markdown(table) for table in tables)}
             elif PAD_MARKER in markup:
                 # A drawing pad carries TensorFlow.js and the model (megabytes of script): Markdown cannot run it.
-                output["data"] = {"text/markdown": PAD_NOTE}
+                output["data"] = {"text/markdown": pad_note("the HTML export of this notebook")}
             elif markup:
                 data["text/html"] = strip_table_data(markup)
     markdown_exporter = MarkdownExporter()
