@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { decodeStepStats, encodeFullTrace, encodeSessionConfig, type OpTiming, type SessionConfig } from './graph-proto';
 
 /** Data types the binding passes in and out. */
 export type GraphDtype = 'float32' | 'int32' | 'int64';
@@ -41,13 +42,15 @@ interface NativeGraph {
   addGradients(ys: GraphOutput[], xs: GraphOutput[], dys?: GraphOutput[]): GraphOutput[];
   addOp(type: string, name: string, inputs: (GraphOutput | GraphOutput[])[], attrs: ({ name: string } & GraphAttr)[], controlInputs: number[]): number;
 }
+type NativeFeed = { output: GraphOutput } & HostTensor;
 interface NativeSession {
-  run(feeds: ({ output: GraphOutput } & HostTensor)[], fetches: GraphOutput[], targets: number[]): HostTensor[];
+  run(feeds: NativeFeed[], fetches: GraphOutput[], targets: number[]): HostTensor[];
+  runTraced(feeds: NativeFeed[], fetches: GraphOutput[], targets: number[], runOptions: Uint8Array): { outputs: HostTensor[]; metadata: Uint8Array };
   close(): void;
 }
 interface NativeModule {
   Graph: new () => NativeGraph;
-  Session: new (graph: NativeGraph) => NativeSession;
+  Session: new (graph: NativeGraph, config?: Uint8Array) => NativeSession;
   tensorflowVersion: string;
 }
 
@@ -163,10 +166,11 @@ export class GraphBuilder {
   /**
    * Inverted dropout's mask for `x`, as Keras draws it: keep where a uniform
    * draw is >= rate, scale kept units by 1/(1-rate). The draw is stateless,
-   * keyed by the int32 pair fed to `seed`.
+   * keyed by the int32 pair fed to `seed`. `shape` (int32 [rank]), if
+   * given, is x's shape computed without x: then the draw need not wait for
+   * the op that makes x and runs alongside it.
    */
-  dropoutMask(x: GraphOutput, seed: GraphOutput, rate: number): GraphOutput {
-    const shape = this.out('Shape', [x], { T: attr.type('float32'), out_type: attr.type('int32') });
+  dropoutMask(x: GraphOutput, seed: GraphOutput, rate: number, shape: GraphOutput = this.out('Shape', [x], { T: attr.type('float32'), out_type: attr.type('int32') })): GraphOutput {
     const uniform = this.out('StatelessRandomUniform', [shape, seed], { dtype: attr.type('float32'), T: attr.type('int32'), Tseed: attr.type('int32') });
     const keep = this.cast(this.float('GreaterEqual', uniform, this.constant(rate)), 'bool', 'float32');
     return this.float('Mul', keep, this.constant(1 / (1 - rate)));
@@ -186,8 +190,8 @@ export class GraphSession {
   private readonly native: NativeSession;
   private closed = false;
 
-  constructor(module: NativeModule, graph: GraphBuilder) {
-    this.native = new module.Session(graph.native);
+  constructor(module: NativeModule, graph: GraphBuilder, config?: SessionConfig) {
+    this.native = config !== undefined ? new module.Session(graph.native, encodeSessionConfig(config)) : new module.Session(graph.native);
   }
 
   run(feeds: [GraphOutput, HostTensor][], fetches: GraphOutput[] = [], targets: number[] = []): HostTensor[] {
@@ -196,6 +200,17 @@ export class GraphSession {
       fetches,
       targets,
     );
+  }
+
+  /** The same run, traced: also returns how long each op took (for profiling, bench/profile-step.ts). */
+  runTraced(feeds: [GraphOutput, HostTensor][], fetches: GraphOutput[] = [], targets: number[] = []): { outputs: HostTensor[]; timings: OpTiming[] } {
+    const { outputs, metadata } = this.native.runTraced(
+      feeds.map(([output, tensor]) => ({ output, ...tensor })),
+      fetches,
+      targets,
+      encodeFullTrace(),
+    );
+    return { outputs, timings: decodeStepStats(metadata) };
   }
 
   close(): void {
