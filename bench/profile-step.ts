@@ -8,7 +8,8 @@
  *     node --import tsx bench/profile-step.ts --steps 375 [--intra 2 --inter 1 --xla --no-spin --per-session]
  *
  * Session flags override GRAPH_SESSION_CONFIG (src/train/graph-step.ts);
- * `--default-session` uses TensorFlow's defaults, to compare against.
+ * `--default-session` uses TensorFlow's defaults, to compare against;
+ * `--timeline-min 0` lists every op of the step's timeline; `--top N` the N slowest.
  */
 import { parseArgs } from 'node:util';
 import { tf } from '../src';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       'per-session': { type: 'boolean', default: false },
       'default-session': { type: 'boolean', default: false },
       top: { type: 'string', default: '25' },
+      'timeline-min': { type: 'string', default: '5' },
     },
   });
   const session: SessionConfig = values['default-session'] ? {} : { ...GRAPH_SESSION_CONFIG };
@@ -64,17 +66,21 @@ async function main(): Promise<void> {
   await trainer.beginEpoch(0);
   for (let step = 0; step < 20; step++) trainer.step(rowsOf(step), step);
   const stepMs: number[] = [];
+  const cpuMs: number[] = [];
   const validationMs: number[] = [];
   for (let round = 0; round < Number(values.rounds); round++) {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     for (let step = 0; step < steps; step++) trainer.step(rowsOf(step), step);
     stepMs.push((performance.now() - started) / steps);
+    const cpu = process.cpuUsage(cpuStarted);
+    cpuMs.push((cpu.user + cpu.system) / 1000 / steps);
     const validated = performance.now();
     evaluatePrepared(plan.layers, validation);
     validationMs.push(performance.now() - validated);
   }
   const perStep = median(stepMs);
-  console.log(`step: ${perStep.toFixed(3)} ms (median of ${stepMs.map((ms) => ms.toFixed(3)).join(', ')}); ${steps} steps = ${((perStep * steps) / 1000).toFixed(3)} s`);
+  console.log(`step: ${perStep.toFixed(3)} ms (median of ${stepMs.map((ms) => ms.toFixed(3)).join(', ')}); ${steps} steps = ${((perStep * steps) / 1000).toFixed(3)} s; CPU ${median(cpuMs).toFixed(3)} ms per step (all threads)`);
   console.log(`validation (12,000, eager): ${median(validationMs).toFixed(1)} ms`);
 
   // Several traced steps; per op the median over them.
@@ -82,11 +88,11 @@ async function main(): Promise<void> {
   for (let step = 0; step < 9; step++) traces.push(trainer.traceStep(rowsOf(step), step));
   await trainer.endEpoch();
   trainer.dispose();
-  printTrace(traces, Number(values.top));
+  printTrace(traces, Number(values.top), Number(values['timeline-min']));
   tf.dispose(owned);
 }
 
-function printTrace(traces: OpTiming[][], top: number): void {
+function printTrace(traces: OpTiming[][], top: number, minMicros: number): void {
   const byName = new Map<string, { label: string; op: number[]; all: number[] }>();
   const spans: number[] = [];
   const sums: number[] = [];
@@ -118,8 +124,8 @@ function printTrace(traces: OpTiming[][], top: number): void {
   // The last traced step in start order: what overlaps with what.
   const last = traces[traces.length - 1];
   const origin = Math.min(...last.map((timing) => timing.startMicros));
-  console.log('\ntimeline of one step (start us, op us, thread, label), ops of 5 us or more:');
-  for (const timing of [...last].sort((a, b) => a.startMicros - b.startMicros).filter((timing) => timing.opMicros >= 5)) {
+  console.log(`\ntimeline of one step (start us, op us, thread, label), ops of ${minMicros} us or more:`);
+  for (const timing of [...last].sort((a, b) => a.startMicros - b.startMicros).filter((timing) => timing.opMicros >= minMicros)) {
     console.log(`  ${String(timing.startMicros - origin).padStart(5)} ${String(timing.opMicros).padStart(5)} ${String(timing.threadId).padStart(8)}  ${(timing.label || timing.name).slice(0, 110)}`);
   }
   console.log(`\ntop ${top} ops (median op us, all us, label):`);

@@ -129,7 +129,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
   const values = weights.map((handle) => g.read(handle));
   const batchRows = g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') });
-  const pass = plan.front !== null ? layerGraphPass(g, plan, values, x) : denseGraphPass(g, layers, values, x, batchRows);
+  const pass = plan.front !== null ? layerGraphPass(g, plan, values, x, batchRows) : denseGraphPass(g, layers, values, x, batchRows);
   const dropoutSeeds = pass.dropoutSeeds;
 
   // Loss and accuracy sums; the gradient of the batch-mean loss.
