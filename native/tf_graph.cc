@@ -37,7 +37,8 @@ TF_DataType ParseDtype(const Napi::Env& env, const std::string& name) {
   if (name == "int32") return TF_INT32;
   if (name == "int64") return TF_INT64;
   if (name == "bool") return TF_BOOL;
-  throw Napi::TypeError::New(env, "unsupported dtype '" + name + "' (expected float32, int32, int64 or bool)");
+  if (name == "uint16") return TF_UINT16;  // as an attr only: dropout's 16-bit random draws (graph.ts)
+  throw Napi::TypeError::New(env, "unsupported dtype '" + name + "' (expected float32, int32, int64, bool or uint16)");
 }
 
 std::string DtypeName(TF_DataType dtype) {
@@ -46,6 +47,7 @@ std::string DtypeName(TF_DataType dtype) {
     case TF_INT32: return "int32";
     case TF_INT64: return "int64";
     case TF_BOOL: return "bool";
+    case TF_UINT16: return "uint16";
     default: return "dtype" + std::to_string(static_cast<int>(dtype));
   }
 }

@@ -54,12 +54,11 @@ export function layerGraphPass(g: GraphBuilder, plan: LayerPlan, values: GraphOu
   const reshape = (x: GraphOutput, shape: number[]) => g.out('Reshape', [x, g.intVector(shape)], { T: F32, Tshape: graphAttr.type('int32') });
   // One seed placeholder per mask, in mask-index order (the front's Dropout layers come first).
   const dropoutSeeds: GraphOutput[] = [];
-  // Dropout follows Flatten or Dense, so x is [rows, units]: the mask's shape comes from the fed rows and the draw need not wait for x.
+  // Dropout follows Flatten or Dense, so x is [rows, units].
   const dropout = (x: GraphOutput, rate: number, units: number): GraphOutput => {
     const seed = g.placeholder('int32', [2]);
     dropoutSeeds.push(seed);
-    const shape = g.out('Pack', [[batchRows, g.constant(units, 'int32')]], { T: graphAttr.type('int32'), N: graphAttr.int(2), axis: graphAttr.int(0) });
-    return g.float('Mul', x, g.dropoutMask(x, seed, rate, shape));
+    return g.float('Mul', x, g.dropoutMask(batchRows, units, seed, rate));
   };
 
   let x = input;

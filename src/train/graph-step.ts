@@ -239,9 +239,8 @@ function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: 
     const activation = ACTIVATION_OPS[layer.activation];
     if (activation !== null) output = g.float(activation, output);
     x = output;
-    // The mask's shape [rows, units] from the fed indices, not from `output`: the draw then runs while the matrix product does.
-    const maskShape = layer.dropouts.length > 0 ? g.out('Pack', [[batchRows, g.constant(layer.kernel.shape[1] ?? 0, 'int32')]], { T: graphAttr.type('int32'), N: graphAttr.int(2), axis: graphAttr.int(0) }) : null;
-    const masks = layer.dropouts.map(({ rate }) => g.dropoutMask(output, dropoutSeeds[seedIndex++], rate, maskShape ?? undefined));
+    const units = layer.kernel.shape[1] ?? 0;
+    const masks = layer.dropouts.map(({ rate }) => g.dropoutMask(batchRows, units, dropoutSeeds[seedIndex++], rate));
     for (const mask of masks) x = g.float('Mul', x, mask);
     return { kernel, input: layerInput, output, masks };
   });
