@@ -60,7 +60,11 @@ const ACTIVATION_GRADIENTS: Record<DenseLayer['activation'], string | null> = { 
 
 let graphCounter = 0;
 
-/** How the training session runs (TensorFlow's defaults for now; see bench/profile-step.ts). */
+/**
+ * How the training session runs: TensorFlow's defaults. Fewer inter-op
+ * threads, per-session pools, no thread spinning and XLA were all no faster
+ * for S1-base (bench/README.md, "Profiling the graph step").
+ */
 export const GRAPH_SESSION_CONFIG: SessionConfig = {};
 
 /**
