@@ -37,7 +37,8 @@ TF_DataType ParseDtype(const Napi::Env& env, const std::string& name) {
   if (name == "int32") return TF_INT32;
   if (name == "int64") return TF_INT64;
   if (name == "bool") return TF_BOOL;
-  throw Napi::TypeError::New(env, "unsupported dtype '" + name + "' (expected float32, int32, int64 or bool)");
+  if (name == "uint16") return TF_UINT16;  // as an attr only: dropout's 16-bit random draws (graph.ts)
+  throw Napi::TypeError::New(env, "unsupported dtype '" + name + "' (expected float32, int32, int64, bool or uint16)");
 }
 
 std::string DtypeName(TF_DataType dtype) {
@@ -46,6 +47,7 @@ std::string DtypeName(TF_DataType dtype) {
     case TF_INT32: return "int32";
     case TF_INT64: return "int64";
     case TF_BOOL: return "bool";
+    case TF_UINT16: return "uint16";
     default: return "dtype" + std::to_string(static_cast<int>(dtype));
   }
 }
@@ -250,16 +252,26 @@ class Graph : public Napi::ObjectWrap<Graph> {
 class Session : public Napi::ObjectWrap<Session> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Session", {InstanceMethod("run", &Session::Run), InstanceMethod("close", &Session::Close)});
+    return DefineClass(env, "Session", {InstanceMethod("run", &Session::Run), InstanceMethod("runTraced", &Session::RunTraced), InstanceMethod("close", &Session::Close)});
   }
 
-  // new Session(graph): the graph must be complete; ops added later are not seen by the session.
+  // new Session(graph, config?): the graph must be complete; ops added later are not seen by the session.
+  // config: a serialized tensorflow.ConfigProto (thread counts, graph optimizer and XLA settings),
+  // encoded on the JavaScript side (graph.ts) so this file needs no protobuf library.
   explicit Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {
     Napi::Env env = info.Env();
     graphRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     graph_ = Graph::Unwrap(info[0].As<Napi::Object>());
     TF_SessionOptions* options = TF_NewSessionOptions();
     Status status;
+    if (info.Length() > 1 && info[1].IsTypedArray()) {
+      Napi::Uint8Array config = info[1].As<Napi::Uint8Array>();
+      TF_SetConfig(options, config.Data(), config.ByteLength(), status.status);
+      if (!status.ok()) {
+        TF_DeleteSessionOptions(options);
+        throw Napi::Error::New(env, "invalid session config: " + status.message());
+      }
+    }
     session_ = TF_NewSession(graph_->graph(), options, status.status);
     TF_DeleteSessionOptions(options);
     if (!status.ok()) throw Napi::Error::New(env, "could not create a TensorFlow session: " + status.message());
@@ -277,7 +289,35 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
   // run(feeds: {output, dtype, shape, data}[], fetches: [op, index][], targets: op ids) -> {dtype, shape, data}[]
-  Napi::Value Run(const Napi::CallbackInfo& info) {
+  Napi::Value Run(const Napi::CallbackInfo& info) { return RunWith(info, nullptr, nullptr); }
+
+  // runTraced(feeds, fetches, targets, runOptions: Uint8Array) -> {outputs, metadata: Uint8Array}:
+  // the same run with a serialized tensorflow.RunOptions (e.g. trace_level FULL_TRACE), returning the
+  // serialized tensorflow.RunMetadata (per-op step_stats) for profiling (bench/profile-step.ts).
+  Napi::Value RunTraced(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array options = info[3].As<Napi::Uint8Array>();
+    TF_Buffer* runOptions = TF_NewBufferFromString(options.Data(), options.ByteLength());
+    TF_Buffer* metadata = TF_NewBuffer();
+    Napi::Value outputs;
+    try {
+      outputs = RunWith(info, runOptions, metadata);
+    } catch (...) {
+      TF_DeleteBuffer(runOptions);
+      TF_DeleteBuffer(metadata);
+      throw;
+    }
+    Napi::Uint8Array bytes = Napi::Uint8Array::New(env, metadata->length);
+    if (metadata->length > 0) std::memcpy(bytes.Data(), metadata->data, metadata->length);
+    TF_DeleteBuffer(runOptions);
+    TF_DeleteBuffer(metadata);
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("outputs", outputs);
+    result.Set("metadata", bytes);
+    return result;
+  }
+
+  Napi::Value RunWith(const Napi::CallbackInfo& info, const TF_Buffer* runOptions, TF_Buffer* metadata) {
     Napi::Env env = info.Env();
     if (session_ == nullptr) throw Napi::Error::New(env, "this session is closed");
     Napi::Array feeds = info[0].As<Napi::Array>();
@@ -304,8 +344,8 @@ class Session : public Napi::ObjectWrap<Session> {
     }
     std::vector<TF_Tensor*> outputValues(outputs.size(), nullptr);
     Status status;
-    TF_SessionRun(session_, nullptr, inputs.data(), inputValues.data(), static_cast<int>(inputs.size()), outputs.data(), outputValues.data(),
-                  static_cast<int>(outputs.size()), targetOps.data(), static_cast<int>(targetOps.size()), nullptr, status.status);
+    TF_SessionRun(session_, runOptions, inputs.data(), inputValues.data(), static_cast<int>(inputs.size()), outputs.data(), outputValues.data(),
+                  static_cast<int>(outputs.size()), targetOps.data(), static_cast<int>(targetOps.size()), metadata, status.status);
     freeInputs();
     if (!status.ok()) {
       for (TF_Tensor* tensor : outputValues) if (tensor != nullptr) TF_DeleteTensor(tensor);

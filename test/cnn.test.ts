@@ -20,7 +20,7 @@ import { readResults } from '../src/experiments/results';
 import { createGraphTrainer, graphStepUnavailable } from '../src/train/graph-step';
 import { dropoutMaskShapes } from '../src/train/layer-plan';
 import { deriveSeed, SeededRandom } from '../src/util/random';
-import { assertSameTraining, disposeModel, planOf } from './helpers/reference-step';
+import { assertSameTraining, disposeModel, graphMask, planOf } from './helpers/reference-step';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
@@ -105,27 +105,6 @@ function synthetic(count: number, seed: number): { images: tf.Tensor; labels: tf
   return { images, labels };
 }
 
-/** The graph's dropout mask for (seed pair, shape), drawn again by the same kernel through tfjs-node. */
-function eagerMask(rate: number, seedPair: [number, number], shape: number[]): tf.Tensor {
-  const backend = tf.backend() as unknown as {
-    binding: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number };
-    executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[]): tf.Tensor;
-  };
-  const { binding } = backend;
-  return tf.tidy(() => {
-    const uniform = backend.executeSingleOutput(
-      'StatelessRandomUniform',
-      [
-        { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
-        { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-        { name: 'Tseed', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-      ],
-      [tf.tensor1d(shape, 'int32'), tf.tensor1d(Int32Array.from(seedPair), 'int32')],
-    );
-    return tf.mul(tf.cast(tf.greaterEqual(uniform, rate), 'float32'), 1 / (1 - rate));
-  });
-}
-
 /**
  * The slow, obvious step: tfjs autodiff of an independently written forward
  * pass (tf.conv2d, tf.maxPool, matMul), then the model's Keras optimizer.
@@ -188,7 +167,7 @@ describe('graph step for CNNs: TensorFlow gradients (TF_AddGradients)', () => {
             const indices = tf.tensor1d(rows, 'int32');
             const batchImages = tf.gather(images, indices);
             const batchLabels = tf.gather(labels, indices) as tf.Tensor2D;
-            const masks = dropouts.map(({ rate, units }, mask) => eagerMask(rate, [deriveSeed(seed, 'dropout', epoch, mask), step], [rows.length, units]));
+            const masks = dropouts.map(({ rate, units }, mask) => graphMask(rate, [deriveSeed(seed, 'dropout', epoch, mask), step], [rows.length, units]));
             referenceStep(slow, config, batchImages, batchLabels, masks);
             tf.dispose([indices, batchImages, batchLabels, ...masks]);
           }

@@ -11,7 +11,7 @@ import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConf
 import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
 import { createGraphTrainer, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
-import { assertSameTraining, disposeModel, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
+import { assertSameTraining, disposeModel, graphMask, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
 
 /** Skip (or, under CI, fail) when the graph step cannot run here. */
 async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
@@ -21,32 +21,6 @@ async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
   assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
   t.skip(unavailable);
   return false;
-}
-
-/**
- * The dropout mask the graph draws for (seed pair, shape), drawn again by
- * the same TensorFlow kernel through tfjs-node's eager binding.
- */
-function eagerMask(rate: number, seedPair: [number, number], shape: [number, number]): tf.Tensor2D {
-  const backend = tf.backend() as unknown as {
-    binding: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number; TF_INT64: number };
-    executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[]): tf.Tensor;
-  };
-  const { binding } = backend;
-  return tf.tidy(() => {
-    // Int32 seeds as in the graph (the uint32 seed wraps the same way).
-    const seed = tf.tensor1d(Int32Array.from(seedPair), 'int32');
-    const uniform = backend.executeSingleOutput(
-      'StatelessRandomUniform',
-      [
-        { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
-        { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-        { name: 'Tseed', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-      ],
-      [tf.tensor1d(shape, 'int32'), seed],
-    );
-    return tf.mul(tf.cast(tf.greaterEqual(uniform, rate), 'float32'), 1 / (1 - rate)) as tf.Tensor2D;
-  });
 }
 
 describe('graph binding', () => {
@@ -112,7 +86,7 @@ describe('graph training step', () => {
               const indices = tf.tensor1d(rows, 'int32');
               const batchImages = tf.gather(images, indices);
               const batchLabels = tf.gather(labels, indices) as tf.Tensor2D;
-              const masks = config.hiddenUnits.map((units, mask) => eagerMask(config.dropoutRate, [deriveSeed(seed, 'dropout', epoch, mask), step], [rows.length, units]));
+              const masks = config.hiddenUnits.map((units, mask) => graphMask(config.dropoutRate, [deriveSeed(seed, 'dropout', epoch, mask), step], [rows.length, units]));
               referenceStep(slow, batchImages, batchLabels, masks);
               tf.dispose([indices, batchImages, batchLabels, ...masks]);
             }
@@ -133,8 +107,8 @@ describe('graph training step', () => {
   test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {
     if (!(await needGraph(t))) return;
     const rate = 0.2;
-    const first = eagerMask(rate, [deriveSeed(1, 'dropout', 0, 0), 0], [128, 512]);
-    const second = eagerMask(rate, [deriveSeed(1, 'dropout', 0, 0), 1], [128, 512]);
+    const first = graphMask(rate, [deriveSeed(1, 'dropout', 0, 0), 0], [128, 512]);
+    const second = graphMask(rate, [deriveSeed(1, 'dropout', 0, 0), 1], [128, 512]);
     const kept = tf.tidy(() => tf.mean(tf.cast(tf.greater(first, 0), 'float32')).dataSync()[0]);
     assert.ok(Math.abs(kept - (1 - rate)) < 0.01, `kept fraction ${kept}`);
     const same = tf.tidy(() => tf.mean(tf.cast(tf.equal(first, second), 'float32')).dataSync()[0]);

@@ -39,7 +39,7 @@ const F32 = graphAttr.type('float32');
  * (rows of pixels); `values` are the weights read from the graph's
  * variables, in the order of `plan.variables`.
  */
-export function layerGraphPass(g: GraphBuilder, plan: LayerPlan, values: GraphOutput[], input: GraphOutput): GraphPass {
+export function layerGraphPass(g: GraphBuilder, plan: LayerPlan, values: GraphOutput[], input: GraphOutput, batchRows: GraphOutput): GraphPass {
   const valueOf = (variable: tf.Variable): GraphOutput => {
     const index = plan.variables.indexOf(variable);
     if (index < 0) throw new ConfigError('model', 'has a layer weight that is not among its trainable weights', 'models from createMlp() or createCnn() (no frozen layers)');
@@ -54,10 +54,11 @@ export function layerGraphPass(g: GraphBuilder, plan: LayerPlan, values: GraphOu
   const reshape = (x: GraphOutput, shape: number[]) => g.out('Reshape', [x, g.intVector(shape)], { T: F32, Tshape: graphAttr.type('int32') });
   // One seed placeholder per mask, in mask-index order (the front's Dropout layers come first).
   const dropoutSeeds: GraphOutput[] = [];
-  const dropout = (x: GraphOutput, rate: number): GraphOutput => {
+  // Dropout follows Flatten or Dense, so x is [rows, units].
+  const dropout = (x: GraphOutput, rate: number, units: number): GraphOutput => {
     const seed = g.placeholder('int32', [2]);
     dropoutSeeds.push(seed);
-    return g.float('Mul', x, g.dropoutMask(x, seed, rate));
+    return g.float('Mul', x, g.dropoutMask(batchRows, units, seed, rate));
   };
 
   let x = input;
@@ -95,14 +96,15 @@ export function layerGraphPass(g: GraphBuilder, plan: LayerPlan, values: GraphOu
         shape = [convOutputSize(height, stage.poolSize[0], stage.strides[0], stage.padding), convOutputSize(width, stage.poolSize[1], stage.strides[1], stage.padding), channels];
       }
     }
-    x = reshape(x, [-1, shape.reduce((product, dim) => product * dim, 1)]);
-    for (const { rate } of front.dropouts) x = dropout(x, rate);
+    const flatUnits = shape.reduce((product, dim) => product * dim, 1);
+    x = reshape(x, [-1, flatUnits]);
+    for (const { rate } of front.dropouts) x = dropout(x, rate, flatUnits);
   }
   for (const layer of plan.layers) {
     x = addBias(g.matMul(x, valueOf(layer.kernel)), layer.bias);
     // The output layer's softmax is inside the loss.
     if (layer.activation !== 'softmax') x = activate(x, layer.activation);
-    for (const { rate } of layer.dropouts) x = dropout(x, rate);
+    for (const { rate } of layer.dropouts) x = dropout(x, rate, layer.kernel.shape[1] ?? 0);
   }
   return {
     logits: x,

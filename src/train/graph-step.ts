@@ -24,6 +24,7 @@ import { fusedUpdate, type FusedUpdate } from './fused-update';
 import type { DenseLayer, LayerPlan } from './layer-plan';
 import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
+import type { OpTiming, SessionConfig } from './graph-proto';
 import { layerGraphPass, type GraphPass } from './graph-layers';
 
 /** What a step adds to the epoch's sums. */
@@ -39,6 +40,8 @@ export interface GraphTrainer {
   beginEpoch(epoch: number): Promise<void>;
   /** One gradient step on the training rows `indices`; `step` counts from 0 within the epoch. */
   step(indices: Int32Array, step: number): GraphStepResult;
+  /** The same step, traced by TensorFlow: how long each op took (bench/profile-step.ts). */
+  traceStep(indices: Int32Array, step: number): OpTiming[];
   /** Copy weights and optimizer state back into the model; call after an epoch's last step (also on errors). */
   endEpoch(): Promise<void>;
   /** Free the session and the graph's copy of the training data. */
@@ -58,6 +61,13 @@ const ACTIVATION_GRADIENTS: Record<DenseLayer['activation'], string | null> = { 
 let graphCounter = 0;
 
 /**
+ * How the training session runs: TensorFlow's defaults. Fewer inter-op
+ * threads, per-session pools, no thread spinning and XLA were all no faster
+ * for S1-base (bench/README.md, "Profiling the graph step").
+ */
+export const GRAPH_SESSION_CONFIG: SessionConfig = {};
+
+/**
  * Why the graph step cannot train this model here, or null if it can:
  * it needs the native backend, the graph binding and an optimizer with a
  * fused kernel.
@@ -74,7 +84,7 @@ export function graphStepUnavailable(optimizer: tf.Optimizer | null): string | n
  * Build the training graph for a model from `createMlp` and put the
  * training data into it. Throws a ConfigError if graphStepUnavailable() says why not.
  */
-export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, augment?: AugmentConfig): GraphTrainer {
+export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, augment?: AugmentConfig, sessionConfig: SessionConfig = GRAPH_SESSION_CONFIG): GraphTrainer {
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
   const rule = fusedUpdate(optimizer);
@@ -122,7 +132,8 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
 
   // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
   const values = weights.map((handle) => g.read(handle));
-  const pass = plan.front !== null ? layerGraphPass(g, plan, values, x) : denseGraphPass(g, layers, values, x);
+  const batchRows = g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') });
+  const pass = plan.front !== null ? layerGraphPass(g, plan, values, x, batchRows) : denseGraphPass(g, layers, values, x, batchRows);
   const dropoutSeeds = pass.dropoutSeeds;
 
   // Loss and accuracy sums; the gradient of the batch-mean loss.
@@ -132,7 +143,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const argMax = (logits: GraphOutput) => g.out('ArgMax', [logits, axis1], { T: graphAttr.type('float32'), Tidx: graphAttr.type('int32'), output_type: graphAttr.type('int32') });
   const matches = g.out('Equal', [argMax(pass.logits), argMax(labels)], { T: graphAttr.type('int32') });
   const correct = g.sum(g.cast(matches, 'bool', 'float32'), [0]);
-  const batchSize = g.cast(g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') }), 'int32', 'float32');
+  const batchSize = g.cast(batchRows, 'int32', 'float32');
   const { gradients, updateAfter } = pass.backward(crossEntropy, lossSum, batchSize);
 
   // One fused update per weight.
@@ -140,7 +151,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const updateAttrs = { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false), ...Object.fromEntries(Object.entries(rule.boolAttrs).map(([name, value]) => [name, graphAttr.bool(value)])) };
   const updates = weights.map((handle, index) => g.op(rule.op, rule.inputs(handle, slots[index], constants, powers, gradients[index]), updateAttrs, updateAfter[index]));
 
-  const session = new GraphSession(binding, g);
+  const session = new GraphSession(binding, g, sessionConfig);
   const flat = tf.tidy(() => tf.reshape(data.images, [count, features]));
   try {
     session.run(
@@ -162,6 +173,24 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   let epochSeeds: number[] = [];
   let currentEpoch = 0;
   const seedPairs = dropoutSeeds.map(() => new Int32Array(2));
+  /** A step's feeds: the batch's rows, the dropout seeds, augmentation transforms, beta^t; counts the iteration. */
+  const stepFeeds = (rows: Int32Array, step: number): [GraphOutput, HostTensor][] => {
+    iteration += 1;
+    const feeds: [GraphOutput, HostTensor][] = [[indices, { dtype: 'int32', shape: [rows.length], data: rows }]];
+    dropoutSeeds.forEach((placeholder, mask) => {
+      // Stored as int32 (the uint32 seed wraps), as tests can draw the same mask eagerly.
+      const pair = seedPairs[mask];
+      pair[0] = epochSeeds[mask];
+      pair[1] = step;
+      feeds.push([placeholder, { dtype: 'int32', shape: [2], data: pair }]);
+    });
+    if (augmentation !== null && augment !== undefined) {
+      const transforms = augmentTransforms(augment, rows.length, augmentation.height, augmentation.width, { seed, epoch: currentEpoch, step });
+      feeds.push([augmentation.transforms, { dtype: 'float32', shape: [rows.length, 8], data: transforms }]);
+    }
+    rule.powerBases.forEach((base, index) => feeds.push([powers[index], { dtype: 'float32', shape: [], data: Float32Array.of(Math.pow(base, iteration)) }]));
+    return feeds;
+  };
   return {
     async beginEpoch(epoch) {
       const state = await optimizer.getWeights();
@@ -183,22 +212,11 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
       currentEpoch = epoch;
     },
     step(rows, step) {
-      iteration += 1;
-      const feeds: [GraphOutput, HostTensor][] = [[indices, { dtype: 'int32', shape: [rows.length], data: rows }]];
-      dropoutSeeds.forEach((placeholder, mask) => {
-        // Stored as int32 (the uint32 seed wraps), as tests can draw the same mask eagerly.
-        const pair = seedPairs[mask];
-        pair[0] = epochSeeds[mask];
-        pair[1] = step;
-        feeds.push([placeholder, { dtype: 'int32', shape: [2], data: pair }]);
-      });
-      if (augmentation !== null && augment !== undefined) {
-        const transforms = augmentTransforms(augment, rows.length, augmentation.height, augmentation.width, { seed, epoch: currentEpoch, step });
-        feeds.push([augmentation.transforms, { dtype: 'float32', shape: [rows.length, 8], data: transforms }]);
-      }
-      rule.powerBases.forEach((base, index) => feeds.push([powers[index], { dtype: 'float32', shape: [], data: Float32Array.of(Math.pow(base, iteration)) }]));
-      const [loss, hits] = session.run(feeds, [lossSum, correct], updates);
+      const [loss, hits] = session.run(stepFeeds(rows, step), [lossSum, correct], updates);
       return { lossSum: loss.data[0] as number, correct: hits.data[0] as number };
+    },
+    traceStep(rows, step) {
+      return session.runTraced(stepFeeds(rows, step), [lossSum, correct], updates).timings;
     },
     async endEpoch() {
       await writeBack(session, stateOut, variables, optimizer, rule, iteration);
@@ -210,7 +228,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
 }
 
 /** The Dense/Dropout stack with its hand-written backward pass (same math as step.ts). */
-function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], input: GraphOutput): GraphPass {
+function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], input: GraphOutput, batchRows: GraphOutput): GraphPass {
   const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
   // Forward pass, keeping each layer's input, output and masks for the backward pass.
   let x = input;
@@ -225,7 +243,8 @@ function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: 
     const activation = ACTIVATION_OPS[layer.activation];
     if (activation !== null) output = g.float(activation, output);
     x = output;
-    const masks = layer.dropouts.map(({ rate }) => g.dropoutMask(output, dropoutSeeds[seedIndex++], rate));
+    const units = layer.kernel.shape[1] ?? 0;
+    const masks = layer.dropouts.map(({ rate }) => g.dropoutMask(batchRows, units, dropoutSeeds[seedIndex++], rate));
     for (const mask of masks) x = g.float('Mul', x, mask);
     return { kernel, input: layerInput, output, masks };
   });

@@ -9,11 +9,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { decodeStepStats, encodeFullTrace, encodeSessionConfig, type OpTiming, type SessionConfig } from './graph-proto';
 
 /** Data types the binding passes in and out. */
 export type GraphDtype = 'float32' | 'int32' | 'int64';
-/** Data types an op attr can name (bool results of comparisons are never fetched). */
-type AttrDtype = GraphDtype | 'bool';
+/** Data types an op attr can name (bool results of comparisons and uint16 random bits are never fetched). */
+type AttrDtype = GraphDtype | 'bool' | 'uint16';
 type HostArray = Float32Array | Int32Array | BigInt64Array;
 
 /** One output of an op: [op id, output index]. */
@@ -41,13 +42,15 @@ interface NativeGraph {
   addGradients(ys: GraphOutput[], xs: GraphOutput[], dys?: GraphOutput[]): GraphOutput[];
   addOp(type: string, name: string, inputs: (GraphOutput | GraphOutput[])[], attrs: ({ name: string } & GraphAttr)[], controlInputs: number[]): number;
 }
+type NativeFeed = { output: GraphOutput } & HostTensor;
 interface NativeSession {
-  run(feeds: ({ output: GraphOutput } & HostTensor)[], fetches: GraphOutput[], targets: number[]): HostTensor[];
+  run(feeds: NativeFeed[], fetches: GraphOutput[], targets: number[]): HostTensor[];
+  runTraced(feeds: NativeFeed[], fetches: GraphOutput[], targets: number[], runOptions: Uint8Array): { outputs: HostTensor[]; metadata: Uint8Array };
   close(): void;
 }
 interface NativeModule {
   Graph: new () => NativeGraph;
-  Session: new (graph: NativeGraph) => NativeSession;
+  Session: new (graph: NativeGraph, config?: Uint8Array) => NativeSession;
   tensorflowVersion: string;
 }
 
@@ -161,15 +164,27 @@ export class GraphBuilder {
   }
 
   /**
-   * Inverted dropout's mask for `x`, as Keras draws it: keep where a uniform
-   * draw is >= rate, scale kept units by 1/(1-rate). The draw is stateless,
-   * keyed by the int32 pair fed to `seed`.
+   * Inverted dropout's mask for an activation of shape [rows, units], as
+   * Keras draws it: keep a unit with probability 1 - rate, scale kept units
+   * by 1/(1-rate). The draw is stateless, keyed by the int32 pair fed to
+   * `seed`, and needs only the row count, not the activation: it runs
+   * while the matrix product that makes the activation does.
+   *
+   * Why 16 random bits per unit (kept where they are >= round(rate * 65536),
+   * so with probability 1 - rate to within 1/65536) and not a float32
+   * uniform: the Philox generator makes 128 bits per call, so this is half
+   * the generator work of 32-bit floats, about 0.1 ms of an S1-base step
+   * (bench/profile-step.ts). Int64 draws are bitcast to uint16, four per draw.
    */
-  dropoutMask(x: GraphOutput, seed: GraphOutput, rate: number): GraphOutput {
-    const shape = this.out('Shape', [x], { T: attr.type('float32'), out_type: attr.type('int32') });
-    const uniform = this.out('StatelessRandomUniform', [shape, seed], { dtype: attr.type('float32'), T: attr.type('int32'), Tseed: attr.type('int32') });
-    const keep = this.cast(this.float('GreaterEqual', uniform, this.constant(rate)), 'bool', 'float32');
-    return this.float('Mul', keep, this.constant(1 / (1 - rate)));
+  dropoutMask(rows: GraphOutput, units: number, seed: GraphOutput, rate: number): GraphOutput {
+    const pack = (values: GraphOutput[]) => this.out('Pack', [values], { T: attr.type('int32'), N: attr.int(values.length), axis: attr.int(0) });
+    const drawsPerRow = Math.ceil(units / 4);
+    const draws = this.out('StatelessRandomUniformFullInt', [pack([rows, this.constant(drawsPerRow, 'int32')]), seed], { dtype: attr.type('int64'), T: attr.type('int32'), Tseed: attr.type('int32') });
+    const bitsIn3d = this.out('Bitcast', [draws], { T: attr.type('int64'), type: attr.type('uint16') });
+    let bits = this.out('Reshape', [bitsIn3d, pack([rows, this.constant(drawsPerRow * 4, 'int32')])], { T: attr.type('uint16'), Tshape: attr.type('int32') });
+    if (units % 4 !== 0) bits = this.out('Slice', [bits, this.intVector([0, 0]), this.intVector([-1, units])], { T: attr.type('uint16'), Index: attr.type('int32') });
+    const keep = this.out('GreaterEqual', [this.cast(bits, 'uint16', 'int32'), this.constant(Math.round(rate * 65536), 'int32')], { T: attr.type('int32') });
+    return this.float('Mul', this.cast(keep, 'bool', 'float32'), this.constant(1 / (1 - rate)));
   }
 
   /**
@@ -186,8 +201,8 @@ export class GraphSession {
   private readonly native: NativeSession;
   private closed = false;
 
-  constructor(module: NativeModule, graph: GraphBuilder) {
-    this.native = new module.Session(graph.native);
+  constructor(module: NativeModule, graph: GraphBuilder, config?: SessionConfig) {
+    this.native = config !== undefined ? new module.Session(graph.native, encodeSessionConfig(config)) : new module.Session(graph.native);
   }
 
   run(feeds: [GraphOutput, HostTensor][], fetches: GraphOutput[] = [], targets: number[] = []): HostTensor[] {
@@ -196,6 +211,17 @@ export class GraphSession {
       fetches,
       targets,
     );
+  }
+
+  /** The same run, traced: also returns how long each op took (for profiling, bench/profile-step.ts). */
+  runTraced(feeds: [GraphOutput, HostTensor][], fetches: GraphOutput[] = [], targets: number[] = []): { outputs: HostTensor[]; timings: OpTiming[] } {
+    const { outputs, metadata } = this.native.runTraced(
+      feeds.map(([output, tensor]) => ({ output, ...tensor })),
+      fetches,
+      targets,
+      encodeFullTrace(),
+    );
+    return { outputs, timings: decodeStepStats(metadata) };
   }
 
   close(): void {

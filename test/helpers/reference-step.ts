@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { tf, DEFAULT_MLP, type MlpConfig } from '../../src';
+import { GraphBuilder, GraphSession, graphBinding } from '../../src/train/graph';
 import { planLayers, type LayerPlan } from '../../src/train/layer-plan';
 import { SeededRandom } from '../../src/util/random';
 
@@ -80,5 +81,23 @@ export async function assertSameTraining(fast: tf.LayersModel, slow: tf.LayersMo
   if (fastState.slots.length > 0) {
     const slotDifference = maxDifference(fastState.slots, slowState.slots);
     assert.ok(slotDifference < 2e-5, `optimizer state differs by ${slotDifference}`);
+  }
+}
+
+/**
+ * The dropout mask the training graph draws for (seed pair, shape), drawn
+ * again by the same builder method in a graph of its own.
+ */
+export function graphMask(rate: number, seedPair: [number, number], [rows, units]: [number, number]): tf.Tensor2D {
+  const g = new GraphBuilder(graphBinding().module!);
+  const seed = g.placeholder('int32', [2]);
+  const mask = g.dropoutMask(g.constant(rows, 'int32'), units, seed, rate);
+  const session = new GraphSession(graphBinding().module!, g);
+  try {
+    // Int32 seeds as in the graph (the uint32 seed wraps the same way).
+    const [value] = session.run([[seed, { dtype: 'int32', shape: [2], data: Int32Array.from(seedPair) }]], [mask]);
+    return tf.tensor2d(value.data as Float32Array, [rows, units]);
+  } finally {
+    session.close();
   }
 }
