@@ -18,8 +18,8 @@ import {
   NO_AUGMENT,
 } from '../src';
 import { applyTransforms, augmentTransforms, transformMatrix } from '../src/train/augment';
-import { graphStepUnavailable } from '../src/train/graph-step';
-import { disposeModel } from './helpers/reference-step';
+import { createGraphTrainer, graphStepUnavailable } from '../src/train/graph-step';
+import { disposeModel, planOf } from './helpers/reference-step';
 
 /** A 5x7 image with distinct values: pixel (r, c) = 1 + r * 7 + c. */
 function knownImage(height = 5, width = 7): number[][] {
@@ -143,6 +143,43 @@ describe('fit with augmentation', () => {
     graph.forEach((loss, epoch) => assert.ok(Math.abs(loss - eager[epoch]) < 1e-3, `epoch ${epoch}: graph ${loss} vs eager ${eager[epoch]}`));
     assert.ok(Math.abs(graph[2] - plain[2]) > 1e-3, 'augmentation changes training');
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  test('the graph step prepares the next batch during a step: same losses as preparing each batch alone, and a wrong guess is redone', async (t) => {
+    await initBackend();
+    const unavailable = graphStepUnavailable(null);
+    if (unavailable !== null) {
+      assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
+      t.skip(unavailable);
+      return;
+    }
+    const { images, labels } = bars(21);
+    const oneHot = tf.oneHot(labels, 10).toFloat() as tf.Tensor2D;
+    // Odd batch sizes: the pieces the transform is cut into differ in size, one may be empty.
+    const batches = [Int32Array.of(3, 0, 6, 1, 5, 11, 20), Int32Array.of(2, 4, 9), Int32Array.of(7), Int32Array.of(8, 10, 12, 13, 14)];
+    const run = async (mode: 'alone' | 'ahead' | 'wrong guess') => {
+      const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [16], dropoutRate: 0, seed: 3 });
+      const trainer = createGraphTrainer(planOf(model), model.optimizer, { images, labels: oneHot }, 5, DEFAULT_AUGMENT);
+      try {
+        await trainer.beginEpoch(0);
+        return batches.map((rows, step) => {
+          const next = step + 1 < batches.length ? { indices: batches[step + 1], step: step + 1 } : undefined;
+          if (mode === 'alone') return trainer.step(rows, step).lossSum;
+          // The guess names other rows than the next call trains on.
+          if (mode === 'wrong guess' && next !== undefined) return trainer.step(rows, step, { indices: Int32Array.of(15, 16, 17), step: next.step }).lossSum;
+          return trainer.step(rows, step, next).lossSum;
+        });
+      } finally {
+        trainer.dispose();
+        disposeModel(model);
+      }
+    };
+    const alone = await run('alone');
+    for (const mode of ['ahead', 'wrong guess'] as const) {
+      const losses = await run(mode);
+      losses.forEach((loss, step) => assert.ok(Math.abs(loss - alone[step]) < 1e-5, `${mode}, step ${step}: ${loss} vs ${alone[step]} when each batch is prepared alone`));
+    }
+    tf.dispose([images, labels, oneHot]);
   });
 
   test('a resumed run sees what the uninterrupted run saw (same losses)', async () => {

@@ -261,7 +261,9 @@ async function graphEpoch(trainer: GraphTrainer, epoch: number, order: Int32Arra
   let correct = 0;
   return {
     step(step, start, size) {
-      const result = trainer.step(rows.subarray(start, start + size), step);
+      const nextStart = start + size;
+      const next = nextStart < rows.length ? { indices: rows.subarray(nextStart, Math.min(nextStart + size, rows.length)), step: step + 1 } : undefined;
+      const result = trainer.step(rows.subarray(start, start + size), step, next);
       lossSum += result.lossSum;
       correct += result.correct;
     },

@@ -38,14 +38,36 @@ interface GraphStepResult {
 export interface GraphTrainer {
   /** Copy the model's weights and optimizer state into the graph; call before an epoch's first step. */
   beginEpoch(epoch: number): Promise<void>;
-  /** One gradient step on the training rows `indices`; `step` counts from 0 within the epoch. */
-  step(indices: Int32Array, step: number): GraphStepResult;
+  /**
+   * One gradient step on the training rows `indices`; `step` counts from 0
+   * within the epoch. `next`, the batch the following call will train on,
+   * lets the graph prepare that batch during this step (augmentation).
+   */
+  step(indices: Int32Array, step: number, next?: NextBatch): GraphStepResult;
   /** The same step, traced by TensorFlow: how long each op took (bench/profile-step.ts). */
   traceStep(indices: Int32Array, step: number): OpTiming[];
   /** Copy weights and optimizer state back into the model; call after an epoch's last step (also on errors). */
   endEpoch(): Promise<void>;
   /** Free the session and the graph's copy of the training data. */
   dispose(): void;
+}
+
+/** The rows and step number of the batch after this one. */
+export interface NextBatch {
+  indices: Int32Array;
+  step: number;
+}
+
+/** The augmentation in the training graph: the batch after this one, transformed into a variable. */
+interface Prefetch {
+  /** The rows to gather and transform. */
+  rows: GraphOutput;
+  transform: GraphAugmentation;
+  /** Assign the transformed rows (before a step). */
+  alone: number;
+  /** The same, after the step has read the current batch (inside a step). */
+  alongside: number;
+  config: AugmentConfig;
 }
 
 /** Training data as `fit` prepared it: float images (any shape, one row per example) and one-hot labels. */
@@ -119,15 +141,26 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const powers = rule.powerBases.map(() => g.placeholder('float32', []));
 
   const axis0 = g.constant(0, 'int32');
-  const gather = (handle: GraphOutput) =>
-    g.out('GatherV2', [g.read(handle), indices, axis0], { Tparams: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), Taxis: graphAttr.type('int32'), batch_dims: graphAttr.int(0) });
-  const labels = gather(labelsVar);
-  let x = gather(imagesVar);
-  // Random rotation/shift/zoom of the batch, transforms fed per step (augment.ts).
-  let augmentation: GraphAugmentation | null = null;
+  const gather = (handle: GraphOutput, rows: GraphOutput) =>
+    g.out('GatherV2', [g.read(handle), rows, axis0], { Tparams: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), Taxis: graphAttr.type('int32'), batch_dims: graphAttr.int(0) });
+  const labels = gather(labelsVar, indices);
+  let x = gather(imagesVar, indices);
+  // Random rotation/shift/zoom (augment.ts), transforms fed per step. The
+  // batch is augmented one step ahead into a variable: the transform (about
+  // as much CPU as a matrix product) runs beside the step before, not in
+  // front of its first matrix product.
+  let augmentation: Prefetch | null = null;
   if (augment !== undefined) {
     const [height, width] = imageSizeOf(data.images.shape);
-    ({ output: x, augmentation } = addGraphAugmentation(g, x, height, width));
+    const rows = g.placeholder('int32', [-1]);
+    const { output, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, rows), height, width);
+    const prepared = newVariable([-1, features]);
+    const assign = (controlInputs: number[]) => g.op('AssignVariableOp', [prepared, output], { dtype: graphAttr.type('float32') }, controlInputs);
+    const alone = assign([]);
+    x = g.read(prepared);
+    // After this step has read its batch.
+    const alongside = assign([x[0]]);
+    augmentation = { rows, transform, alone, alongside, config: augment };
   }
 
   // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
@@ -184,15 +217,31 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
       pair[1] = step;
       feeds.push([placeholder, { dtype: 'int32', shape: [2], data: pair }]);
     });
-    if (augmentation !== null && augment !== undefined) {
-      const transforms = augmentTransforms(augment, rows.length, augmentation.height, augmentation.width, { seed, epoch: currentEpoch, step });
-      feeds.push([augmentation.transforms, { dtype: 'float32', shape: [rows.length, 8], data: transforms }]);
-    }
     rule.powerBases.forEach((base, index) => feeds.push([powers[index], { dtype: 'float32', shape: [], data: Float32Array.of(Math.pow(base, iteration)) }]));
     return feeds;
   };
+  /** The augmented batch in the graph's variable: which rows, at which step of which epoch. */
+  let prepared: { epoch: number; step: number; rows: Int32Array } | null = null;
+  const prepareFeeds = (prefetch: Prefetch, rows: Int32Array, step: number): [GraphOutput, HostTensor][] => [
+    [prefetch.rows, { dtype: 'int32', shape: [rows.length], data: rows }],
+    ...prefetch.transform.feeds(augmentTransforms(prefetch.config, rows.length, prefetch.transform.height, prefetch.transform.width, { seed, epoch: currentEpoch, step })),
+  ];
+  const isPrepared = (rows: Int32Array, step: number) =>
+    prepared !== null && prepared.epoch === currentEpoch && prepared.step === step && prepared.rows.length === rows.length && prepared.rows.every((row, index) => row === rows[index]);
+  /** Feeds and targets of a step; with augmentation, also the next step's batch (and this one's if it is not ready). */
+  const stepRun = (rows: Int32Array, step: number, next?: NextBatch): { feeds: [GraphOutput, HostTensor][]; targets: number[] } => {
+    const feeds = stepFeeds(rows, step);
+    if (augmentation === null) return { feeds, targets: updates };
+    if (!isPrepared(rows, step)) session.run(prepareFeeds(augmentation, rows, step), [], [augmentation.alone]);
+    prepared = null;
+    if (next === undefined) return { feeds, targets: updates };
+    feeds.push(...prepareFeeds(augmentation, next.indices, next.step));
+    prepared = { epoch: currentEpoch, step: next.step, rows: next.indices.slice() };
+    return { feeds, targets: [...updates, augmentation.alongside] };
+  };
   return {
     async beginEpoch(epoch) {
+      prepared = null;
       const state = await optimizer.getWeights();
       const [iterations, ...slotValues] = state;
       iteration = iterations !== undefined ? (await iterations.tensor.data())[0] : 0;
@@ -211,12 +260,14 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
       epochSeeds = dropoutSeeds.map((_, mask) => deriveSeed(seed, 'dropout', epoch, mask));
       currentEpoch = epoch;
     },
-    step(rows, step) {
-      const [loss, hits] = session.run(stepFeeds(rows, step), [lossSum, correct], updates);
+    step(rows, step, next) {
+      const { feeds, targets } = stepRun(rows, step, next);
+      const [loss, hits] = session.run(feeds, [lossSum, correct], targets);
       return { lossSum: loss.data[0] as number, correct: hits.data[0] as number };
     },
     traceStep(rows, step) {
-      return session.runTraced(stepFeeds(rows, step), [lossSum, correct], updates).timings;
+      const { feeds, targets } = stepRun(rows, step);
+      return session.runTraced(feeds, [lossSum, correct], targets).timings;
     },
     async endEpoch() {
       await writeBack(session, stateOut, variables, optimizer, rule, iteration);
