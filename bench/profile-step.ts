@@ -7,7 +7,8 @@
  *   MNIST_LAB_DATA=/work/shared/datasets flock /work/wt/bench.lock \
  *     node --import tsx bench/profile-step.ts --steps 375 [--intra 2 --inter 1 --xla --no-spin --per-session]
  *
- * Session flags override GRAPH_SESSION_CONFIG (src/train/graph-step.ts);
+ * `--steps-per-run N` groups steps per session call as `fit` does (default
+ * graphStepsPerRun()). Session flags override GRAPH_SESSION_CONFIG (src/train/graph-step.ts);
  * `--default-session` uses TensorFlow's defaults, to compare against;
  * `--timeline-min 0` lists every op of the step's timeline; `--top N` the N slowest.
  */
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       'per-session': { type: 'boolean', default: false },
       'default-session': { type: 'boolean', default: false },
       top: { type: 'string', default: '25' },
+      'steps-per-run': { type: 'string' },
       'timeline-min': { type: 'string', default: '5' },
     },
   });
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
   const validation = prepareData(data.validationImages, data.validationLabels, 10, owned);
   const optimizer = model.optimizer;
   if (optimizer == null) throw new Error('model is not compiled');
-  const trainer = createGraphTrainer(plan, optimizer, train, 42, undefined, session);
+  const trainer = createGraphTrainer(plan, optimizer, train, 42, { sessionConfig: session, stepsPerRun: values['steps-per-run'] !== undefined ? Number(values['steps-per-run']) : undefined });
 
   const steps = Number(values.steps);
   const batch = network.batchSize;
@@ -62,16 +64,22 @@ async function main(): Promise<void> {
     const start = (step * batch) % (train.count - batch + 1);
     return order.subarray(start, start + batch);
   };
-  console.log(`session config: ${JSON.stringify(session)}; ${train.count} training rows, batch ${batch}`);
+  console.log(`session config: ${JSON.stringify(session)}; ${trainer.stepsPerRun} steps per session call; ${train.count} training rows, batch ${batch}`);
   await trainer.beginEpoch(0);
-  for (let step = 0; step < 20; step++) trainer.step(rowsOf(step), step);
+  // As fit runs them: up to stepsPerRun steps per session call.
+  const runSteps = (count: number) => {
+    for (let first = 0; first < count; first += trainer.stepsPerRun) {
+      trainer.run(Array.from({ length: Math.min(trainer.stepsPerRun, count - first) }, (_, index) => ({ indices: rowsOf(first + index), step: first + index })));
+    }
+  };
+  runSteps(20);
   const stepMs: number[] = [];
   const cpuMs: number[] = [];
   const validationMs: number[] = [];
   for (let round = 0; round < Number(values.rounds); round++) {
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
-    for (let step = 0; step < steps; step++) trainer.step(rowsOf(step), step);
+    runSteps(steps);
     stepMs.push((performance.now() - started) / steps);
     const cpu = process.cpuUsage(cpuStarted);
     cpuMs.push((cpu.user + cpu.system) / 1000 / steps);

@@ -159,7 +159,7 @@ describe('fit with augmentation', () => {
     const batches = [Int32Array.of(3, 0, 6, 1, 5, 11, 20), Int32Array.of(2, 4, 9), Int32Array.of(7), Int32Array.of(8, 10, 12, 13, 14)];
     const run = async (mode: 'alone' | 'ahead' | 'wrong guess') => {
       const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [16], dropoutRate: 0, seed: 3 });
-      const trainer = createGraphTrainer(planOf(model), model.optimizer, { images, labels: oneHot }, 5, DEFAULT_AUGMENT);
+      const trainer = createGraphTrainer(planOf(model), model.optimizer, { images, labels: oneHot }, 5, { augment: DEFAULT_AUGMENT });
       try {
         await trainer.beginEpoch(0);
         return batches.map((rows, step) => {

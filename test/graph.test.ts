@@ -9,7 +9,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
-import { createGraphTrainer, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
+import { createGraphTrainer, graphStepsPerRun, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
 import { assertSameTraining, disposeModel, graphMask, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
 
@@ -103,6 +103,51 @@ describe('graph training step', () => {
       });
     }
   }
+
+  test('several steps in one session call train exactly as one step per call (Adam, dropout, a short last call)', async (t) => {
+    if (!(await needGraph(t))) return;
+    const config: MlpConfig = { ...TINY, optimizer: 'adam', dropoutRate: 0.3 };
+    const { images, labels } = syntheticBatch(9, 23, 16, 3);
+    const batches = [Int32Array.of(3, 0, 6, 1, 5), Int32Array.of(2, 4, 22, 21, 7), Int32Array.of(8, 9, 10, 11, 12), Int32Array.of(13, 14, 15, 16, 17), Int32Array.of(18, 19, 20)];
+    const train = async (stepsPerRun: number) => {
+      const model = createMlp(config);
+      const trainer = createGraphTrainer(planOf(model), model.optimizer, { images, labels }, 4, { stepsPerRun });
+      const losses: number[] = [];
+      try {
+        for (const epoch of [0, 1]) {
+          await trainer.beginEpoch(epoch);
+          for (let first = 0; first < batches.length; first += stepsPerRun) {
+            const group = batches.slice(first, first + stepsPerRun).map((indices, index) => ({ indices, step: first + index }));
+            for (const result of trainer.run(group)) losses.push(result.lossSum);
+          }
+          await trainer.endEpoch();
+        }
+      } finally {
+        trainer.dispose();
+      }
+      return { model, losses };
+    };
+    const single = await train(1);
+    for (const stepsPerRun of [2, 8]) {
+      const grouped = await train(stepsPerRun);
+      assert.equal(grouped.losses.length, single.losses.length);
+      grouped.losses.forEach((loss, index) => assert.ok(Math.abs(loss - single.losses[index]) < 1e-5, `${stepsPerRun} steps per call, step ${index}: loss ${loss} vs ${single.losses[index]}`));
+      await assertSameTraining(grouped.model, single.model, 2 * batches.length);
+      disposeModel(grouped.model);
+    }
+    disposeModel(single.model);
+    tf.dispose([images, labels]);
+  });
+
+  test('a bad MNIST_LAB_STEPS_PER_RUN is refused with what it should be', () => {
+    process.env.MNIST_LAB_STEPS_PER_RUN = 'lots';
+    try {
+      assert.throws(() => graphStepsPerRun(), (error: unknown) => error instanceof ConfigError && /MNIST_LAB_STEPS_PER_RUN: is 'lots'.*whole number of steps from 1 to 1000/.test(error.message));
+    } finally {
+      delete process.env.MNIST_LAB_STEPS_PER_RUN;
+    }
+    assert.equal(graphStepsPerRun(), 8);
+  });
 
   test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {
     if (!(await needGraph(t))) return;

@@ -125,7 +125,7 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
     const engine = selectTrainStep(optimizer);
     const augmenting = augmentActive(augment);
     const imageSize = augmenting ? imageSizeOf(train.images.shape) : null;
-    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed, augmenting ? augment : undefined);
+    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed, { augment: augmenting ? augment : undefined });
     const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
     await options.callbacks?.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
@@ -136,23 +136,23 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
       const started = performance.now();
       let lastYield = started;
       const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
-      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, deriveSeed(config.seed, 'dropout', epoch), imageSize !== null ? { config: augment, seed: config.seed, epoch, height: imageSize[0], width: imageSize[1] } : null);
+      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count, config.batchSize) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, config.batchSize, deriveSeed(config.seed, 'dropout', epoch), imageSize !== null ? { config: augment, seed: config.seed, epoch, height: imageSize[0], width: imageSize[1] } : null);
       let seen = 0;
       try {
-        for (let step = 0; step < steps; step++) {
-          const start = step * config.batchSize;
-          const size = Math.min(config.batchSize, train.count - start);
-          runner.step(step, start, size);
-          seen += size;
+        // The graph step runs several steps per call (Keras's steps_per_execution); progress is seen between calls.
+        for (let step = 0; step < steps; ) {
+          const count = Math.min(runner.stepsPerCall, steps - step);
+          seen += runner.run(step, count);
+          step += count;
           const now = performance.now();
-          if (reporter.wantsUpdate(now / 1000) && step + 1 < steps) {
-            reporter.batch(step + 1, steps, (now - started) / 1000, runner.means(seen), now / 1000);
+          if (reporter.wantsUpdate(now / 1000) && step < steps) {
+            reporter.batch(step, steps, (now - started) / 1000, runner.means(seen), now / 1000);
           }
           if (now - lastYield > YIELD_EVERY_SECONDS * 1000) {
             await yieldToEventLoop();
             lastYield = performance.now();
           }
-          interrupt.check(epoch, config.epochs, step + 1, steps);
+          interrupt.check(epoch, config.epochs, step, steps);
         }
       } finally {
         await runner.finish();
@@ -194,7 +194,10 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
 
 /** One epoch of training steps; `means` reads the running loss and accuracy. */
 interface EpochRunner {
-  step(step: number, start: number, size: number): void;
+  /** The most steps one `run` takes. */
+  stepsPerCall: number;
+  /** Steps `first` to `first + count - 1`; returns how many examples they trained on. */
+  run(first: number, count: number): number;
   means(seen: number): { loss: number; acc: number };
   /** Weights back into the model; call after the last step, also on errors. */
   finish(): Promise<void>;
@@ -211,6 +214,7 @@ async function eagerEpoch(
   fused: boolean,
   train: PreparedData,
   order: Int32Array | null,
+  batchSize: number,
   dropoutSeed: number,
   augment: EagerAugment | null,
 ): Promise<EpochRunner> {
@@ -224,19 +228,30 @@ async function eagerEpoch(
   const sums = tf.tidy(() => ({ loss: tf.variable(tf.scalar(0), false), correct: tf.variable(tf.scalar(0), false) }));
   let final: [number, number] | null = null;
   const read = (): [number, number] => final ?? [sums.loss.dataSync()[0], sums.correct.dataSync()[0]];
+  /** One batch: rows `start` to `start + size - 1` of the epoch's order. */
+  const trainBatch = (step: number, start: number, size: number) =>
+    tf.tidy(() => {
+      const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
+      const gathered = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
+      const batchImages = augment !== null ? applyTransforms(gathered, augmentTransforms(augment.config, size, augment.height, augment.width, { seed: augment.seed, epoch: augment.epoch, step })) : gathered;
+      const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
+      const masks = maskShapes.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
+      // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
+      const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
+      sums.loss.assign(tf.add(sums.loss, lossSum));
+      sums.correct.assign(tf.add(sums.correct, correct));
+    });
   return {
-    step(step, start, size) {
-      tf.tidy(() => {
-        const indices = orderTensor !== null ? tf.slice(orderTensor, start, size) : null;
-        const gathered = indices !== null ? tf.gather(train.images, indices) : tf.slice(train.images, start, size);
-        const batchImages = augment !== null ? applyTransforms(gathered, augmentTransforms(augment.config, size, augment.height, augment.width, { seed: augment.seed, epoch: augment.epoch, step })) : gathered;
-        const batchLabels = (indices !== null ? tf.gather(train.labels, indices) : tf.slice(train.labels, start, size)) as tf.Tensor2D;
-        const masks = maskShapes.map(({ rate, units }) => tf.tensor2d(dropoutRandom.dropoutMask(size * units, rate), [size, units]));
-        // Hand-written gradients and fused optimizer kernels (see step.ts); metrics stay on the backend.
-        const { lossSum, correct } = trainStep.run(batchImages, batchLabels, masks);
-        sums.loss.assign(tf.add(sums.loss, lossSum));
-        sums.correct.assign(tf.add(sums.correct, correct));
-      });
+    stepsPerCall: 1,
+    run(first, count) {
+      let seen = 0;
+      for (let index = first; index < first + count; index++) {
+        const start = index * batchSize;
+        const size = Math.min(batchSize, train.count - start);
+        trainBatch(index, start, size);
+        seen += size;
+      }
+      return seen;
     },
     means(seen) {
       const [lossSum, correct] = read();
@@ -254,18 +269,25 @@ async function eagerEpoch(
 }
 
 /** An epoch of graph steps (graph-step.ts): one session call per batch, sums kept in JavaScript. */
-async function graphEpoch(trainer: GraphTrainer, epoch: number, order: Int32Array | null, count: number): Promise<EpochRunner> {
+async function graphEpoch(trainer: GraphTrainer, epoch: number, order: Int32Array | null, count: number, batchSize: number): Promise<EpochRunner> {
   await trainer.beginEpoch(epoch);
   const rows = order ?? Int32Array.from({ length: count }, (_, row) => row);
+  const batch = (step: number) => ({ indices: rows.subarray(step * batchSize, Math.min((step + 1) * batchSize, count)), step });
+  const steps = Math.ceil(count / batchSize);
   let lossSum = 0;
   let correct = 0;
   return {
-    step(step, start, size) {
-      const nextStart = start + size;
-      const next = nextStart < rows.length ? { indices: rows.subarray(nextStart, Math.min(nextStart + size, rows.length)), step: step + 1 } : undefined;
-      const result = trainer.step(rows.subarray(start, start + size), step, next);
-      lossSum += result.lossSum;
-      correct += result.correct;
+    stepsPerCall: trainer.stepsPerRun,
+    run(first, stepCount) {
+      const batches = Array.from({ length: stepCount }, (_, index) => batch(first + index));
+      const next = first + stepCount < steps ? batch(first + stepCount) : undefined;
+      let seen = 0;
+      trainer.run(batches, next).forEach((result, index) => {
+        lossSum += result.lossSum;
+        correct += result.correct;
+        seen += batches[index].indices.length;
+      });
+      return seen;
     },
     means: (seen) => ({ loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1) }),
     finish: () => trainer.endEpoch(),

@@ -38,13 +38,17 @@ interface GraphStepResult {
 export interface GraphTrainer {
   /** Copy the model's weights and optimizer state into the graph; call before an epoch's first step. */
   beginEpoch(epoch: number): Promise<void>;
+  /** The most steps one `run` takes (Keras's `steps_per_execution`). */
+  readonly stepsPerRun: number;
   /**
-   * One gradient step on the training rows `indices`; `step` counts from 0
-   * within the epoch. `next`, the batch the following call will train on,
-   * lets the graph prepare that batch during this step (augmentation).
+   * Gradient steps on `batches` (1 to `stepsPerRun`), one after the other,
+   * in one session call. `next`, the batch the following call starts with,
+   * lets the graph prepare it during this call (augmentation).
    */
-  step(indices: Int32Array, step: number, next?: NextBatch): GraphStepResult;
-  /** The same step, traced by TensorFlow: how long each op took (bench/profile-step.ts). */
+  run(batches: readonly StepBatch[], next?: StepBatch): GraphStepResult[];
+  /** One step on the training rows `indices`; `step` counts from 0 within the epoch. */
+  step(indices: Int32Array, step: number, next?: StepBatch): GraphStepResult;
+  /** One step, traced by TensorFlow: how long each op took (bench/profile-step.ts). */
   traceStep(indices: Int32Array, step: number): OpTiming[];
   /** Copy weights and optimizer state back into the model; call after an epoch's last step (also on errors). */
   endEpoch(): Promise<void>;
@@ -52,21 +56,46 @@ export interface GraphTrainer {
   dispose(): void;
 }
 
-/** The rows and step number of the batch after this one. */
-export interface NextBatch {
+/** A batch: its training rows and its step number within the epoch. */
+export interface StepBatch {
   indices: Int32Array;
   step: number;
 }
 
-/** The augmentation in the training graph: the batch after this one, transformed into a variable. */
+/** How a graph trainer runs (createGraphTrainer's options). */
+export interface GraphTrainerOptions {
+  /** Random rotation/shift/zoom of every batch; absent = none. */
+  augment?: AugmentConfig;
+  /** Session flags (threads, XLA); TensorFlow's defaults unless given. */
+  sessionConfig?: SessionConfig;
+  /** The most steps one session call runs (Keras's `steps_per_execution`); default graphStepsPerRun(). */
+  stepsPerRun?: number;
+}
+
+/** The ops of one step in the graph: what to feed, fetch and run. */
+interface StepOps {
+  indices: GraphOutput;
+  powers: GraphOutput[];
+  dropoutSeeds: GraphOutput[];
+  /** The step's own augmentation (null: none, or the call's first step, which reads the prepared batch). */
+  transform: GraphAugmentation | null;
+  lossSum: GraphOutput;
+  correct: GraphOutput;
+  updates: number[];
+}
+
+/** The augmentation of a call's first batch, made during the call before into a variable. */
 interface Prefetch {
   /** The rows to gather and transform. */
   rows: GraphOutput;
   transform: GraphAugmentation;
-  /** Assign the transformed rows (before a step). */
+  /** The variable holding the transformed rows. */
+  prepared: GraphOutput;
+  /** Assign the transformed rows (before a call). */
   alone: number;
-  /** The same, after the step has read the current batch (inside a step). */
+  /** The same, after the call's first step has read the variable (inside a call). */
   alongside: number;
+  assign(controlInputs: number[]): number;
   config: AugmentConfig;
 }
 
@@ -90,6 +119,23 @@ let graphCounter = 0;
 export const GRAPH_SESSION_CONFIG: SessionConfig = {};
 
 /**
+ * Steps per session call, as Keras's `steps_per_execution`: the steps of a
+ * call are one graph, so TensorFlow starts a step's batch gather and dropout
+ * draws while the step before still updates its weights, and the call's
+ * fixed cost is paid once. Progress and Ctrl-C are seen between calls.
+ */
+export const GRAPH_STEPS_PER_RUN = 8;
+
+/** Steps per session call: GRAPH_STEPS_PER_RUN, or MNIST_LAB_STEPS_PER_RUN when set (to measure the difference). */
+export function graphStepsPerRun(): number {
+  const requested = process.env.MNIST_LAB_STEPS_PER_RUN ?? '';
+  if (requested === '') return GRAPH_STEPS_PER_RUN;
+  const steps = Number(requested);
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new ConfigError('MNIST_LAB_STEPS_PER_RUN', `is '${requested}'`, `a whole number of steps from 1 to 1000, or unset for ${GRAPH_STEPS_PER_RUN}`);
+  return steps;
+}
+
+/**
  * Why the graph step cannot train this model here, or null if it can:
  * it needs the native backend, the graph binding and an optimizer with a
  * fused kernel.
@@ -106,7 +152,9 @@ export function graphStepUnavailable(optimizer: tf.Optimizer | null): string | n
  * Build the training graph for a model from `createMlp` and put the
  * training data into it. Throws a ConfigError if graphStepUnavailable() says why not.
  */
-export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, augment?: AugmentConfig, sessionConfig: SessionConfig = GRAPH_SESSION_CONFIG): GraphTrainer {
+export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, options: GraphTrainerOptions = {}): GraphTrainer {
+  const { augment, sessionConfig = GRAPH_SESSION_CONFIG, stepsPerRun = graphStepsPerRun() } = options;
+  if (!Number.isInteger(stepsPerRun) || stepsPerRun < 1) throw new ConfigError('stepsPerRun', `is ${stepsPerRun}`, 'a whole number of steps, 1 or more');
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
   const rule = fusedUpdate(optimizer);
@@ -136,53 +184,70 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const stateIn = stateHandles.map((handle, index) => g.assigner(handle, stateShapes[index]));
   const stateOut = stateHandles.map((handle) => g.read(handle));
 
-  // The step's inputs: row indices, beta^t for Adam (and, from the pass, one seed pair per dropout mask).
-  const indices = g.placeholder('int32', [-1]);
-  const powers = rule.powerBases.map(() => g.placeholder('float32', []));
-
   const axis0 = g.constant(0, 'int32');
   const gather = (handle: GraphOutput, rows: GraphOutput) =>
     g.out('GatherV2', [g.read(handle), rows, axis0], { Tparams: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), Taxis: graphAttr.type('int32'), batch_dims: graphAttr.int(0) });
-  const labels = gather(labelsVar, indices);
-  let x = gather(imagesVar, indices);
-  // Random rotation/shift/zoom (augment.ts), transforms fed per step. The
-  // batch is augmented one step ahead into a variable: the transform (about
-  // as much CPU as a matrix product) runs beside the step before, not in
-  // front of its first matrix product.
-  let augmentation: Prefetch | null = null;
-  if (augment !== undefined) {
-    const [height, width] = imageSizeOf(data.images.shape);
+  const imageSize = augment !== undefined ? imageSizeOf(data.images.shape) : null;
+
+  // Random rotation/shift/zoom (augment.ts), transforms fed per step. A
+  // call's first batch is augmented one call ahead into a variable: the
+  // transform (about as much CPU as a matrix product) runs beside the steps
+  // before, not in front of the call's first matrix product.
+  let prefetch: Prefetch | null = null;
+  if (augment !== undefined && imageSize !== null) {
     const rows = g.placeholder('int32', [-1]);
-    const { output, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, rows), height, width);
+    const { output, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, rows), imageSize[0], imageSize[1]);
     const prepared = newVariable([-1, features]);
     const assign = (controlInputs: number[]) => g.op('AssignVariableOp', [prepared, output], { dtype: graphAttr.type('float32') }, controlInputs);
-    const alone = assign([]);
-    x = g.read(prepared);
-    // After this step has read its batch.
-    const alongside = assign([x[0]]);
-    augmentation = { rows, transform, alone, alongside, config: augment };
+    // `alongside` is completed below, once the first step has read the variable.
+    prefetch = { rows, transform, prepared, alone: assign([]), alongside: -1, assign, config: augment };
   }
 
-  // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
-  const values = weights.map((handle) => g.read(handle));
-  const batchRows = g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') });
-  const pass = plan.front !== null ? layerGraphPass(g, plan, values, x, batchRows) : denseGraphPass(g, layers, values, x, batchRows);
-  const dropoutSeeds = pass.dropoutSeeds;
-
-  // Loss and accuracy sums; the gradient of the batch-mean loss.
-  const crossEntropy = g.op('SoftmaxCrossEntropyWithLogits', [pass.logits, labels], { T: graphAttr.type('float32') });
-  const lossSum = g.sum([crossEntropy, 0], [0]);
-  const axis1 = g.constant(1, 'int32');
-  const argMax = (logits: GraphOutput) => g.out('ArgMax', [logits, axis1], { T: graphAttr.type('float32'), Tidx: graphAttr.type('int32'), output_type: graphAttr.type('int32') });
-  const matches = g.out('Equal', [argMax(pass.logits), argMax(labels)], { T: graphAttr.type('int32') });
-  const correct = g.sum(g.cast(matches, 'bool', 'float32'), [0]);
-  const batchSize = g.cast(batchRows, 'int32', 'float32');
-  const { gradients, updateAfter } = pass.backward(crossEntropy, lossSum, batchSize);
-
-  // One fused update per weight.
+  // Constants of the update rule, shared by the steps.
   const constants = rule.constants.map((value) => g.constant(value));
   const updateAttrs = { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false), ...Object.fromEntries(Object.entries(rule.boolAttrs).map(([name, value]) => [name, graphAttr.bool(value)])) };
-  const updates = weights.map((handle, index) => g.op(rule.op, rule.inputs(handle, slots[index], constants, powers, gradients[index]), updateAttrs, updateAfter[index]));
+  const axis1 = g.constant(1, 'int32');
+  const argMax = (logits: GraphOutput) => g.out('ArgMax', [logits, axis1], { T: graphAttr.type('float32'), Tidx: graphAttr.type('int32'), output_type: graphAttr.type('int32') });
+
+  /** One training step whose weight reads wait for the ops in `after` (the step before's updates). */
+  const buildStep = (position: number, after: number[]): StepOps => {
+    // The step's inputs: row indices, beta^t for Adam (and, from the pass, one seed pair per dropout mask).
+    const indices = g.placeholder('int32', [-1]);
+    const powers = rule.powerBases.map(() => g.placeholder('float32', []));
+    const labels = gather(labelsVar, indices);
+    let x: GraphOutput;
+    let transform: GraphAugmentation | null = null;
+    if (prefetch !== null && position === 0) {
+      x = g.read(prefetch.prepared);
+      // The next call's first batch goes into the variable once this step has read it.
+      prefetch.alongside = prefetch.assign([x[0]]);
+    } else if (prefetch !== null && imageSize !== null) {
+      ({ output: x, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, indices), imageSize[0], imageSize[1]));
+    } else {
+      x = gather(imagesVar, indices);
+    }
+
+    // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
+    const values = weights.map((handle) => g.read(handle, after));
+    const batchRows = g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') });
+    const pass = plan.front !== null ? layerGraphPass(g, plan, values, x, batchRows) : denseGraphPass(g, layers, values, x, batchRows);
+
+    // Loss and accuracy sums; the gradient of the batch-mean loss.
+    const crossEntropy = g.op('SoftmaxCrossEntropyWithLogits', [pass.logits, labels], { T: graphAttr.type('float32') });
+    const lossSum = g.sum([crossEntropy, 0], [0]);
+    const matches = g.out('Equal', [argMax(pass.logits), argMax(labels)], { T: graphAttr.type('int32') });
+    const correct = g.sum(g.cast(matches, 'bool', 'float32'), [0]);
+    const batchSize = g.cast(batchRows, 'int32', 'float32');
+    const { gradients, updateAfter } = pass.backward(crossEntropy, lossSum, batchSize);
+
+    // One fused update per weight.
+    const updates = weights.map((handle, index) => g.op(rule.op, rule.inputs(handle, slots[index], constants, powers, gradients[index]), updateAttrs, updateAfter[index]));
+    return { indices, powers, dropoutSeeds: pass.dropoutSeeds, transform, lossSum, correct, updates };
+  };
+  // The steps one session call can run, each after the one before.
+  const group: StepOps[] = [];
+  for (let position = 0; position < stepsPerRun; position++) group.push(buildStep(position, position === 0 ? [] : group[position - 1].updates));
+  const dropoutMasks = group[0].dropoutSeeds.length;
 
   const session = new GraphSession(binding, g, sessionConfig);
   const flat = tf.tidy(() => tf.reshape(data.images, [count, features]));
@@ -205,40 +270,51 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   let iteration = 0;
   let epochSeeds: number[] = [];
   let currentEpoch = 0;
-  const seedPairs = dropoutSeeds.map(() => new Int32Array(2));
+  const transformFeeds = (transform: GraphAugmentation, config: AugmentConfig, rows: Int32Array, step: number) =>
+    transform.feeds(augmentTransforms(config, rows.length, transform.height, transform.width, { seed, epoch: currentEpoch, step }));
   /** A step's feeds: the batch's rows, the dropout seeds, augmentation transforms, beta^t; counts the iteration. */
-  const stepFeeds = (rows: Int32Array, step: number): [GraphOutput, HostTensor][] => {
+  const stepFeeds = (ops: StepOps, { indices: rows, step }: StepBatch): [GraphOutput, HostTensor][] => {
     iteration += 1;
-    const feeds: [GraphOutput, HostTensor][] = [[indices, { dtype: 'int32', shape: [rows.length], data: rows }]];
-    dropoutSeeds.forEach((placeholder, mask) => {
-      // Stored as int32 (the uint32 seed wraps), as tests can draw the same mask eagerly.
-      const pair = seedPairs[mask];
-      pair[0] = epochSeeds[mask];
-      pair[1] = step;
-      feeds.push([placeholder, { dtype: 'int32', shape: [2], data: pair }]);
-    });
-    rule.powerBases.forEach((base, index) => feeds.push([powers[index], { dtype: 'float32', shape: [], data: Float32Array.of(Math.pow(base, iteration)) }]));
+    const feeds: [GraphOutput, HostTensor][] = [[ops.indices, { dtype: 'int32', shape: [rows.length], data: rows }]];
+    // Stored as int32 (the uint32 seed wraps), as tests can draw the same mask eagerly.
+    ops.dropoutSeeds.forEach((placeholder, mask) => feeds.push([placeholder, { dtype: 'int32', shape: [2], data: Int32Array.of(epochSeeds[mask], step) }]));
+    if (ops.transform !== null && prefetch !== null) feeds.push(...transformFeeds(ops.transform, prefetch.config, rows, step));
+    rule.powerBases.forEach((base, index) => feeds.push([ops.powers[index], { dtype: 'float32', shape: [], data: Float32Array.of(Math.pow(base, iteration)) }]));
     return feeds;
   };
   /** The augmented batch in the graph's variable: which rows, at which step of which epoch. */
   let prepared: { epoch: number; step: number; rows: Int32Array } | null = null;
-  const prepareFeeds = (prefetch: Prefetch, rows: Int32Array, step: number): [GraphOutput, HostTensor][] => [
-    [prefetch.rows, { dtype: 'int32', shape: [rows.length], data: rows }],
-    ...prefetch.transform.feeds(augmentTransforms(prefetch.config, rows.length, prefetch.transform.height, prefetch.transform.width, { seed, epoch: currentEpoch, step })),
+  const prepareFeeds = (augmentation: Prefetch, { indices: rows, step }: StepBatch): [GraphOutput, HostTensor][] => [
+    [augmentation.rows, { dtype: 'int32', shape: [rows.length], data: rows }],
+    ...transformFeeds(augmentation.transform, augmentation.config, rows, step),
   ];
-  const isPrepared = (rows: Int32Array, step: number) =>
+  const isPrepared = ({ indices: rows, step }: StepBatch) =>
     prepared !== null && prepared.epoch === currentEpoch && prepared.step === step && prepared.rows.length === rows.length && prepared.rows.every((row, index) => row === rows[index]);
-  /** Feeds and targets of a step; with augmentation, also the next step's batch (and this one's if it is not ready). */
-  const stepRun = (rows: Int32Array, step: number, next?: NextBatch): { feeds: [GraphOutput, HostTensor][]; targets: number[] } => {
-    const feeds = stepFeeds(rows, step);
-    if (augmentation === null) return { feeds, targets: updates };
-    if (!isPrepared(rows, step)) session.run(prepareFeeds(augmentation, rows, step), [], [augmentation.alone]);
-    prepared = null;
-    if (next === undefined) return { feeds, targets: updates };
-    feeds.push(...prepareFeeds(augmentation, next.indices, next.step));
-    prepared = { epoch: currentEpoch, step: next.step, rows: next.indices.slice() };
-    return { feeds, targets: [...updates, augmentation.alongside] };
+  /** Feeds, fetches and targets of a call; with augmentation, also the next call's first batch (and this one's if it is not ready). */
+  const callOf = (batches: readonly StepBatch[], next?: StepBatch) => {
+    if (batches.length < 1 || batches.length > stepsPerRun) throw new RangeError(`a graph call runs 1 to ${stepsPerRun} steps, got ${batches.length}`);
+    const feeds: [GraphOutput, HostTensor][] = [];
+    const fetches: GraphOutput[] = [];
+    const targets: number[] = [];
+    batches.forEach((batch, position) => {
+      const ops = group[position];
+      feeds.push(...stepFeeds(ops, batch));
+      fetches.push(ops.lossSum, ops.correct);
+      targets.push(...ops.updates);
+    });
+    if (prefetch !== null) {
+      if (!isPrepared(batches[0])) session.run(prepareFeeds(prefetch, batches[0]), [], [prefetch.alone]);
+      prepared = null;
+      if (next !== undefined) {
+        feeds.push(...prepareFeeds(prefetch, next));
+        targets.push(prefetch.alongside);
+        prepared = { epoch: currentEpoch, step: next.step, rows: next.indices.slice() };
+      }
+    }
+    return { feeds, fetches, targets };
   };
+  const results = (outputs: HostTensor[]): GraphStepResult[] =>
+    Array.from({ length: outputs.length / 2 }, (_, position) => ({ lossSum: outputs[2 * position].data[0] as number, correct: outputs[2 * position + 1].data[0] as number }));
   return {
     async beginEpoch(epoch) {
       prepared = null;
@@ -257,17 +333,20 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
       // The slots are the optimizer's live variables (writeBack replaces them); only the iteration count is a copy.
       iterations?.tensor.dispose();
       session.run(feeds, [], stateIn.map((assign) => assign.op));
-      epochSeeds = dropoutSeeds.map((_, mask) => deriveSeed(seed, 'dropout', epoch, mask));
+      epochSeeds = Array.from({ length: dropoutMasks }, (_, mask) => deriveSeed(seed, 'dropout', epoch, mask));
       currentEpoch = epoch;
     },
-    step(rows, step, next) {
-      const { feeds, targets } = stepRun(rows, step, next);
-      const [loss, hits] = session.run(feeds, [lossSum, correct], targets);
-      return { lossSum: loss.data[0] as number, correct: hits.data[0] as number };
+    stepsPerRun,
+    run(batches, next) {
+      const { feeds, fetches, targets } = callOf(batches, next);
+      return results(session.run(feeds, fetches, targets));
     },
-    traceStep(rows, step) {
-      const { feeds, targets } = stepRun(rows, step);
-      return session.runTraced(feeds, [lossSum, correct], targets).timings;
+    step(indices, step, next) {
+      return this.run([{ indices, step }], next)[0];
+    },
+    traceStep(indices, step) {
+      const { feeds, fetches, targets } = callOf([{ indices, step }]);
+      return session.runTraced(feeds, fetches, targets).timings;
     },
     async endEpoch() {
       await writeBack(session, stateOut, variables, optimizer, rule, iteration);
