@@ -9,7 +9,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
 import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
-import { createGraphTrainer, graphStepsPerRun, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
+import { createGraphTrainer, GRAPH_STEPS_PER_RUN, graphStepsPerRun, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
 import { assertSameTraining, disposeModel, graphMask, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
 
@@ -146,7 +146,7 @@ describe('graph training step', () => {
     } finally {
       delete process.env.MNIST_LAB_STEPS_PER_RUN;
     }
-    assert.equal(graphStepsPerRun(), 8);
+    assert.equal(graphStepsPerRun(), GRAPH_STEPS_PER_RUN);
   });
 
   test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {

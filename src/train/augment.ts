@@ -220,7 +220,7 @@ export interface GraphAugmentation {
  * inter-op threads, one per core. Each image's result does not depend on the
  * cut, so the count changes speed only.
  */
-export const GRAPH_AUGMENT_PIECES = Math.max(1, Math.min(8, os.availableParallelism()));
+const GRAPH_AUGMENT_PIECES = Math.max(1, Math.min(8, os.availableParallelism()));
 
 /**
  * Insert the transform into a training graph: `rows` are the gathered batch

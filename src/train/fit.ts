@@ -21,7 +21,7 @@ import { DEFAULT_TRAIN, type TrainConfig, type TrainingHistory } from './types';
 import { createTrainStep } from './step';
 import { dropoutMaskShapes, planLayers, type LayerPlan } from './layer-plan';
 import { evaluatePrepared, prepareData, type ImagesInput, type LabelsInput, type PreparedData } from './evaluation';
-import { createGraphTrainer, selectTrainStep, type GraphTrainer } from './graph-step';
+import { createGraphTrainer, selectTrainStep, type GraphTrainer, type StepBatch } from './graph-step';
 import { applyTransforms, augmentActive, augmentTransforms, imageSizeOf, validateAugment, type AugmentConfig } from './augment';
 
 /** Where training stands after an epoch: what `fit` tracks for every callback, so none tracks it again. */
@@ -272,7 +272,7 @@ async function eagerEpoch(
 async function graphEpoch(trainer: GraphTrainer, epoch: number, order: Int32Array | null, count: number, batchSize: number): Promise<EpochRunner> {
   await trainer.beginEpoch(epoch);
   const rows = order ?? Int32Array.from({ length: count }, (_, row) => row);
-  const batch = (step: number) => ({ indices: rows.subarray(step * batchSize, Math.min((step + 1) * batchSize, count)), step });
+  const batch = (step: number): StepBatch => ({ indices: rows.subarray(step * batchSize, Math.min((step + 1) * batchSize, count)), step });
   const steps = Math.ceil(count / batchSize);
   let lossSum = 0;
   let correct = 0;
