@@ -369,7 +369,23 @@ class Session : public Napi::ObjectWrap<Session> {
   TF_Session* session_ = nullptr;
 };
 
+// loadOpLibrary(path): register the ops and kernels of a shared library
+// (native/fused_ops.cc) with this process's TensorFlow runtime; throws
+// TensorFlow's message if it cannot. Loading the same library twice is harmless.
+Napi::Value LoadOpLibrary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadOpLibrary(path) needs the library's path");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Status status;
+  TF_Library* library = TF_LoadLibrary(path.c_str(), status.status);
+  if (!status.ok()) throw Napi::Error::New(env, "could not load the op library " + path + ": " + status.message());
+  // The ops stay registered for the life of the process; only the handle goes.
+  TF_DeleteLibraryHandle(library);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadOpLibrary", Napi::Function::New(env, LoadOpLibrary));
   exports.Set("Graph", Graph::Define(env));
   exports.Set("Session", Session::Define(env));
   exports.Set("tensorflowVersion", Napi::String::New(env, TF_Version()));

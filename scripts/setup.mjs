@@ -501,7 +501,7 @@ const GRAPH_STAMP = path.join(GRAPH_DIR, 'build', 'mnist-lab-source.sha256');
 
 function graphSourceHash() {
   const hash = crypto.createHash('sha256');
-  for (const file of ['binding.gyp', 'tf_graph.cc']) hash.update(fs.readFileSync(path.join(GRAPH_DIR, file)));
+  for (const file of ['binding.gyp', 'tf_graph.cc', 'fused_ops.cc']) hash.update(fs.readFileSync(path.join(GRAPH_DIR, file)));
   return hash.digest('hex');
 }
 
@@ -567,8 +567,39 @@ async function graphBinding() {
     fs.rmSync(GRAPH_BINDING, { force: true });
     return 'not built (does not load)';
   }
+  const ops = await fusedOps();
   fs.writeFileSync(GRAPH_STAMP, hash + '\n');
-  return `built against TensorFlow ${v.version}`;
+  return `built against TensorFlow ${v.version}; ${ops}`;
+}
+
+// The op library native/fused_ops.cc (a one-pass RMSprop update), compiled
+// against the headers and libtensorflow_framework of the tensorflow-cpu wheel
+// that tfjs-node's libtensorflow comes from. Optional: without it the graph
+// step uses TensorFlow's own kernels (same results, slower).
+const FUSED_OPS = path.join(GRAPH_DIR, 'build', 'Release', 'mnist_lab_fused_ops.so');
+
+async function fusedOps() {
+  fs.rmSync(FUSED_OPS, { force: true });
+  const framework = path.join(TFJS_NODE_DIR, 'deps', 'lib', 'libtensorflow_framework.so.2');
+  if (!exists(framework)) return 'fused ops skipped (no libtensorflow_framework.so.2)';
+  const wheel = path.dirname(fs.realpathSync(framework));
+  const include = path.join(wheel, 'include');
+  if (!exists(path.join(include, 'tensorflow', 'core', 'framework', 'op_kernel.h'))) return `fused ops skipped (no TensorFlow C++ headers in ${include})`;
+  const logFile = path.join(LOG_DIR, 'fused-ops-build.log');
+  fs.writeFileSync(logFile, '');
+  log('  compiling native/fused_ops.cc against the tensorflow-cpu wheel, ~40 s ...');
+  // The wheel's own flags (tf.sysconfig.get_compile_flags / get_link_flags); no contraction into FMAs, so the rounding is TensorFlow's.
+  const args = [
+    '-std=c++17', '-shared', '-fPIC', '-O3', '-ffp-contract=off', '-fno-math-errno', '-D_GLIBCXX_USE_CXX11_ABI=1', '-DEIGEN_MAX_ALIGN_BYTES=64',
+    `-I${include}`, path.join(GRAPH_DIR, 'fused_ops.cc'), '-o', FUSED_OPS, `-L${wheel}`, '-l:libtensorflow_framework.so.2', `-Wl,-rpath,${wheel}`,
+  ];
+  const b = await runToLog(env.CXX || 'g++', args, logFile, { cwd: GRAPH_DIR });
+  if (!b.ok) {
+    fs.rmSync(FUSED_OPS, { force: true });
+    log.warn(`fused ops: compiling failed [${b.firstError}] (log: ${path.relative(ROOT, logFile)}); the graph step uses TensorFlow's own RMSprop kernel (same results, slower).`);
+    return 'fused ops not built (compile failed)';
+  }
+  return 'fused ops built';
 }
 
 // ---------------------------------------------------------------------------

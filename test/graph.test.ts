@@ -8,7 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
-import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
+import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
 import { createGraphTrainer, GRAPH_STEPS_PER_RUN, graphStepsPerRun, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
 import { assertSameTraining, disposeModel, graphMask, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
@@ -147,6 +147,50 @@ describe('graph training step', () => {
       delete process.env.MNIST_LAB_STEPS_PER_RUN;
     }
     assert.equal(graphStepsPerRun(), GRAPH_STEPS_PER_RUN);
+  });
+
+  test("our one-pass RMSprop kernel (native/fused_ops.cc) updates as TensorFlow's ResourceApplyRMSProp does, with and without momentum", async (t) => {
+    if (!(await needGraph(t))) return;
+    const ops = fusedOps();
+    if (!ops.available) {
+      assert.notEqual(process.env.CI, 'true', `CI must build the fused ops: ${ops.reason}`);
+      t.skip(ops.reason);
+      return;
+    }
+    const module = graphBinding().module!;
+    // Not a multiple of the vector width, so the loop's tail runs too.
+    const size = 1003;
+    const random = new SeededRandom(17);
+    const start = [0, 1, 2].map((slot) => Float32Array.from({ length: size }, () => (slot === 1 ? random.next() : random.next() - 0.5)));
+    const gradients = [0, 1, 2].map(() => Float32Array.from({ length: size }, () => (random.next() - 0.5) * 0.1));
+    const updated = (op: string, momentum: number): Float32Array[] => {
+      const g = new GraphBuilder(module);
+      const handles = [0, 1, 2].map((slot) => g.variable([size], `fused_ops_test_${op}_${momentum}_${slot}_${process.pid}`));
+      const assigns = handles.map((handle) => g.assigner(handle, [size]));
+      const gradient = g.placeholder('float32', [size]);
+      const update = g.op(op, [...handles, g.constant(0.01), g.constant(0.9), g.constant(momentum), g.constant(1e-7), gradient], { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false) });
+      const reads = handles.map((handle) => g.read(handle));
+      const session = new GraphSession(module, g);
+      try {
+        session.run(assigns.map((assign, slot) => [assign.value, { dtype: 'float32', shape: [size], data: start[slot] }]), [], assigns.map((assign) => assign.op));
+        for (const values of gradients) session.run([[gradient, { dtype: 'float32', shape: [size], data: values }]], [], [update]);
+        return session.run([], reads).map((tensor) => tensor.data as Float32Array);
+      } finally {
+        session.close();
+      }
+    };
+    for (const momentum of [0, 0.9]) {
+      const theirs = updated('ResourceApplyRMSProp', momentum);
+      const ours = updated('MnistLabApplyRMSProp', momentum);
+      // With momentum 0 TensorFlow stores the last increment in `mom`, which Keras never uses (its slot stays zero); ours leaves it alone.
+      const compared = momentum === 0 ? ['var', 'ms'] : ['var', 'ms', 'mom'];
+      compared.forEach((name, slot) => {
+        const worst = Math.max(...ours[slot].map((value, index) => Math.abs(value - theirs[slot][index]) / Math.max(1e-6, Math.abs(theirs[slot][index]))));
+        assert.ok(worst <= 1e-6, `momentum ${momentum}, ${name}: relative difference up to ${worst}`);
+      });
+      if (momentum === 0) assert.deepEqual(ours[2], start[2], 'momentum 0: mom is not touched');
+      assert.ok(theirs[0].some((value, index) => value !== start[0][index]), 'the weights moved');
+    }
   });
 
   test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {

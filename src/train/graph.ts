@@ -52,12 +52,39 @@ interface NativeModule {
   Graph: new () => NativeGraph;
   Session: new (graph: NativeGraph, config?: Uint8Array) => NativeSession;
   tensorflowVersion: string;
+  loadOpLibrary(path: string): void;
 }
 
 /** Where `npm install` (scripts/setup.mjs) puts the compiled binding, from src/train or dist/train. */
 const GRAPH_BINDING_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'tf_graph.node');
 
+/** Our own kernels (native/fused_ops.cc), compiled next to the binding when the wheel's C++ headers allow. */
+const FUSED_OPS_PATH = path.join(path.dirname(GRAPH_BINDING_PATH), 'mnist_lab_fused_ops.so');
+
 let loaded: { module: NativeModule | null; reason: string } | null = null;
+let fusedOpsLoaded: { available: boolean; reason: string } | null = null;
+
+/**
+ * Whether our own kernels are registered with TensorFlow (loaded on first
+ * call): `MnistLabApplyRMSProp`, TensorFlow's RMSprop update in one pass.
+ * MNIST_LAB_FUSED_OPS=0 leaves them out, to compare with TensorFlow's own.
+ */
+export function fusedOps(): { available: boolean; reason: string } {
+  if (fusedOpsLoaded !== null) return fusedOpsLoaded;
+  const { module, reason } = graphBinding();
+  if (module === null) fusedOpsLoaded = { available: false, reason };
+  else if (process.env.MNIST_LAB_FUSED_OPS === '0') fusedOpsLoaded = { available: false, reason: 'MNIST_LAB_FUSED_OPS=0' };
+  else if (!fs.existsSync(FUSED_OPS_PATH)) fusedOpsLoaded = { available: false, reason: `${path.relative(process.cwd(), FUSED_OPS_PATH)} is not built (\`npm run setup\` builds it where the tensorflow-cpu wheel has its C++ headers)` };
+  else {
+    try {
+      module.loadOpLibrary(FUSED_OPS_PATH);
+      fusedOpsLoaded = { available: true, reason: 'one pass (native/fused_ops.cc)' };
+    } catch (error) {
+      fusedOpsLoaded = { available: false, reason: (error as Error).message.split('\n')[0] };
+    }
+  }
+  return fusedOpsLoaded;
+}
 
 /**
  * The graph binding, or null with the reason it is unavailable (not built,
