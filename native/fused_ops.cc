@@ -94,6 +94,9 @@ REGISTER_OP("MnistLabApplyRMSProp")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext*) { return absl::OkStatus(); })
     .Doc("ResourceApplyRMSProp in one pass (mnist-lab, native/fused_ops.cc).");
 
+// Weights with fewer elements are updated on the calling thread.
+constexpr int64_t kParallelFrom = 1 << 16;
+
 class ApplyRMSPropOp : public OpKernel {
  public:
   explicit ApplyRMSPropOp(OpKernelConstruction* context) : OpKernel(context) {
@@ -129,15 +132,23 @@ class ApplyRMSPropOp : public OpKernel {
     const float* g = grad.flat<float>().data();
     const int64_t n = var.NumElements();
     const bool avx2 = avx2_;
-    // The element-wise cost Eigen would estimate (loads, stores, a sqrt and a division), to split across the intra-op threads.
-    const Eigen::TensorOpCost cost(16, 12, 40);
-    ctx->eigen_device<CPUDevice>().parallelFor(n, cost, [=](Eigen::Index begin, Eigen::Index end) {
+    const auto update = [=](int64_t begin, int64_t end) {
       if (avx2) {
         UpdateRangeAvx2(v, m, p, g, s, begin, end);
       } else {
         UpdateRangeBaseline(v, m, p, g, s, begin, end);
       }
-    });
+    };
+    // Small weights (biases, the output layer) on this thread: handing a few
+    // microseconds of work to the pool means waiting for a thread that may be
+    // busy with a matrix product. Large ones split over the intra-op threads.
+    if (n < kParallelFrom) {
+      update(0, n);
+    } else {
+      // Per element: four loads, three stores, a square root and a division.
+      const Eigen::TensorOpCost cost(16, 12, 40);
+      ctx->eigen_device<CPUDevice>().parallelFor(n, cost, update);
+    }
   }
 
  private:
