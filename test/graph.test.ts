@@ -193,6 +193,30 @@ describe('graph training step', () => {
     }
   });
 
+  test("our one-op dropout mask (native/fused_ops.cc) is TensorFlow's five-op mask bit for bit", async (t) => {
+    if (!(await needGraph(t))) return;
+    const ops = fusedOps();
+    if (!ops.available) {
+      assert.notEqual(process.env.CI, 'true', `CI must build the fused ops: ${ops.reason}`);
+      t.skip(ops.reason);
+      return;
+    }
+    // Odd sizes (a unit count not a multiple of 4, an odd number of int64 draws), big and negative seeds, rates with and without an exact threshold.
+    const cases: [number, [number, number], [number, number]][] = [
+      [0.2, [deriveSeed(1, 'dropout', 0, 0), 0], [128, 512]],
+      [0.5, [-7, 12345], [3, 5]],
+      [0.3, [2147483647, -2147483648], [37, 130]],
+      [0.25, [42, 7], [1, 1]],
+      [0.2, [5, 6], [0, 16]],
+    ];
+    for (const [rate, seed, shape] of cases) {
+      const theirs = graphMask(rate, seed, shape, false);
+      const ours = graphMask(rate, seed, shape, true);
+      assert.deepEqual([...ours.dataSync()], [...theirs.dataSync()], `rate ${rate}, seed ${seed.join(',')}, shape ${shape.join('x')}`);
+      tf.dispose([theirs, ours]);
+    }
+  });
+
   test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {
     if (!(await needGraph(t))) return;
     const rate = 0.2;

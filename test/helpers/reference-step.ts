@@ -88,10 +88,10 @@ export async function assertSameTraining(fast: tf.LayersModel, slow: tf.LayersMo
  * The dropout mask the training graph draws for (seed pair, shape), drawn
  * again by the same builder method in a graph of its own.
  */
-export function graphMask(rate: number, seedPair: [number, number], [rows, units]: [number, number]): tf.Tensor2D {
+export function graphMask(rate: number, seedPair: [number, number], [rows, units]: [number, number], ownKernel?: boolean): tf.Tensor2D {
   const g = new GraphBuilder(graphBinding().module!);
   const seed = g.placeholder('int32', [2]);
-  const mask = g.dropoutMask(g.constant(rows, 'int32'), units, seed, rate);
+  const mask = g.dropoutMask(g.constant(rows, 'int32'), units, seed, rate, ownKernel);
   const session = new GraphSession(graphBinding().module!, g);
   try {
     // Int32 seeds as in the graph (the uint32 seed wraps the same way).
