@@ -18,8 +18,8 @@ import {
   NO_AUGMENT,
 } from '../src';
 import { applyTransforms, augmentTransforms, transformMatrix } from '../src/train/augment';
-import { createGraphTrainer, graphStepUnavailable } from '../src/train/graph-step';
-import { disposeModel, planOf } from './helpers/reference-step';
+import { createGraphTrainer } from '../src/train/graph-step';
+import { disposeModel, needGraph, planOf } from './helpers/reference-step';
 
 /** A 5x7 image with distinct values: pixel (r, c) = 1 + r * 7 + c. */
 function knownImage(height = 5, width = 7): number[][] {
@@ -122,13 +122,7 @@ describe('fit with augmentation', () => {
   }
 
   test('the graph step and the eager (fused) step see the same augmented batches: same history within tolerance', async (t) => {
-    await initBackend();
-    const unavailable = graphStepUnavailable(null);
-    if (unavailable !== null) {
-      assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
-      t.skip(unavailable);
-      return;
-    }
+    if (!(await needGraph(t))) return;
     const before = tf.memory().numTensors;
     const graph = await train('graph', 3);
     const eager = await train('fused', 3);
@@ -146,13 +140,7 @@ describe('fit with augmentation', () => {
   });
 
   test('the graph step prepares the next batch during a step: same losses as preparing each batch alone, and a wrong guess is redone', async (t) => {
-    await initBackend();
-    const unavailable = graphStepUnavailable(null);
-    if (unavailable !== null) {
-      assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
-      t.skip(unavailable);
-      return;
-    }
+    if (!(await needGraph(t))) return;
     const { images, labels } = bars(21);
     const oneHot = tf.oneHot(labels, 10).toFloat() as tf.Tensor2D;
     // Odd batch sizes: the pieces the transform is cut into differ in size, one may be empty.

@@ -17,10 +17,10 @@ import { labelIndices } from '../src/evaluate/metrics';
 import { gridSpecFromFlags } from '../src/cli/flags';
 import { runGrid } from '../src/experiments/runner';
 import { readResults } from '../src/experiments/results';
-import { createGraphTrainer, graphStepUnavailable } from '../src/train/graph-step';
+import { createGraphTrainer } from '../src/train/graph-step';
 import { dropoutMaskShapes } from '../src/train/layer-plan';
 import { deriveSeed, SeededRandom } from '../src/util/random';
-import { assertSameTraining, disposeModel, graphMask, planOf } from './helpers/reference-step';
+import { assertSameTraining, disposeModel, graphMask, needGraph, planOf } from './helpers/reference-step';
 import { REAL_DATA_DIR, tempDir } from './helpers/fixtures';
 
 const real = { skip: REAL_DATA_DIR ? false : 'MNIST_LAB_DATA is not set' };
@@ -48,16 +48,6 @@ const KERAS_MODELS: { name: string; change: Partial<CnnConfig>; total: number; s
   { name: 'strides 2, no pooling', change: { strides: 2, poolSize: 0, filters: [8, 16, 32] }, total: 7178, shapes: ['(None, 13, 13, 8)', '(None, 6, 6, 16)', '(None, 2, 2, 32)', '(None, 128)', '(None, 128)', '(None, 10)'], params: [80, 1168, 4640, 0, 0, 1290] },
   { name: 'one sigmoid block, no dropout', change: { filters: [6], activation: 'sigmoid', dropoutRate: 0 }, total: 10210, shapes: ['(None, 26, 26, 6)', '(None, 13, 13, 6)', '(None, 1014)', '(None, 10)'], params: [60, 0, 0, 10150] },
 ];
-
-/** Skip (or, under CI, fail) when the graph step cannot run here. */
-async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
-  await initBackend();
-  const unavailable = graphStepUnavailable(null);
-  if (unavailable === null) return true;
-  assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
-  t.skip(unavailable);
-  return false;
-}
 
 describe('CNN configs and summary()', () => {
   for (const { name, change, total, shapes, params } of KERAS_MODELS) {

@@ -7,21 +7,11 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initBackend, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
-import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
-import { createGraphTrainer, GRAPH_STEPS_PER_RUN, graphStepsPerRun, graphStepUnavailable, selectTrainStep } from '../src/train/graph-step';
+import { tf, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
+import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
+import { createGraphTrainer, GRAPH_STEPS_PER_RUN, graphStepsPerRun, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
-import { assertSameTraining, disposeModel, graphMask, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
-
-/** Skip (or, under CI, fail) when the graph step cannot run here. */
-async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
-  await initBackend();
-  const unavailable = graphStepUnavailable(null);
-  if (unavailable === null) return true;
-  assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
-  t.skip(unavailable);
-  return false;
-}
+import { assertSameTraining, disposeModel, graphMask, needFusedOps, needGraph, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
 
 describe('graph binding', () => {
   test('builds and runs a small graph: feeds, fetches, constants', async (t) => {
@@ -150,13 +140,7 @@ describe('graph training step', () => {
   });
 
   test("our one-pass RMSprop kernel (native/fused_ops.cc) updates as TensorFlow's ResourceApplyRMSProp does, with and without momentum", async (t) => {
-    if (!(await needGraph(t))) return;
-    const ops = fusedOps();
-    if (!ops.available) {
-      assert.notEqual(process.env.CI, 'true', `CI must build the fused ops: ${ops.reason}`);
-      t.skip(ops.reason);
-      return;
-    }
+    if (!(await needFusedOps(t))) return;
     const module = graphBinding().module!;
     // Not a multiple of the vector width, so the loop's tail runs too.
     const size = 1003;
@@ -193,14 +177,27 @@ describe('graph training step', () => {
     }
   });
 
-  test("our one-op dropout mask (native/fused_ops.cc) is TensorFlow's five-op mask bit for bit", async (t) => {
-    if (!(await needGraph(t))) return;
-    const ops = fusedOps();
-    if (!ops.available) {
-      assert.notEqual(process.env.CI, 'true', `CI must build the fused ops: ${ops.reason}`);
-      t.skip(ops.reason);
-      return;
+  test('the graph step runs our kernels where they are built (RMSprop update, dropout mask), not TensorFlow\'s', async (t) => {
+    if (!(await needFusedOps(t))) return;
+    const { images, labels } = syntheticBatch(3, 8, 16, 3);
+    const model = createMlp({ ...TINY, optimizer: 'rmsprop' });
+    const trainer = createGraphTrainer(planOf(model), model.optimizer, { images, labels }, 1);
+    try {
+      await trainer.beginEpoch(0);
+      const kernels = trainer.traceStep(Int32Array.of(0, 1, 2, 3), 0).map((timing) => timing.label.split(' = ')[1]?.split('(')[0] ?? '');
+      assert.equal(kernels.filter((kernel) => kernel === 'MnistLabApplyRMSProp').length, 6, `one update per weight: ${kernels.join(', ')}`);
+      assert.equal(kernels.filter((kernel) => kernel === 'MnistLabDropoutMask').length, 2, 'one mask per Dropout layer');
+      assert.ok(!kernels.includes('ResourceApplyRMSProp') && !kernels.includes('StatelessRandomUniformFullInt'), `no TensorFlow update or draw: ${kernels.join(', ')}`);
+      await trainer.endEpoch();
+    } finally {
+      trainer.dispose();
+      disposeModel(model);
+      tf.dispose([images, labels]);
     }
+  });
+
+  test("our one-op dropout mask (native/fused_ops.cc) is TensorFlow's five-op mask bit for bit", async (t) => {
+    if (!(await needFusedOps(t))) return;
     // Odd sizes (a unit count not a multiple of 4, an odd number of int64 draws), big and negative seeds, rates with and without an exact threshold.
     const cases: [number, [number, number], [number, number]][] = [
       [0.2, [deriveSeed(1, 'dropout', 0, 0), 0], [128, 512]],

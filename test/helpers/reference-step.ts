@@ -1,13 +1,34 @@
 /**
  * The slow, obvious training step (tfjs autodiff + the Keras optimizers of
  * src/model/optimizers.ts) that the fast steps are checked against, and
- * small helpers around it. Used by speed.test.ts and graph.test.ts.
+ * small helpers around it. Used by speed.test.ts, graph.test.ts, cnn.test.ts and augment.test.ts.
  */
 import assert from 'node:assert/strict';
-import { tf, DEFAULT_MLP, type MlpConfig } from '../../src';
-import { GraphBuilder, GraphSession, graphBinding } from '../../src/train/graph';
+import { tf, initBackend, DEFAULT_MLP, type MlpConfig } from '../../src';
+import { fusedOps, GraphBuilder, GraphSession, graphBinding } from '../../src/train/graph';
+import { graphStepUnavailable } from '../../src/train/graph-step';
 import { planLayers, type LayerPlan } from '../../src/train/layer-plan';
 import { SeededRandom } from '../../src/util/random';
+
+/** Skip (or, under CI=true, fail) a test that needs the graph step when it cannot run here. */
+export async function needGraph(t: { skip(message: string): void }): Promise<boolean> {
+  await initBackend();
+  const unavailable = graphStepUnavailable(null);
+  if (unavailable === null) return true;
+  assert.notEqual(process.env.CI, 'true', `CI must have the graph step: ${unavailable}`);
+  t.skip(unavailable);
+  return false;
+}
+
+/** The same for our own kernels (native/fused_ops.cc), which CI's set-up must build. */
+export async function needFusedOps(t: { skip(message: string): void }): Promise<boolean> {
+  if (!(await needGraph(t))) return false;
+  const ops = fusedOps();
+  if (ops.available) return true;
+  assert.notEqual(process.env.CI, 'true', `CI must build the fused ops: ${ops.reason}`);
+  t.skip(ops.reason);
+  return false;
+}
 
 /** The optimizers every fast step is checked with (Keras optimizers of createMlp). */
 export const STEP_OPTIMIZERS: [string, Partial<MlpConfig>][] = [
