@@ -243,20 +243,28 @@ if (r.join(',') !== '7,10,15,22') throw new Error('matMul gave ' + r.join(','));
 console.log(JSON.stringify({ backend, tfjs: tf.version.tfjs, tfjsNode: tf.version['tfjs-node'] }));
 `;
 
+/**
+ * Run a check script in a fresh Node process with TensorFlow's start-up lines
+ * quiet: { ok, last line of stdout } or { ok: false, the first error line }.
+ */
+function runNodeCheck(js, timeout) {
+  const r = runCapture(process.execPath, ['-e', js], { cwd: ROOT, timeout, env: { ...env, TF_CPP_MIN_LOG_LEVEL: env.TF_CPP_MIN_LOG_LEVEL ?? '2' } });
+  if (r.ok) return { ok: true, last: r.stdout.trim().split('\n').pop() };
+  const stderr = r.stderr || '';
+  const error = stderr.split('\n').filter((line) => /Error|error:|Cannot find/.test(line))[0] || stderr.trim().split('\n').pop() || String(r.error || `exit ${r.status}`);
+  return { ok: false, error: error.trim() };
+}
+
 function verifyNative() {
-  const r = runCapture(process.execPath, ['-e', VERIFY_JS], {
-    cwd: ROOT,
-    timeout: 180000,
-    env: { ...env, TF_CPP_MIN_LOG_LEVEL: env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
-  });
+  const r = runNodeCheck(VERIFY_JS, 180000);
   if (r.ok) {
-    const last = r.stdout.trim().split('\n').pop();
     try {
-      return { ok: true, info: JSON.parse(last) };
-    } catch {}
+      return { ok: true, info: JSON.parse(r.last) };
+    } catch {
+      return { ok: false, error: `unexpected output: ${r.last}` };
+    }
   }
-  const err = (r.stderr || '').split('\n').filter((l) => /Error|error:|Cannot find/.test(l))[0] || r.stderr.trim().split('\n').pop() || String(r.error || `exit ${r.status}`);
-  return { ok: false, error: err.trim() };
+  return r;
 }
 
 function declaredSpec() {
@@ -527,10 +535,8 @@ console.log(binding.tensorflowVersion);
 `;
 
 function verifyGraph() {
-  const r = runCapture(process.execPath, ['-e', VERIFY_GRAPH_JS], { cwd: ROOT, timeout: 120000, env: { ...env, TF_CPP_MIN_LOG_LEVEL: env.TF_CPP_MIN_LOG_LEVEL ?? '2' } });
-  if (r.ok) return { ok: true, version: r.stdout.trim().split('\n').pop() };
-  const err = (r.stderr || '').split('\n').filter((l) => /Error|error:/.test(l))[0] || String(r.error || `exit ${r.status}`);
-  return { ok: false, error: err.trim() };
+  const r = runNodeCheck(VERIFY_GRAPH_JS, 120000);
+  return r.ok ? { ok: true, version: r.last } : r;
 }
 
 async function graphBinding() {
@@ -599,11 +605,10 @@ async function fusedOps() {
     log.warn(`fused ops: compiling failed [${b.firstError}] (log: ${path.relative(ROOT, logFile)}); the graph step uses TensorFlow's own RMSprop kernel (same results, slower).`);
     return 'fused ops not built (compile failed)';
   }
-  const v = runCapture(process.execPath, ['-e', VERIFY_FUSED_OPS_JS], { cwd: ROOT, timeout: 120000, env: { ...env, TF_CPP_MIN_LOG_LEVEL: env.TF_CPP_MIN_LOG_LEVEL ?? '2' } });
+  const v = runNodeCheck(VERIFY_FUSED_OPS_JS, 120000);
   if (!v.ok) {
     fs.rmSync(FUSED_OPS, { force: true });
-    const error = (v.stderr || '').split('\n').filter((line) => /Error|error:/.test(line))[0] || String(v.error || `exit ${v.status}`);
-    log.warn(`fused ops: built but do not load: ${error.trim()}; the graph step uses TensorFlow's own kernels (same results, slower).`);
+    log.warn(`fused ops: built but do not load: ${v.error}; the graph step uses TensorFlow's own kernels (same results, slower).`);
     return 'fused ops not built (do not load)';
   }
   return 'fused ops built';

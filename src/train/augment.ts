@@ -250,7 +250,6 @@ export function addGraphAugmentation(g: GraphBuilder, rows: GraphOutput, height:
   );
   const joined = g.out('ConcatV2', [moved, axis0], { T: float32, N: graphAttr.int(pieces), Tidx: int32 });
   const output = g.out('Reshape', [joined, g.intVector([-1, height * width])], { T: float32, Tshape: int32 });
-  const sizes = new Int32Array(pieces);
   return {
     output,
     augmentation: {
@@ -258,7 +257,7 @@ export function addGraphAugmentation(g: GraphBuilder, rows: GraphOutput, height:
       width,
       feeds(values) {
         const count = values.length / 8;
-        for (let index = 0; index < pieces; index++) sizes[index] = Math.floor((count * (index + 1)) / pieces) - Math.floor((count * index) / pieces);
+        const sizes = Int32Array.from({ length: pieces }, (_, index) => Math.floor((count * (index + 1)) / pieces) - Math.floor((count * index) / pieces));
         return [
           [transforms, { dtype: 'float32', shape: [count, 8], data: values }],
           [pieceRows, { dtype: 'int32', shape: [pieces], data: sizes }],

@@ -89,13 +89,12 @@ interface Prefetch {
   /** The rows to gather and transform. */
   rows: GraphOutput;
   transform: GraphAugmentation;
-  /** The variable holding the transformed rows. */
-  prepared: GraphOutput;
-  /** Assign the transformed rows (before a call). */
+  /** The prepared batch, as the call's first step reads it. */
+  batch: GraphOutput;
+  /** Assign the transformed rows to the variable (before a call). */
   alone: number;
   /** The same, after the call's first step has read the variable (inside a call). */
   alongside: number;
-  assign(controlInputs: number[]): number;
   config: AugmentConfig;
 }
 
@@ -187,20 +186,21 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const axis0 = g.constant(0, 'int32');
   const gather = (handle: GraphOutput, rows: GraphOutput) =>
     g.out('GatherV2', [g.read(handle), rows, axis0], { Tparams: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), Taxis: graphAttr.type('int32'), batch_dims: graphAttr.int(0) });
-  const imageSize = augment !== undefined ? imageSizeOf(data.images.shape) : null;
 
   // Random rotation/shift/zoom (augment.ts), transforms fed per step. A
   // call's first batch is augmented one call ahead into a variable: the
   // transform (about as much CPU as a matrix product) runs beside the steps
   // before, not in front of the call's first matrix product.
   let prefetch: Prefetch | null = null;
-  if (augment !== undefined && imageSize !== null) {
+  if (augment !== undefined) {
+    const [height, width] = imageSizeOf(data.images.shape);
     const rows = g.placeholder('int32', [-1]);
-    const { output, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, rows), imageSize[0], imageSize[1]);
+    const { output, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, rows), height, width);
     const prepared = newVariable([-1, features]);
+    const batch = g.read(prepared);
     const assign = (controlInputs: number[]) => g.op('AssignVariableOp', [prepared, output], { dtype: graphAttr.type('float32') }, controlInputs);
-    // `alongside` is completed below, once the first step has read the variable.
-    prefetch = { rows, transform, prepared, alone: assign([]), alongside: -1, assign, config: augment };
+    // Inside a call, the next call's batch goes into the variable once the first step has read this one.
+    prefetch = { rows, transform, batch, alone: assign([]), alongside: assign([batch[0]]), config: augment };
   }
 
   // Constants of the update rule, shared by the steps.
@@ -219,14 +219,12 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     const labels = gather(labelsVar, indices);
     let x: GraphOutput;
     let transform: GraphAugmentation | null = null;
-    if (prefetch !== null && position === 0) {
-      x = g.read(prefetch.prepared);
-      // The next call's first batch goes into the variable once this step has read it.
-      prefetch.alongside = prefetch.assign([x[0]]);
-    } else if (prefetch !== null && imageSize !== null) {
-      ({ output: x, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, indices), imageSize[0], imageSize[1]));
-    } else {
+    if (prefetch === null) {
       x = gather(imagesVar, indices);
+    } else if (position === 0) {
+      x = prefetch.batch;
+    } else {
+      ({ output: x, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, indices), prefetch.transform.height, prefetch.transform.width));
     }
 
     // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
