@@ -6,7 +6,7 @@
  * long it took, what JupyterLab showed and whether the kernel declared
  * `overfitRun`.
  *
- *   MNIST_LAB_DATA=/work/shared/datasets node --import tsx bench/notebook-04-under-load.ts [trials] [hogs]
+ *   MNIST_LAB_DATA=../shared/datasets node --import tsx bench/notebook-04-under-load.ts [trials] [hogs]
  *
  * Full mode, so it takes minutes per trial; not a test.
  */

@@ -4,7 +4,7 @@
  * training rows), times `--steps` steps and the 12,000-example validation,
  * then traces one step (RunOptions FULL_TRACE) and prints per-op times.
  *
- *   MNIST_LAB_DATA=/work/shared/datasets flock /work/wt/bench.lock \
+ *   MNIST_LAB_DATA=../shared/datasets \
  *     node --import tsx bench/profile-step.ts --steps 375 [--intra 2 --inter 1 --xla --no-spin --per-session]
  *
  * `--steps-per-run N` groups steps per session call as `fit` does (default

@@ -3,7 +3,7 @@
 // augmentation, several seeds each, tested on the full test set; the same in
 // Keras 3 (.venv, scripts/keras/few_examples.py) for a side-by-side column.
 //
-//   MNIST_LAB_DATA=/work/shared/datasets npm run few-examples -- [--train-limit 1000] [--epochs 30] [--seeds 1,2,3] [--no-keras] [--out results/few-examples.json]
+//   MNIST_LAB_DATA=../shared/datasets npm run few-examples -- [--train-limit 1000] [--epochs 30] [--seeds 1,2,3] [--no-keras] [--out results/few-examples.json]
 //
 // Train accuracy is measured on the un-augmented training images after the
 // last epoch, so the gap (train - test) compares like with like.

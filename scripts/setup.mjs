@@ -250,8 +250,9 @@ console.log(JSON.stringify({ backend, tfjs: tf.version.tfjs, tfjsNode: tf.versio
 function runNodeCheck(js, timeout) {
   const r = runCapture(process.execPath, ['-e', js], { cwd: ROOT, timeout, env: { ...env, TF_CPP_MIN_LOG_LEVEL: env.TF_CPP_MIN_LOG_LEVEL ?? '2' } });
   if (r.ok) return { ok: true, last: r.stdout.trim().split('\n').pop() };
-  const stderr = r.stderr || '';
-  const error = stderr.split('\n').filter((line) => /Error|error:|Cannot find/.test(line))[0] || stderr.trim().split('\n').pop() || String(r.error || `exit ${r.status}`);
+  const lines = (r.stderr || '').trim().split('\n');
+  // The thrown error's own line ("Error: ...", "TypeError: ...") before a source line that merely mentions one.
+  const error = lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.find((line) => /Error|error:|Cannot find/.test(line)) ?? (lines.pop() || String(r.error || `exit ${r.status}`));
   return { ok: false, error: error.trim() };
 }
 
@@ -593,11 +594,11 @@ async function fusedOps() {
   if (!exists(path.join(include, 'tensorflow', 'core', 'framework', 'op_kernel.h'))) return `fused ops skipped (no TensorFlow C++ headers in ${include})`;
   const logFile = path.join(LOG_DIR, 'fused-ops-build.log');
   fs.writeFileSync(logFile, '');
-  log('  compiling native/fused_ops.cc against the tensorflow-cpu wheel, ~15 s ...');
+  log('  compiling native/fused_ops.cc against the tensorflow-cpu wheel, ~10 s ...');
   // The wheel's own flags (tf.sysconfig.get_compile_flags / get_link_flags); no contraction into FMAs, so the rounding is TensorFlow's.
   const args = [
     '-std=c++17', '-shared', '-fPIC', '-O3', '-ffp-contract=off', '-fno-math-errno', '-D_GLIBCXX_USE_CXX11_ABI=1', '-DEIGEN_MAX_ALIGN_BYTES=64',
-    `-I${include}`, path.join(GRAPH_DIR, 'fused_ops.cc'), '-o', FUSED_OPS, `-L${wheel}`, '-l:libtensorflow_framework.so.2', '-l:libtensorflow_cc.so.2', `-Wl,-rpath,${wheel}`,
+    `-I${include}`, path.join(GRAPH_DIR, 'fused_ops.cc'), '-o', FUSED_OPS, `-L${wheel}`, '-l:libtensorflow_framework.so.2', `-Wl,-rpath,${wheel}`,
   ];
   const b = await runToLog(env.CXX || 'g++', args, logFile, { cwd: GRAPH_DIR });
   if (!b.ok) {
@@ -614,18 +615,28 @@ async function fusedOps() {
   return 'fused ops built';
 }
 
-// Load the op library into tfjs-node's TensorFlow and draw one small dropout mask with it.
+// Load the op library into tfjs-node's TensorFlow and take one RMSprop step with it.
 const VERIFY_FUSED_OPS_JS = `
 require('@tensorflow/tfjs-node');
 const binding = require(${JSON.stringify(GRAPH_BINDING)});
 binding.loadOpLibrary(${JSON.stringify(FUSED_OPS)});
 const g = new binding.Graph();
-const int32 = (name, values, shape) => g.addOp('Const', name, [], [{ name: 'dtype', kind: 'type', value: 'int32' }, { name: 'value', kind: 'tensor', value: { dtype: 'int32', shape, data: Int32Array.from(values) } }], []);
-const mask = g.addOp('MnistLabDropoutMask', 'mask', [[int32('rows', [2], []), 0], [int32('seed', [1, 2], [2]), 0]], [{ name: 'units', kind: 'int', value: 3 }, { name: 'threshold', kind: 'int', value: 0 }, { name: 'scale', kind: 'float', value: 1 }], []);
+const float = [{ name: 'dtype', kind: 'type', value: 'float32' }];
+const constant = (name, value) => g.addOp('Const', name, [], [...float, { name: 'value', kind: 'tensor', value: { dtype: 'float32', shape: [1], data: Float32Array.of(value) } }], []);
+const variable = (name, value) => {
+  const handle = g.addOp('VarHandleOp', name, [], [...float, { name: 'shape', kind: 'shape', value: [1] }, { name: 'shared_name', kind: 'string', value: 'mnist_lab_setup_' + name }], []);
+  return [handle, g.addOp('AssignVariableOp', name + '_init', [[handle, 0], [constant(name + '_value', value), 0]], float, [])];
+};
+const [w, wInit] = variable('w', 1), [ms, msInit] = variable('ms', 0), [mom, momInit] = variable('mom', 0);
+const scalar = (name, value) => g.addOp('Const', name, [], [...float, { name: 'value', kind: 'tensor', value: { dtype: 'float32', shape: [], data: Float32Array.of(value) } }], []);
+const update = g.addOp('MnistLabApplyRMSProp', 'update', [[w, 0], [ms, 0], [mom, 0], [scalar('lr', 0.5), 0], [scalar('rho', 0), 0], [scalar('momentum', 0), 0], [scalar('epsilon', 0), 0], [constant('grad', 2), 0]], [{ name: 'T', kind: 'type', value: 'float32' }], []);
+const read = g.addOp('ReadVariableOp', 'read', [[w, 0]], float, [update]);
 const s = new binding.Session(g);
-const [out] = s.run([], [[mask, 0]], []);
+s.run([], [], [wInit, msInit, momInit]);
+const [out] = s.run([], [[read, 0]], []);
 s.close();
-if (out.data.join(',') !== '1,1,1,1,1,1') throw new Error('MnistLabDropoutMask with rate 0 gave ' + out.data.join(','));
+// rho 0: ms = grad^2 = 4, w = 1 - 0.5 * 2 / sqrt(4) = 0.5.
+if (out.data[0] !== 0.5) throw new Error('MnistLabApplyRMSProp gave ' + out.data[0] + ', expected 0.5');
 `;
 
 // ---------------------------------------------------------------------------

@@ -65,7 +65,7 @@ let loaded: { module: NativeModule | null; reason: string } | null = null;
 let fusedOpsLoaded: { available: boolean; reason: string } | null = null;
 
 /**
- * Whether our own kernels are registered with TensorFlow (loaded on first
+ * Whether our own kernel is registered with TensorFlow (loaded on first
  * call): `MnistLabApplyRMSProp`, TensorFlow's RMSprop update in one pass.
  * MNIST_LAB_FUSED_OPS=0 leaves them out, to compare with TensorFlow's own.
  */
@@ -203,11 +203,7 @@ export class GraphBuilder {
    * the generator work of 32-bit floats, about 0.1 ms of an S1-base step
    * (bench/profile-step.ts). Int64 draws are bitcast to uint16, four per draw.
    */
-  dropoutMask(rows: GraphOutput, units: number, seed: GraphOutput, rate: number, ownKernel?: boolean): GraphOutput {
-    // The same mask, bit for bit, as one op of ours (native/fused_ops.cc) where set-up built it.
-    const ops = fusedOps();
-    if (ownKernel === true && !ops.available) throw new Error(`our dropout kernel is not available: ${ops.reason}`);
-    if (ownKernel ?? ops.available) return this.out('MnistLabDropoutMask', [rows, seed], { units: attr.int(units), threshold: attr.int(Math.round(rate * 65536)), scale: attr.float(1 / (1 - rate)) });
+  dropoutMask(rows: GraphOutput, units: number, seed: GraphOutput, rate: number): GraphOutput {
     const pack = (values: GraphOutput[]) => this.out('Pack', [values], { T: attr.type('int32'), N: attr.int(values.length), axis: attr.int(0) });
     const drawsPerRow = Math.ceil(units / 4);
     const draws = this.out('StatelessRandomUniformFullInt', [pack([rows, this.constant(drawsPerRow, 'int32')]), seed], { dtype: attr.type('int64'), T: attr.type('int32'), Tseed: attr.type('int32') });

@@ -20,7 +20,7 @@ export async function needGraph(t: { skip(message: string): void }): Promise<boo
   return false;
 }
 
-/** The same for our own kernels (native/fused_ops.cc), which CI's set-up must build. */
+/** The same for our own kernel (native/fused_ops.cc), which CI's set-up must build. */
 export async function needFusedOps(t: { skip(message: string): void }): Promise<boolean> {
   if (!(await needGraph(t))) return false;
   const ops = fusedOps();
@@ -109,10 +109,10 @@ export async function assertSameTraining(fast: tf.LayersModel, slow: tf.LayersMo
  * The dropout mask the training graph draws for (seed pair, shape), drawn
  * again by the same builder method in a graph of its own.
  */
-export function graphMask(rate: number, seedPair: [number, number], [rows, units]: [number, number], ownKernel?: boolean): tf.Tensor2D {
+export function graphMask(rate: number, seedPair: [number, number], [rows, units]: [number, number]): tf.Tensor2D {
   const g = new GraphBuilder(graphBinding().module!);
   const seed = g.placeholder('int32', [2]);
-  const mask = g.dropoutMask(g.constant(rows, 'int32'), units, seed, rate, ownKernel);
+  const mask = g.dropoutMask(g.constant(rows, 'int32'), units, seed, rate);
   const session = new GraphSession(graphBinding().module!, g);
   try {
     // Int32 seeds as in the graph (the uint32 seed wraps the same way).
