@@ -8,7 +8,9 @@
  *     node --import tsx bench/profile-step.ts --steps 375 [--intra 2 --inter 1 --xla --no-spin --per-session]
  *
  * `--steps-per-run N` groups steps per session call as `fit` does (default
- * graphStepsPerRun()). Session flags override GRAPH_SESSION_CONFIG (src/train/graph-step.ts);
+ * graphStepsPerRun()); `--pieces N` cuts the batch into N pieces (default
+ * graphPieces(), one per core; 1 = the whole batch, ops on all cores).
+ * Session flags override the trainer's session configuration (src/train/graph-step.ts);
  * `--default-session` uses TensorFlow's defaults, to compare against;
  * `--timeline-min 0` lists every op of the step's timeline; `--top N` the N slowest.
  */
@@ -35,15 +37,18 @@ async function main(): Promise<void> {
       'default-session': { type: 'boolean', default: false },
       top: { type: 'string', default: '25' },
       'steps-per-run': { type: 'string' },
+      pieces: { type: 'string' },
       'timeline-min': { type: 'string', default: '5' },
     },
   });
+  // Session flags replace the trainer's own choice (createGraphTrainer: one thread per op when the batch is cut into pieces).
   const session: SessionConfig = values['default-session'] ? {} : { ...GRAPH_SESSION_CONFIG };
   if (values.intra !== undefined) session.intraOpThreads = Number(values.intra);
   if (values.inter !== undefined) session.interOpThreads = Number(values.inter);
   if (values.xla) session.xlaJit = true;
   if (values['no-spin']) session.disableThreadSpinning = true;
   if (values['per-session']) session.perSessionThreads = true;
+  const sessionFlags = values['default-session'] || ['intra', 'inter', 'xla', 'no-spin', 'per-session'].some((flag) => values[flag as keyof typeof values] !== undefined && values[flag as keyof typeof values] !== false);
 
   const network = BENCH_NETWORKS['S1-base'];
   const data = await loadBenchData(network);
@@ -55,7 +60,11 @@ async function main(): Promise<void> {
   const validation = prepareData(data.validationImages, data.validationLabels, 10, owned);
   const optimizer = model.optimizer;
   if (optimizer == null) throw new Error('model is not compiled');
-  const trainer = createGraphTrainer(plan, optimizer, train, 42, { sessionConfig: session, stepsPerRun: values['steps-per-run'] !== undefined ? Number(values['steps-per-run']) : undefined });
+  const trainer = createGraphTrainer(plan, optimizer, train, 42, {
+    sessionConfig: sessionFlags ? session : undefined,
+    stepsPerRun: values['steps-per-run'] !== undefined ? Number(values['steps-per-run']) : undefined,
+    pieces: values.pieces !== undefined ? Number(values.pieces) : undefined,
+  });
 
   const steps = Number(values.steps);
   const batch = network.batchSize;
@@ -64,7 +73,7 @@ async function main(): Promise<void> {
     const start = (step * batch) % (train.count - batch + 1);
     return order.subarray(start, start + batch);
   };
-  console.log(`session config: ${JSON.stringify(session)}; ${trainer.stepsPerRun} steps per session call; ${train.count} training rows, batch ${batch}`);
+  console.log(`session config: ${sessionFlags ? JSON.stringify(session) : "the trainer's own"}; ${trainer.stepsPerRun} steps per session call; ${train.count} training rows, batch ${batch}`);
   await trainer.beginEpoch(0);
   // As fit runs them: up to stepsPerRun steps per session call.
   const runSteps = (count: number) => {

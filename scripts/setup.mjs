@@ -629,7 +629,7 @@ const variable = (name, value) => {
 };
 const [w, wInit] = variable('w', 1), [ms, msInit] = variable('ms', 0), [mom, momInit] = variable('mom', 0);
 const scalar = (name, value) => g.addOp('Const', name, [], [...float, { name: 'value', kind: 'tensor', value: { dtype: 'float32', shape: [], data: Float32Array.of(value) } }], []);
-const update = g.addOp('MnistLabApplyRMSProp', 'update', [[w, 0], [ms, 0], [mom, 0], [scalar('lr', 0.5), 0], [scalar('rho', 0), 0], [scalar('momentum', 0), 0], [scalar('epsilon', 0), 0], [constant('grad', 2), 0]], [{ name: 'T', kind: 'type', value: 'float32' }], []);
+const update = g.addOp('MnistLabApplyRMSProp', 'update', [[w, 0], [ms, 0], [mom, 0], [scalar('lr', 0.5), 0], [scalar('rho', 0), 0], [scalar('momentum', 0), 0], [scalar('epsilon', 0), 0], [[constant('grad', 2), 0]]], [{ name: 'T', kind: 'type', value: 'float32' }, { name: 'N', kind: 'int', value: 1 }], []);
 const read = g.addOp('ReadVariableOp', 'read', [[w, 0]], float, [update]);
 const s = new binding.Session(g);
 s.run([], [], [wInit, msInit, momInit]);

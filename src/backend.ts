@@ -40,10 +40,30 @@ function requestedBackend(options: BackendOptions): BackendName | undefined {
   return requested as BackendName | undefined;
 }
 
+let sessionPools = false;
+
+/**
+ * Whether each TensorFlow session has its own intra-op thread pool, sized
+ * by its own configuration (TF_OVERRIDE_GLOBAL_THREADPOOL, set by
+ * initBackend unless tfjs-node was loaded first). Without it every session
+ * shares the pool of tfjs's eager context.
+ */
+export function sessionThreadPools(): boolean {
+  return sessionPools;
+}
+
 /** Try to load the native binding; returns the error message when it cannot load. */
 function loadNative(): string | undefined {
   // libtensorflow logs CPU-feature notes at start-up; they alarm learners.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // Each TensorFlow session gets its own intra-op thread pool, sized by its
+  // own configuration, instead of the process-wide one tfjs's eager context
+  // sized: the graph step runs its ops on one thread each (graph-step.ts,
+  // GRAPH_PIECES). TensorFlow reads it once, when it makes its first device,
+  // so it only counts if tfjs-node was not loaded before.
+  const started = tf.findBackendFactory('tensorflow') !== null;
+  if (!started) process.env.TF_OVERRIDE_GLOBAL_THREADPOOL ??= '1';
+  sessionPools = ['1', 'true'].includes((process.env.TF_OVERRIDE_GLOBAL_THREADPOOL ?? '').toLowerCase());
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-node');

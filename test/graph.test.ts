@@ -8,8 +8,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
-import { GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
-import { createGraphTrainer, GRAPH_STEPS_PER_RUN, graphStepsPerRun, selectTrainStep } from '../src/train/graph-step';
+import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
+import { createGraphTrainer, GRAPH_PIECES, GRAPH_STEPS_PER_RUN, graphPieces, graphStepsPerRun, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
 import { assertSameTraining, disposeModel, graphMask, needFusedOps, needGraph, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
 
@@ -129,6 +129,57 @@ describe('graph training step', () => {
     tf.dispose([images, labels]);
   });
 
+  test('a batch cut into pieces (one per core) trains as the whole batch does, sharded updates and empty pieces included', async (t) => {
+    if (!(await needGraph(t))) return;
+    // 256 x 256 = 65,536 weights: the first kernel gets one update op per piece (when our kernel is built).
+    const config: MlpConfig = { ...TINY, inputShape: [16, 16], hiddenUnits: [256, 6], dropoutRate: 0.2 };
+    const { images, labels } = syntheticBatch(12, 21, 256, 3);
+    // A one-row batch leaves a piece empty.
+    const batches = [Int32Array.of(3, 0, 6, 1, 5, 9, 11), Int32Array.of(2, 4, 20, 19, 7), Int32Array.of(8), Int32Array.of(10, 12, 13, 14, 15, 16, 17, 18)];
+    const train = async (pieces: number) => {
+      const model = createMlp(config);
+      const trainer = createGraphTrainer(planOf(model), model.optimizer, { images, labels }, 3, { pieces, stepsPerRun: 2 });
+      const losses: number[] = [];
+      let updates = 0;
+      try {
+        for (const epoch of [0, 1]) {
+          await trainer.beginEpoch(epoch);
+          for (let first = 0; first < batches.length; first += 2) {
+            const group = batches.slice(first, first + 2).map((indices, index) => ({ indices, step: first + index }));
+            for (const result of trainer.run(group)) losses.push(result.lossSum);
+          }
+          await trainer.endEpoch();
+        }
+        await trainer.beginEpoch(2);
+        updates = trainer.traceStep(batches[0], 0).filter((timing) => /= MnistLabApplyRMSProp\(/.test(timing.label)).length;
+      } finally {
+        trainer.dispose();
+      }
+      return { model, losses, updates };
+    };
+    const whole = await train(1);
+    for (const pieces of [2, 3]) {
+      const cut = await train(pieces);
+      cut.losses.forEach((loss, index) => assert.ok(Math.abs(loss - whole.losses[index]) < 1e-4 * Math.max(1, Math.abs(loss)), `${pieces} pieces, step ${index}: loss ${loss} vs ${whole.losses[index]}`));
+      await assertSameTraining(cut.model, whole.model, 2 * batches.length);
+      if (fusedOps().available) assert.equal(cut.updates, 6 - 1 + pieces, `${pieces} pieces: one update per weight, the 256x256 kernel's cut in ${pieces}`);
+      disposeModel(cut.model);
+    }
+    if (fusedOps().available) assert.equal(whole.updates, 6);
+    disposeModel(whole.model);
+    tf.dispose([images, labels]);
+  });
+
+  test('a bad MNIST_LAB_GRAPH_PIECES is refused with what it should be', () => {
+    process.env.MNIST_LAB_GRAPH_PIECES = '0';
+    try {
+      assert.throws(() => graphPieces(), (error: unknown) => error instanceof ConfigError && /MNIST_LAB_GRAPH_PIECES: is '0'.*whole number from 1 to 64/.test(error.message));
+    } finally {
+      delete process.env.MNIST_LAB_GRAPH_PIECES;
+    }
+    assert.equal(graphPieces(), GRAPH_PIECES);
+  });
+
   test('a bad MNIST_LAB_STEPS_PER_RUN is refused with what it should be', () => {
     process.env.MNIST_LAB_STEPS_PER_RUN = 'lots';
     try {
@@ -152,7 +203,7 @@ describe('graph training step', () => {
       const handles = [0, 1, 2].map((slot) => g.variable([size], `fused_ops_test_${op}_${momentum}_${slot}_${process.pid}`));
       const assigns = handles.map((handle) => g.assigner(handle, [size]));
       const gradient = g.placeholder('float32', [size]);
-      const update = g.op(op, [...handles, g.constant(0.01), g.constant(0.9), g.constant(momentum), g.constant(1e-7), gradient], { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false) });
+      const update = g.op(op, [...handles, g.constant(0.01), g.constant(0.9), g.constant(momentum), g.constant(1e-7), op === 'MnistLabApplyRMSProp' ? [gradient] : gradient], { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false) });
       const reads = handles.map((handle) => g.read(handle));
       const session = new GraphSession(module, g);
       try {
@@ -174,6 +225,64 @@ describe('graph training step', () => {
       });
       if (momentum === 0) assert.deepEqual(ours[2], start[2], 'momentum 0: mom is not touched');
       assert.ok(theirs[0].some((value, index) => value !== start[0][index]), 'the weights moved');
+    }
+  });
+
+  test('our RMSprop kernel adds partial gradients in order and, cut into shards, updates as one op on their sum', async (t) => {
+    if (!(await needFusedOps(t))) return;
+    const module = graphBinding().module!;
+    const size = 1003;
+    const random = new SeededRandom(29);
+    const start = [0, 1, 2].map((slot) => Float32Array.from({ length: size }, () => (slot === 1 ? random.next() : random.next() - 0.5)));
+    const partials = [0, 1, 2].map(() => Float32Array.from({ length: size }, () => (random.next() - 0.5) * 0.1));
+    // Added in float32, in order, as the kernel adds them.
+    const sum = partials[0].map((value, index) => Math.fround(Math.fround(value + partials[1][index]) + partials[2][index]));
+    /** Two steps with `gradients` (fed as one list input) cut into `shards` ops; returns var and ms. */
+    const updated = (op: string, gradients: Float32Array[], shards: number): Float32Array[] => {
+      const g = new GraphBuilder(module);
+      const handles = [0, 1, 2].map((slot) => g.variable([size], `fused_shards_test_${op}_${gradients.length}_${shards}_${slot}_${process.pid}`));
+      const assigns = handles.map((handle) => g.assigner(handle, [size]));
+      const inputs = gradients.map(() => g.placeholder('float32', [size]));
+      const scalars = [g.constant(0.01), g.constant(0.9), g.constant(0), g.constant(1e-7)];
+      const base = { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false) };
+      const updates =
+        op === 'ResourceApplyRMSProp'
+          ? [g.op(op, [...handles, ...scalars, inputs[0]], base)]
+          : Array.from({ length: shards }, (_, shard) => g.op(op, [...handles, ...scalars, inputs], { ...base, N: graphAttr.int(inputs.length), shard: graphAttr.int(shard), shards: graphAttr.int(shards) }));
+      const reads = handles.map((handle) => g.read(handle));
+      const session = new GraphSession(module, g, { intraOpThreads: 1 });
+      try {
+        session.run(assigns.map((assign, slot) => [assign.value, { dtype: 'float32', shape: [size], data: start[slot] }]), [], assigns.map((assign) => assign.op));
+        for (let step = 0; step < 2; step++) session.run(inputs.map((input, index) => [input, { dtype: 'float32', shape: [size], data: gradients[index] }]), [], updates);
+        return session.run([], reads.slice(0, 2)).map((tensor) => tensor.data as Float32Array);
+      } finally {
+        session.close();
+      }
+    };
+    const theirs = updated('ResourceApplyRMSProp', [sum], 1);
+    for (const shards of [1, 2, 3]) {
+      const ours = updated('MnistLabApplyRMSProp', partials, shards);
+      ['var', 'ms'].forEach((name, slot) => assert.deepEqual(ours[slot], theirs[slot], `${shards} shard(s): ${name} as TensorFlow's update with the summed gradient`));
+    }
+  });
+
+  test('a sharded update refuses to write a weight another op still reads, and says so', async (t) => {
+    if (!(await needFusedOps(t))) return;
+    const module = graphBinding().module!;
+    const g = new GraphBuilder(module);
+    const handles = [0, 1, 2].map((slot) => g.variable([4], `fused_shards_busy_${slot}_${process.pid}`));
+    const assigns = handles.map((handle) => g.assigner(handle, [4]));
+    // The read's value is fetched, so its buffer is still held while the update runs after it.
+    const read = g.read(handles[0]);
+    const gradient = g.constant(1);
+    const scalars = [g.constant(0.01), g.constant(0.9), g.constant(0), g.constant(1e-7)];
+    const update = g.op('MnistLabApplyRMSProp', [...handles, ...scalars, [g.out('Fill', [g.intVector([4]), gradient], { T: graphAttr.type('float32'), index_type: graphAttr.type('int32') })]], { T: graphAttr.type('float32'), N: graphAttr.int(1), shard: graphAttr.int(0), shards: graphAttr.int(2) }, [read[0]]);
+    const session = new GraphSession(module, g);
+    try {
+      session.run(assigns.map((assign) => [assign.value, { dtype: 'float32', shape: [4], data: new Float32Array(4) }]), [], assigns.map((assign) => assign.op));
+      assert.throws(() => session.run([], [read], [update]), /shard 0 of 2 found the variable still read by another op; run the shards after every read of the weight/);
+    } finally {
+      session.close();
     }
   });
 

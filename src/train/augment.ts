@@ -20,7 +20,7 @@ import type { NdArray } from 'ndarray';
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed, SeededRandom } from '../util/random';
-import { graphAttr, type GraphBuilder, type GraphOutput, type HostTensor } from './graph';
+import { graphAttr, pieceSizes, type GraphBuilder, type GraphOutput, type HostTensor } from './graph';
 
 /** Random transforms per batch, as Keras's `ImageDataGenerator` ranges. */
 export interface AugmentConfig {
@@ -257,7 +257,7 @@ export function addGraphAugmentation(g: GraphBuilder, rows: GraphOutput, height:
       width,
       feeds(values) {
         const count = values.length / 8;
-        const sizes = Int32Array.from({ length: pieces }, (_, index) => Math.floor((count * (index + 1)) / pieces) - Math.floor((count * index) / pieces));
+        const sizes = pieceSizes(count, pieces);
         return [
           [transforms, { dtype: 'float32', shape: [count, 8], data: values }],
           [pieceRows, { dtype: 'int32', shape: [pieces], data: sizes }],

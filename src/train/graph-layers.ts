@@ -17,16 +17,17 @@ import type { LayerPlan } from './layer-plan';
  * createGraphTrainer needs from either kind of network.
  */
 export interface GraphPass {
-  /** Output layer's logits (softmax left to the loss). */
-  logits: GraphOutput;
+  /** Output layer's logits, one per piece of the batch (softmax left to the loss). */
+  logits: GraphOutput[];
   /** One int32[2] placeholder per dropout mask, in the plan's mask order. */
   dropoutSeeds: GraphOutput[];
   /**
-   * Gradients of the batch-mean loss for each weight (model order), given
-   * the SoftmaxCrossEntropyWithLogits op, its sum and the batch size; and per
-   * weight the ops its in-place update must wait for.
+   * Gradients of the batch-mean loss for each weight (model order), as one
+   * partial sum per piece of the batch, given each piece's
+   * SoftmaxCrossEntropyWithLogits op, the loss sum and the batch size; and
+   * per weight the ops its in-place update must wait for.
    */
-  backward(crossEntropy: number, lossSum: GraphOutput, batchSize: GraphOutput): { gradients: GraphOutput[]; updateAfter: number[][] };
+  backward(crossEntropy: number[], lossSum: GraphOutput, batchSize: GraphOutput): { gradients: GraphOutput[][]; updateAfter: number[][] };
 }
 
 /** TensorFlow's op for each activation (null: none). */
@@ -107,14 +108,14 @@ export function layerGraphPass(g: GraphBuilder, plan: LayerPlan, values: GraphOu
     for (const { rate } of layer.dropouts) x = dropout(x, rate, layer.kernel.shape[1] ?? 0);
   }
   return {
-    logits: x,
+    logits: [x],
     dropoutSeeds,
     backward(_crossEntropy, lossSum, batchSize) {
       const meanLoss = g.float('RealDiv', lossSum, batchSize);
       const gradients = g.gradients([meanLoss], values);
       // Every update waits for the whole backward pass, so no gradient reads a weight already updated in place.
       const all = gradients.map(([op]) => op);
-      return { gradients, updateAfter: values.map(() => all) };
+      return { gradients: gradients.map((gradient) => [gradient]), updateAfter: values.map(() => all) };
     },
   };
 }

@@ -17,13 +17,14 @@
  * back out at its end, so validation, callbacks and checkpoints see the
  * model and optimizer as usual.
  */
-import { tf } from '../backend';
+import * as os from 'node:os';
+import { sessionThreadPools, tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed } from '../util/random';
 import { fusedUpdate, type FusedUpdate } from './fused-update';
 import type { DenseLayer, LayerPlan } from './layer-plan';
 import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
-import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding, type GraphOutput, type HostTensor } from './graph';
+import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding, pieceSizes, type GraphOutput, type HostTensor } from './graph';
 import type { OpTiming, SessionConfig } from './graph-proto';
 import { layerGraphPass, type GraphPass } from './graph-layers';
 
@@ -70,11 +71,15 @@ export interface GraphTrainerOptions {
   sessionConfig?: SessionConfig;
   /** The most steps one session call runs (Keras's `steps_per_execution`); default graphStepsPerRun(). */
   stepsPerRun?: number;
+  /** Pieces a Dense stack's batch is cut into, each on one thread; default graphPieces(). */
+  pieces?: number;
 }
 
 /** The ops of one step in the graph: what to feed, fetch and run. */
 interface StepOps {
   indices: GraphOutput;
+  /** Rows per piece of the batch (null: one piece). */
+  pieceRows: GraphOutput | null;
   powers: GraphOutput[];
   dropoutSeeds: GraphOutput[];
   /** The step's own augmentation (null: none, or the call's first step, which reads the prepared batch). */
@@ -110,10 +115,14 @@ const ACTIVATION_GRADIENTS: Record<DenseLayer['activation'], string | null> = { 
 
 let graphCounter = 0;
 
+/** Weights of at least this many elements get one update op per piece (smaller ones take microseconds). */
+const SHARDED_UPDATE_FROM = 1 << 16;
+
 /**
- * How the training session runs: TensorFlow's defaults. Fewer inter-op
- * threads, per-session pools, no thread spinning and XLA were all no faster
- * for S1-base (bench/README.md, "Profiling the graph step").
+ * How a whole-batch training session runs: TensorFlow's defaults. Fewer
+ * inter-op threads, per-session pools, no thread spinning and XLA were all
+ * no faster for S1-base (bench/README.md, "Profiling the graph step").
+ * A batch cut into pieces runs with one intra-op thread (createGraphTrainer).
  */
 export const GRAPH_SESSION_CONFIG: SessionConfig = {};
 
@@ -135,6 +144,24 @@ export function graphStepsPerRun(): number {
 }
 
 /**
+ * Pieces a Dense stack's batch is cut into: one per core. A 2-thread matrix
+ * product at batch 128 runs at about 75% of what two 1-thread products of
+ * 64 rows run at side by side (and a transposed one at about 65%), so the
+ * step runs each piece's ops on one thread and the pieces on the cores
+ * (bench/README.md, "Pieces").
+ */
+export const GRAPH_PIECES = Math.max(1, Math.min(8, os.availableParallelism()));
+
+/** GRAPH_PIECES, or MNIST_LAB_GRAPH_PIECES when set (to measure the difference). */
+export function graphPieces(): number {
+  const requested = process.env.MNIST_LAB_GRAPH_PIECES ?? '';
+  if (requested === '') return GRAPH_PIECES;
+  const pieces = Number(requested);
+  if (!Number.isInteger(pieces) || pieces < 1 || pieces > 64) throw new ConfigError('MNIST_LAB_GRAPH_PIECES', `is '${requested}'`, `a whole number from 1 to 64, or unset for ${GRAPH_PIECES}`);
+  return pieces;
+}
+
+/**
  * Why the graph step cannot train this model here, or null if it can:
  * it needs the native backend, the graph binding and an optimizer with a
  * fused kernel.
@@ -152,7 +179,12 @@ export function graphStepUnavailable(optimizer: tf.Optimizer | null): string | n
  * training data into it. Throws a ConfigError if graphStepUnavailable() says why not.
  */
 export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, data: GraphTrainingData, seed: number, options: GraphTrainerOptions = {}): GraphTrainer {
-  const { augment, sessionConfig = GRAPH_SESSION_CONFIG, stepsPerRun = graphStepsPerRun() } = options;
+  const { augment, stepsPerRun = graphStepsPerRun() } = options;
+  // One thread per op needs a session-owned thread pool (backend.ts); with the shared one, the whole batch.
+  const pieces = plan.front === null ? (options.pieces ?? (sessionThreadPools() ? graphPieces() : 1)) : 1;
+  if (!Number.isInteger(pieces) || pieces < 1) throw new ConfigError('pieces', `is ${pieces}`, 'a whole number of pieces, 1 or more');
+  // With pieces, each op runs on one thread and the pieces run side by side.
+  const sessionConfig = options.sessionConfig ?? (pieces > 1 ? { ...GRAPH_SESSION_CONFIG, intraOpThreads: 1 } : GRAPH_SESSION_CONFIG);
   if (!Number.isInteger(stepsPerRun) || stepsPerRun < 1) throw new ConfigError('stepsPerRun', `is ${stepsPerRun}`, 'a whole number of steps, 1 or more');
   const unavailable = graphStepUnavailable(optimizer);
   const binding = graphBinding().module;
@@ -176,6 +208,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
 
   // Weights and optimizer slots.
   const shapes = variables.map((variable) => variable.shape);
+  const sizes = variables.map((variable) => variable.size);
   const weights = shapes.map((shape) => newVariable(shape));
   const slots = shapes.map((shape) => rule.slotSuffixes.map(() => newVariable(shape)));
   const stateHandles = [...weights, ...slots.flat()];
@@ -216,33 +249,53 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     // The step's inputs: row indices, beta^t for Adam (and, from the pass, one seed pair per dropout mask).
     const indices = g.placeholder('int32', [-1]);
     const powers = rule.powerBases.map(() => g.placeholder('float32', []));
-    const labels = gather(labelsVar, indices);
-    let x: GraphOutput;
+    // The batch in pieces (Dense stacks; one piece for convolutional plans), rows per piece fed with the indices.
+    const pieceRows = pieces > 1 ? g.placeholder('int32', [pieces]) : null;
+    const split = (value: GraphOutput, dtype: 'float32' | 'int32' = 'float32'): GraphOutput[] => {
+      if (pieceRows === null) return [value];
+      const op = g.op('SplitV', [value, pieceRows, axis0], { T: graphAttr.type(dtype), Tlen: graphAttr.type('int32'), num_split: graphAttr.int(pieces) });
+      return Array.from({ length: pieces }, (_, index) => [op, index] as const);
+    };
+    const pieceIndices = split(indices, 'int32');
+    const labels = pieceIndices.map((rows) => gather(labelsVar, rows));
+    let xs: GraphOutput[];
     let transform: GraphAugmentation | null = null;
     if (prefetch === null) {
-      x = gather(imagesVar, indices);
+      xs = pieceIndices.map((rows) => gather(imagesVar, rows));
     } else if (position === 0) {
-      x = prefetch.batch;
+      xs = split(prefetch.batch);
     } else {
+      let x: GraphOutput;
       ({ output: x, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, indices), prefetch.transform.height, prefetch.transform.width));
+      xs = split(x);
     }
 
     // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
     const values = weights.map((handle) => g.read(handle, after));
     const batchRows = g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') });
-    const pass = plan.front !== null ? layerGraphPass(g, plan, values, x, batchRows) : denseGraphPass(g, layers, values, x, batchRows);
+    const pass = plan.front !== null ? layerGraphPass(g, plan, values, xs[0], batchRows) : denseGraphPass(g, layers, values, xs, batchRows, split);
 
     // Loss and accuracy sums; the gradient of the batch-mean loss.
-    const crossEntropy = g.op('SoftmaxCrossEntropyWithLogits', [pass.logits, labels], { T: graphAttr.type('float32') });
-    const lossSum = g.sum([crossEntropy, 0], [0]);
-    const matches = g.out('Equal', [argMax(pass.logits), argMax(labels)], { T: graphAttr.type('int32') });
-    const correct = g.sum(g.cast(matches, 'bool', 'float32'), [0]);
+    const total = (parts: GraphOutput[]) => (parts.length === 1 ? parts[0] : g.out('AddN', [parts], { T: graphAttr.type('float32'), N: graphAttr.int(parts.length) }));
+    const crossEntropy = pass.logits.map((logits, piece) => g.op('SoftmaxCrossEntropyWithLogits', [logits, labels[piece]], { T: graphAttr.type('float32') }));
+    const lossSum = total(crossEntropy.map((op) => g.sum([op, 0], [0])));
+    const correct = total(
+      pass.logits.map((logits, piece) => g.sum(g.cast(g.out('Equal', [argMax(logits), argMax(labels[piece])], { T: graphAttr.type('int32') }), 'bool', 'float32'), [0])),
+    );
     const batchSize = g.cast(batchRows, 'int32', 'float32');
     const { gradients, updateAfter } = pass.backward(crossEntropy, lossSum, batchSize);
 
-    // One fused update per weight.
-    const updates = weights.map((handle, index) => g.op(updateOp, rule.inputs(handle, slots[index], constants, powers, gradients[index]), updateAttrs, updateAfter[index]));
-    return { indices, powers, dropoutSeeds: pass.dropoutSeeds, transform, lossSum, correct, updates };
+    // One fused update per weight. Ours adds the pieces' partial gradients itself and, for large weights, is
+    // cut into one op per piece, run side by side; TensorFlow's kernels get the sum.
+    const updates = weights.flatMap((handle, index) => {
+      const partials = gradients[index];
+      if (updateOp !== 'MnistLabApplyRMSProp') return [g.op(updateOp, rule.inputs<GraphOutput | GraphOutput[]>(handle, slots[index], constants, powers, total(partials)), updateAttrs, updateAfter[index])];
+      const shards = pieces > 1 && sizes[index] >= SHARDED_UPDATE_FROM ? pieces : 1;
+      const inputs = rule.inputs<GraphOutput | GraphOutput[]>(handle, slots[index], constants, powers, partials);
+      const listAttrs = { ...updateAttrs, N: graphAttr.int(partials.length), shards: graphAttr.int(shards) };
+      return Array.from({ length: shards }, (_, shard) => g.op(updateOp, inputs, { ...listAttrs, shard: graphAttr.int(shard) }, updateAfter[index]));
+    });
+    return { indices, pieceRows, powers, dropoutSeeds: pass.dropoutSeeds, transform, lossSum, correct, updates };
   };
   // The steps one session call can run, each after the one before.
   const group: StepOps[] = [];
@@ -276,6 +329,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const stepFeeds = (ops: StepOps, { indices: rows, step }: StepBatch): [GraphOutput, HostTensor][] => {
     iteration += 1;
     const feeds: [GraphOutput, HostTensor][] = [[ops.indices, { dtype: 'int32', shape: [rows.length], data: rows }]];
+    if (ops.pieceRows !== null) feeds.push([ops.pieceRows, { dtype: 'int32', shape: [pieces], data: pieceSizes(rows.length, pieces) }]);
     // Stored as int32 (the uint32 seed wraps), as tests can draw the same mask eagerly.
     ops.dropoutSeeds.forEach((placeholder, mask) => feeds.push([placeholder, { dtype: 'int32', shape: [2], data: Int32Array.of(epochSeeds[mask], step) }]));
     if (ops.transform !== null && prefetch !== null) feeds.push(...transformFeeds(ops.transform, prefetch.config, rows, step));
@@ -357,51 +411,63 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   };
 }
 
-/** The Dense/Dropout stack with its hand-written backward pass (same math as step.ts). */
-function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], input: GraphOutput, batchRows: GraphOutput): GraphPass {
+/**
+ * The Dense/Dropout stack with its hand-written backward pass (same math as
+ * step.ts), on the batch cut into pieces (`inputs`, one per piece; `split`
+ * cuts a full-batch tensor the same way). Each piece's ops are independent
+ * of the other pieces' until the weight gradients, which come out as one
+ * partial sum per piece: on a session whose ops run on one thread each, the
+ * pieces' matrix products run side by side, one per core.
+ */
+function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], inputs: GraphOutput[], batchRows: GraphOutput, split: (value: GraphOutput) => GraphOutput[]): GraphPass {
   const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
-  // Forward pass, keeping each layer's input, output and masks for the backward pass.
-  let x = input;
+  // Forward pass, keeping each layer's inputs, outputs and masks (per piece) for the backward pass.
+  let xs = inputs;
   let valueIndex = 0;
   let seedIndex = 0;
   const kept = layers.map((layer) => {
     const kernel = values[valueIndex++];
     const bias = layer.bias !== null ? values[valueIndex++] : null;
-    const layerInput = x;
-    let output = g.matMul(x, kernel);
-    if (bias !== null) output = g.out('BiasAdd', [output, bias], { T: graphAttr.type('float32') });
     const activation = ACTIVATION_OPS[layer.activation];
-    if (activation !== null) output = g.float(activation, output);
-    x = output;
+    const layerInputs = xs;
+    const outputs = xs.map((x) => {
+      let output = g.matMul(x, kernel);
+      if (bias !== null) output = g.out('BiasAdd', [output, bias], { T: graphAttr.type('float32') });
+      return activation !== null ? g.float(activation, output) : output;
+    });
     const units = layer.kernel.shape[1] ?? 0;
-    const masks = layer.dropouts.map(({ rate }) => g.dropoutMask(batchRows, units, dropoutSeeds[seedIndex++], rate));
-    for (const mask of masks) x = g.float('Mul', x, mask);
-    return { kernel, input: layerInput, output, masks };
+    // A mask is drawn for the whole batch (as the unsplit step draws it) and cut like the batch.
+    const masks = layer.dropouts.map(({ rate }) => split(g.dropoutMask(batchRows, units, dropoutSeeds[seedIndex++], rate)));
+    xs = outputs.map((output, piece) => masks.reduce((x, mask) => g.float('Mul', x, mask[piece]), output));
+    return { kernel, inputs: layerInputs, outputs, masks };
   });
   return {
-    logits: x,
+    logits: xs,
     dropoutSeeds,
     backward(crossEntropy, _lossSum, batchSize) {
-      let delta = g.float('RealDiv', [crossEntropy, 1], batchSize);
+      let deltas = crossEntropy.map((op) => g.float('RealDiv', [op, 1], batchSize));
       // Backward pass, last layer first.
-      const gradients: GraphOutput[] = new Array(values.length);
-      /** Per weight, the op that last reads it; its update waits for it so the kernel can write in place. */
+      const gradients: GraphOutput[][] = new Array(values.length);
+      /** Per weight, the ops that last read it; its update waits for them so the kernel can write in place. */
       const updateAfter: number[][] = values.map(() => []);
       let slot = values.length;
       for (let index = layers.length - 1; index >= 0; index--) {
         const layer = layers[index];
-        const { kernel, input: layerInput, output, masks } = kept[index];
-        // The output layer's delta is already the loss gradient w.r.t. its logits.
-        for (const mask of masks) delta = g.float('Mul', delta, mask);
+        const { kernel, inputs: layerInputs, outputs, masks } = kept[index];
         const gradient = ACTIVATION_GRADIENTS[layer.activation];
-        // ReluGrad takes (gradients, features); SigmoidGrad/TanhGrad take (y, dy).
-        if (gradient !== null) delta = gradient === 'ReluGrad' ? g.float(gradient, delta, output) : g.float(gradient, output, delta);
+        deltas = deltas.map((piece, position) => {
+          // The output layer's delta is already the loss gradient w.r.t. its logits.
+          let delta = masks.reduce((d, mask) => g.float('Mul', d, mask[position]), piece);
+          // ReluGrad takes (gradients, features); SigmoidGrad/TanhGrad take (y, dy).
+          if (gradient !== null) delta = gradient === 'ReluGrad' ? g.float(gradient, delta, outputs[position]) : g.float(gradient, outputs[position], delta);
+          return delta;
+        });
         slot -= layer.bias !== null ? 2 : 1;
-        gradients[slot] = g.matMul(layerInput, delta, true, false);
-        if (layer.bias !== null) gradients[slot + 1] = g.out('BiasAddGrad', [delta], { T: graphAttr.type('float32') });
+        gradients[slot] = deltas.map((delta, position) => g.matMul(layerInputs[position], delta, true, false));
+        if (layer.bias !== null) gradients[slot + 1] = deltas.map((delta) => g.out('BiasAddGrad', [delta], { T: graphAttr.type('float32') }));
         if (index > 0) {
-          delta = g.matMul(delta, kernel, false, true);
-          updateAfter[slot] = [delta[0]];
+          deltas = deltas.map((delta) => g.matMul(delta, kernel, false, true));
+          updateAfter[slot] = deltas.map(([op]) => op);
         }
       }
       return { gradients, updateAfter };
@@ -455,7 +521,9 @@ export function selectTrainStep(optimizer: tf.Optimizer | null): { name: TrainSt
   if (requested === 'generic') return { name: 'generic', reason: 'MNIST_LAB_TRAIN_STEP=generic' };
   if (requested !== 'fused' && graphUnavailable === null) {
     const ops = fusedOps();
-    return { name: 'graph', reason: `${graphBinding().reason}; RMSprop update: ${ops.available ? ops.reason : `TensorFlow's kernel (ours: ${ops.reason})`}` };
+    const pieces = sessionThreadPools() ? graphPieces() : 1;
+    const cut = pieces > 1 ? `Dense batches in ${pieces} pieces, one thread per op` : `whole batches${sessionThreadPools() ? '' : ' (tfjs-node was loaded before mnist-lab, so sessions share its thread pool)'}`;
+    return { name: 'graph', reason: `${graphBinding().reason}; ${cut}; RMSprop update: ${ops.available ? ops.reason : `TensorFlow's kernel (ours: ${ops.reason})`}` };
   }
   if (native && (optimizer === null || fusedUpdate(optimizer) !== null)) return { name: 'fused', reason: requested === 'fused' ? 'MNIST_LAB_TRAIN_STEP=fused' : `no graph step: ${graphUnavailable}` };
   return { name: 'generic', reason: native ? 'optimizer without a fused kernel' : `backend ${tf.getBackend()}` };

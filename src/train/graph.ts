@@ -223,6 +223,11 @@ export class GraphBuilder {
   }
 }
 
+/** `count` rows cut into `pieces` near-equal runs (the first pieces get the smaller ones). */
+export function pieceSizes(count: number, pieces: number): Int32Array {
+  return Int32Array.from({ length: pieces }, (_, index) => Math.floor((count * (index + 1)) / pieces) - Math.floor((count * index) / pieces));
+}
+
 /** A session on a finished graph: `run` feeds placeholders, fetches outputs and runs target ops. */
 export class GraphSession {
   private readonly native: NativeSession;
