@@ -598,7 +598,7 @@ async function fusedOps() {
   // The wheel's own flags (tf.sysconfig.get_compile_flags / get_link_flags); no contraction into FMAs, so the rounding is TensorFlow's.
   const args = [
     '-std=c++17', '-shared', '-fPIC', '-O3', '-ffp-contract=off', '-fno-math-errno', '-D_GLIBCXX_USE_CXX11_ABI=1', '-DEIGEN_MAX_ALIGN_BYTES=64',
-    `-I${include}`, path.join(GRAPH_DIR, 'fused_ops.cc'), '-o', FUSED_OPS, `-L${wheel}`, '-l:libtensorflow_framework.so.2', `-Wl,-rpath,${wheel}`,
+    `-I${include}`, path.join(GRAPH_DIR, 'fused_ops.cc'), '-o', FUSED_OPS, `-L${wheel}`, '-l:libtensorflow_framework.so.2', '-l:libtensorflow_cc.so.2', `-Wl,-rpath,${wheel}`,
   ];
   const b = await runToLog(env.CXX || 'g++', args, logFile, { cwd: GRAPH_DIR });
   if (!b.ok) {

@@ -304,6 +304,29 @@ describe('graph training step', () => {
     }
   });
 
+  test("our dropout-mask kernel (native/fused_ops.cc) draws TensorFlow's five-op mask bit for bit, whole or in pieces", async (t) => {
+    if (!(await needFusedOps(t))) return;
+    // Odd sizes (a unit count not a multiple of 4, an odd number of int64 draws, so pieces start inside a Philox counter),
+    // big and negative seeds, rates with and without an exact threshold, empty pieces.
+    const cases: [number, [number, number], [number, number], number[][]][] = [
+      [0.2, [deriveSeed(1, 'dropout', 0, 0), 0], [128, 512], [[64, 64]]],
+      [0.5, [-7, 12345], [3, 5], [[1, 2], [0, 3], [1, 1, 1]]],
+      [0.3, [2147483647, -2147483648], [37, 130], [[18, 19], [5, 0, 32]]],
+      [0.25, [42, 7], [1, 1], [[0, 1]]],
+      [0.2, [5, 6], [0, 16], [[0, 0]]],
+      [0.2, [8, 9], [21, 10], [[10, 11], [7, 7, 7]]],
+    ];
+    for (const [rate, seed, shape, cuts] of cases) {
+      const theirs = graphMask(rate, seed, shape, false);
+      for (const pieces of [undefined, ...cuts]) {
+        const ours = graphMask(rate, seed, shape, true, pieces);
+        assert.deepEqual([...ours.dataSync()], [...theirs.dataSync()], `rate ${rate}, seed ${seed.join(',')}, shape ${shape.join('x')}, pieces ${pieces?.join('+') ?? 'none'}`);
+        ours.dispose();
+      }
+      theirs.dispose();
+    }
+  });
+
   test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {
     if (!(await needGraph(t))) return;
     const rate = 0.2;

@@ -24,7 +24,7 @@ import { deriveSeed } from '../util/random';
 import { fusedUpdate, type FusedUpdate } from './fused-update';
 import type { DenseLayer, LayerPlan } from './layer-plan';
 import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
-import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding, pieceSizes, type GraphOutput, type HostTensor } from './graph';
+import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding, pieceSizes, type GraphDtype, type GraphOutput, type HostTensor } from './graph';
 import type { OpTiming, SessionConfig } from './graph-proto';
 import { layerGraphPass, type GraphPass } from './graph-layers';
 
@@ -78,8 +78,8 @@ export interface GraphTrainerOptions {
 /** The ops of one step in the graph: what to feed, fetch and run. */
 interface StepOps {
   indices: GraphOutput;
-  /** Rows per piece of the batch (null: one piece). */
-  pieceRows: GraphOutput | null;
+  /** Rows per piece of the batch. */
+  pieceRows: GraphOutput;
   powers: GraphOutput[];
   dropoutSeeds: GraphOutput[];
   /** The step's own augmentation (null: none, or the call's first step, which reads the prepared batch). */
@@ -250,12 +250,8 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     const indices = g.placeholder('int32', [-1]);
     const powers = rule.powerBases.map(() => g.placeholder('float32', []));
     // The batch in pieces (Dense stacks; one piece for convolutional plans), rows per piece fed with the indices.
-    const pieceRows = pieces > 1 ? g.placeholder('int32', [pieces]) : null;
-    const split = (value: GraphOutput, dtype: 'float32' | 'int32' = 'float32'): GraphOutput[] => {
-      if (pieceRows === null) return [value];
-      const op = g.op('SplitV', [value, pieceRows, axis0], { T: graphAttr.type(dtype), Tlen: graphAttr.type('int32'), num_split: graphAttr.int(pieces) });
-      return Array.from({ length: pieces }, (_, index) => [op, index] as const);
-    };
+    const pieceRows = g.placeholder('int32', [pieces]);
+    const split = (value: GraphOutput, dtype: GraphDtype = 'float32'): GraphOutput[] => g.splitRows(value, pieceRows, pieces, dtype);
     const pieceIndices = split(indices, 'int32');
     const labels = pieceIndices.map((rows) => gather(labelsVar, rows));
     let xs: GraphOutput[];
@@ -273,7 +269,8 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
     const values = weights.map((handle) => g.read(handle, after));
     const batchRows = g.out('Size', [indices], { T: graphAttr.type('int32'), out_type: graphAttr.type('int32') });
-    const pass = plan.front !== null ? layerGraphPass(g, plan, values, xs[0], batchRows) : denseGraphPass(g, layers, values, xs, batchRows, split);
+    const masks = (units: number, seed: GraphOutput, rate: number) => g.dropoutMaskPieces(pieceRows, pieces, batchRows, units, seed, rate);
+    const pass = plan.front !== null ? layerGraphPass(g, plan, values, xs[0], batchRows) : denseGraphPass(g, layers, values, xs, masks);
 
     // Loss and accuracy sums; the gradient of the batch-mean loss.
     const total = (parts: GraphOutput[]) => (parts.length === 1 ? parts[0] : g.out('AddN', [parts], { T: graphAttr.type('float32'), N: graphAttr.int(parts.length) }));
@@ -329,7 +326,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const stepFeeds = (ops: StepOps, { indices: rows, step }: StepBatch): [GraphOutput, HostTensor][] => {
     iteration += 1;
     const feeds: [GraphOutput, HostTensor][] = [[ops.indices, { dtype: 'int32', shape: [rows.length], data: rows }]];
-    if (ops.pieceRows !== null) feeds.push([ops.pieceRows, { dtype: 'int32', shape: [pieces], data: pieceSizes(rows.length, pieces) }]);
+    feeds.push([ops.pieceRows, { dtype: 'int32', shape: [pieces], data: pieceSizes(rows.length, pieces) }]);
     // Stored as int32 (the uint32 seed wraps), as tests can draw the same mask eagerly.
     ops.dropoutSeeds.forEach((placeholder, mask) => feeds.push([placeholder, { dtype: 'int32', shape: [2], data: Int32Array.of(epochSeeds[mask], step) }]));
     if (ops.transform !== null && prefetch !== null) feeds.push(...transformFeeds(ops.transform, prefetch.config, rows, step));
@@ -419,7 +416,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
  * partial sum per piece: on a session whose ops run on one thread each, the
  * pieces' matrix products run side by side, one per core.
  */
-function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], inputs: GraphOutput[], batchRows: GraphOutput, split: (value: GraphOutput) => GraphOutput[]): GraphPass {
+function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], inputs: GraphOutput[], masks: (units: number, seed: GraphOutput, rate: number) => GraphOutput[]): GraphPass {
   const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
   // Forward pass, keeping each layer's inputs, outputs and masks (per piece) for the backward pass.
   let xs = inputs;
@@ -436,10 +433,10 @@ function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: 
       return activation !== null ? g.float(activation, output) : output;
     });
     const units = layer.kernel.shape[1] ?? 0;
-    // A mask is drawn for the whole batch (as the unsplit step draws it) and cut like the batch.
-    const masks = layer.dropouts.map(({ rate }) => split(g.dropoutMask(batchRows, units, dropoutSeeds[seedIndex++], rate)));
-    xs = outputs.map((output, piece) => masks.reduce((x, mask) => g.float('Mul', x, mask[piece]), output));
-    return { kernel, inputs: layerInputs, outputs, masks };
+    // Each piece gets its rows of the mask the whole batch would draw.
+    const layerMasks = layer.dropouts.map(({ rate }) => masks(units, dropoutSeeds[seedIndex++], rate));
+    xs = outputs.map((output, piece) => layerMasks.reduce((x, mask) => g.float('Mul', x, mask[piece]), output));
+    return { kernel, inputs: layerInputs, outputs, masks: layerMasks };
   });
   return {
     logits: xs,

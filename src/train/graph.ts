@@ -202,16 +202,50 @@ export class GraphBuilder {
    * uniform: the Philox generator makes 128 bits per call, so this is half
    * the generator work of 32-bit floats, about 0.1 ms of an S1-base step
    * (bench/profile-step.ts). Int64 draws are bitcast to uint16, four per draw.
+   *
+   * Where set-up built our kernels (fusedOps()), the same mask comes, bit
+   * for bit, from one op of ours (`ownKernel` forces either way, for tests).
    */
-  dropoutMask(rows: GraphOutput, units: number, seed: GraphOutput, rate: number): GraphOutput {
-    const pack = (values: GraphOutput[]) => this.out('Pack', [values], { T: attr.type('int32'), N: attr.int(values.length), axis: attr.int(0) });
+  dropoutMask(rows: GraphOutput, units: number, seed: GraphOutput, rate: number, ownKernel?: boolean): GraphOutput {
+    if (this.ownMaskKernel(ownKernel)) return this.maskPiece(this.pack([rows]), 0, units, seed, rate);
     const drawsPerRow = Math.ceil(units / 4);
-    const draws = this.out('StatelessRandomUniformFullInt', [pack([rows, this.constant(drawsPerRow, 'int32')]), seed], { dtype: attr.type('int64'), T: attr.type('int32'), Tseed: attr.type('int32') });
+    const draws = this.out('StatelessRandomUniformFullInt', [this.pack([rows, this.constant(drawsPerRow, 'int32')]), seed], { dtype: attr.type('int64'), T: attr.type('int32'), Tseed: attr.type('int32') });
     const bitsIn3d = this.out('Bitcast', [draws], { T: attr.type('int64'), type: attr.type('uint16') });
-    let bits = this.out('Reshape', [bitsIn3d, pack([rows, this.constant(drawsPerRow * 4, 'int32')])], { T: attr.type('uint16'), Tshape: attr.type('int32') });
+    let bits = this.out('Reshape', [bitsIn3d, this.pack([rows, this.constant(drawsPerRow * 4, 'int32')])], { T: attr.type('uint16'), Tshape: attr.type('int32') });
     if (units % 4 !== 0) bits = this.out('Slice', [bits, this.intVector([0, 0]), this.intVector([-1, units])], { T: attr.type('uint16'), Index: attr.type('int32') });
     const keep = this.out('GreaterEqual', [this.cast(bits, 'uint16', 'int32'), this.constant(Math.round(rate * 65536), 'int32')], { T: attr.type('int32') });
     return this.float('Mul', this.cast(keep, 'bool', 'float32'), this.constant(1 / (1 - rate)));
+  }
+
+  /**
+   * dropoutMask() of a batch of `rows` rows, cut into pieces of
+   * `pieceRows` (int32 [pieces]) rows: with our kernel, one op per piece
+   * that draws only its own rows; without it, the whole mask, cut.
+   */
+  dropoutMaskPieces(pieceRows: GraphOutput, pieces: number, rows: GraphOutput, units: number, seed: GraphOutput, rate: number, ownKernel?: boolean): GraphOutput[] {
+    if (this.ownMaskKernel(ownKernel)) return Array.from({ length: pieces }, (_, piece) => this.maskPiece(pieceRows, piece, units, seed, rate));
+    return this.splitRows(this.dropoutMask(rows, units, seed, rate, false), pieceRows, pieces);
+  }
+
+  /** `value` cut along its first axis into pieces of `pieceRows` (int32 [pieces]) rows; itself for one piece. */
+  splitRows(value: GraphOutput, pieceRows: GraphOutput, pieces: number, dtype: GraphDtype = 'float32'): GraphOutput[] {
+    if (pieces === 1) return [value];
+    const op = this.op('SplitV', [value, pieceRows, this.constant(0, 'int32')], { T: attr.type(dtype), Tlen: attr.type('int32'), num_split: attr.int(pieces) });
+    return Array.from({ length: pieces }, (_, index) => [op, index] as const);
+  }
+
+  private ownMaskKernel(ownKernel: boolean | undefined): boolean {
+    const ops = fusedOps();
+    if (ownKernel === true && !ops.available) throw new Error(`our dropout kernel is not available: ${ops.reason}`);
+    return ownKernel ?? ops.available;
+  }
+
+  private maskPiece(pieceRows: GraphOutput, piece: number, units: number, seed: GraphOutput, rate: number): GraphOutput {
+    return this.out('MnistLabDropoutMask', [pieceRows, seed], { units: attr.int(units), threshold: attr.int(Math.round(rate * 65536)), scale: attr.float(1 / (1 - rate)), piece: attr.int(piece) });
+  }
+
+  private pack(values: GraphOutput[]): GraphOutput {
+    return this.out('Pack', [values], { T: attr.type('int32'), N: attr.int(values.length), axis: attr.int(0) });
   }
 
   /**

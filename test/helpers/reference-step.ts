@@ -109,15 +109,30 @@ export async function assertSameTraining(fast: tf.LayersModel, slow: tf.LayersMo
  * The dropout mask the training graph draws for (seed pair, shape), drawn
  * again by the same builder method in a graph of its own.
  */
-export function graphMask(rate: number, seedPair: [number, number], [rows, units]: [number, number]): tf.Tensor2D {
+export function graphMask(rate: number, seedPair: [number, number], [rows, units]: [number, number], ownKernel?: boolean, pieces?: number[]): tf.Tensor2D {
   const g = new GraphBuilder(graphBinding().module!);
   const seed = g.placeholder('int32', [2]);
-  const mask = g.dropoutMask(g.constant(rows, 'int32'), units, seed, rate);
+  const sizes = pieces ?? [rows];
+  const pieceRows = g.placeholder('int32', [sizes.length]);
+  const masks = g.dropoutMaskPieces(pieceRows, sizes.length, g.constant(rows, 'int32'), units, seed, rate, ownKernel);
   const session = new GraphSession(graphBinding().module!, g);
   try {
     // Int32 seeds as in the graph (the uint32 seed wraps the same way).
-    const [value] = session.run([[seed, { dtype: 'int32', shape: [2], data: Int32Array.from(seedPair) }]], [mask]);
-    return tf.tensor2d(value.data as Float32Array, [rows, units]);
+    const values = session.run(
+      [
+        [seed, { dtype: 'int32', shape: [2], data: Int32Array.from(seedPair) }],
+        [pieceRows, { dtype: 'int32', shape: [sizes.length], data: Int32Array.from(sizes) }],
+      ],
+      masks,
+    );
+    const data = new Float32Array(rows * units);
+    let offset = 0;
+    for (const value of values) {
+      data.set(value.data as Float32Array, offset);
+      offset += value.data.length;
+    }
+    assert.equal(offset, rows * units, 'the pieces hold the whole mask');
+    return tf.tensor2d(data, [rows, units]);
   } finally {
     session.close();
   }
