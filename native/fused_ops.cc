@@ -435,4 +435,38 @@ class DropoutMaskOp : public OpKernel {
 
 REGISTER_KERNEL_BUILDER(Name("MnistLabDropoutMask").Device(tensorflow::DEVICE_CPU), DropoutMaskOp);
 
+REGISTER_OP("MnistLabAssignRows")
+    .Input("var: resource")
+    .Input("first_row: int32")
+    .Input("value: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext*) { return absl::OkStatus(); })
+    .Doc("Rows first_row to first_row + rows(value) - 1 of a float variable [rows, width] set to value, in place (mnist-lab, native/fused_ops.cc).");
+
+class AssignRowsOp : public OpKernel {
+ public:
+  explicit AssignRowsOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    tensorflow::core::RefCountPtr<tensorflow::Var> resource;
+    OP_REQUIRES_OK(ctx, tensorflow::LookupResource(ctx, tensorflow::HandleFromInput(ctx, 0), &resource));
+    tensorflow::mutex_lock lock(*resource->mu());
+    Tensor* var = resource->tensor();
+    const Tensor& first_row_t = ctx->input(1);
+    const Tensor& value = ctx->input(2);
+    OP_REQUIRES(ctx, var->IsInitialized() && var->dtype() == tensorflow::DT_FLOAT && var->dims() == 2,
+                absl::FailedPreconditionError("MnistLabAssignRows: the variable must hold an initialized float matrix, it holds " + var->DebugString()));
+    OP_REQUIRES(ctx, tensorflow::TensorShapeUtils::IsScalar(first_row_t.shape()), absl::InvalidArgumentError("MnistLabAssignRows: first_row must be a scalar"));
+    const int64_t first_row = first_row_t.scalar<int32_t>()();
+    OP_REQUIRES(ctx, value.dims() == 2 && value.dim_size(1) == var->dim_size(1) && first_row >= 0 && first_row + value.dim_size(0) <= var->dim_size(0),
+                absl::InvalidArgumentError("MnistLabAssignRows: rows " + std::to_string(first_row) + " + " + value.shape().DebugString() + " do not fit the variable " + var->shape().DebugString()));
+    // Nothing may be reading the buffer while it changes (the graph runs this before any step).
+    OP_REQUIRES(ctx, var->RefCountIsOne() && !resource->copy_on_read_mode.load(),
+                absl::FailedPreconditionError("MnistLabAssignRows: the variable is being read; assign its rows before anything reads it"));
+    const int64_t width = var->dim_size(1);
+    std::copy_n(value.flat<float>().data(), value.NumElements(), var->flat<float>().data() + first_row * width);
+  }
+};
+
+REGISTER_KERNEL_BUILDER(Name("MnistLabAssignRows").Device(tensorflow::DEVICE_CPU), AssignRowsOp);
+
 }  // namespace mnist_lab

@@ -7,7 +7,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, createMlp, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
+import { tf, createMlp, evaluate, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
 import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
 import { createGraphTrainer, GRAPH_PIECES, GRAPH_STEPS_PER_RUN, graphPieces, graphStepsPerRun, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
@@ -286,6 +286,34 @@ describe('graph training step', () => {
     }
   });
 
+  test('our row assignment fills a data variable a chunk at a time and refuses rows that do not fit', async (t) => {
+    if (!(await needFusedOps(t))) return;
+    const module = graphBinding().module!;
+    const g = new GraphBuilder(module);
+    const handle = g.variable([5, 3], `assign_rows_test_${process.pid}`);
+    // A fed fill value: a constant one would be folded into a Const whose buffer the variable then shares.
+    const fill = g.placeholder('float32', []);
+    const init = g.op('AssignVariableOp', [handle, g.out('Fill', [g.intVector([5, 3]), fill], { T: graphAttr.type('float32'), index_type: graphAttr.type('int32') })], { dtype: graphAttr.type('float32') });
+    const first = g.placeholder('int32', []);
+    const value = g.placeholder('float32', [-1, 3]);
+    const assign = g.op('MnistLabAssignRows', [handle, first, value]);
+    const read = g.read(handle);
+    const session = new GraphSession(module, g);
+    const rows = (start: number, values: number[]): [typeof first, { dtype: 'int32' | 'float32'; shape: number[]; data: Int32Array | Float32Array }][] => [
+      [first, { dtype: 'int32', shape: [], data: Int32Array.of(start) }],
+      [value, { dtype: 'float32', shape: [values.length / 3, 3], data: Float32Array.from(values) }],
+    ];
+    try {
+      session.run([[fill, { dtype: 'float32', shape: [], data: Float32Array.of(-1) }]], [], [init]);
+      session.run(rows(1, [1, 2, 3, 4, 5, 6]), [], [assign]);
+      session.run(rows(4, [7, 8, 9]), [], [assign]);
+      assert.deepEqual([...session.run([], [read])[0].data], [-1, -1, -1, 1, 2, 3, 4, 5, 6, -1, -1, -1, 7, 8, 9]);
+      assert.throws(() => session.run(rows(4, [1, 2, 3, 4, 5, 6]), [], [assign]), /MnistLabAssignRows: rows 4 \+ \[2,3\] do not fit the variable \[5,3\]/);
+    } finally {
+      session.close();
+    }
+  });
+
   test("the graph step runs our RMSprop kernel where it is built, not TensorFlow's", async (t) => {
     if (!(await needFusedOps(t))) return;
     const { images, labels } = syntheticBatch(3, 8, 16, 3);
@@ -373,6 +401,40 @@ describe('fit with the graph step', () => {
         assert.ok(Math.abs(value - generic[index]) < 1e-4, `${optimizer} entry ${index}: graph ${value} vs generic ${generic[index]}`);
       });
     }
+    tf.dispose([images, labels]);
+  });
+
+  test("the graph validates on its own copy of the split (evaluate()'s numbers), and fit keeps no copy of the data beside it", async (t) => {
+    if (!(await needGraph(t))) return;
+    const { images, labels } = data();
+    const model = createMlp({ ...DEFAULT_MLP, hiddenUnits: [24, 16], seed: 9 });
+    const logged: { valLoss: number; valAcc: number; evaluated: { loss: number; acc: number }; bytes: number }[] = [];
+    const bytesBefore = tf.memory().numBytes;
+    await fit(model, images, labels, {
+      epochs: 3,
+      batchSize: 64,
+      validationSplit: 0.25,
+      verbose: 0,
+      seed: 2,
+      callbacks: {
+        onEpochEnd: async (_epoch, logs) => {
+          const bytes = tf.memory().numBytes - bytesBefore;
+          // The tail fit validates on (Keras's split), evaluated eagerly with the weights the epoch left.
+          const [tailImages, tailLabels] = [tf.slice(images, 300, 100), tf.slice(labels, 300, 100)];
+          logged.push({ valLoss: logs.val_loss ?? NaN, valAcc: logs.val_acc ?? NaN, evaluated: evaluate(model, tailImages, tailLabels), bytes });
+          tf.dispose([tailImages, tailLabels]);
+        },
+      },
+    });
+    assert.equal(logged.length, 3);
+    for (const { valLoss, valAcc, evaluated, bytes } of logged) {
+      assert.ok(Math.abs(valLoss - evaluated.loss) <= 1e-6 * Math.max(1, evaluated.loss), `val_loss ${valLoss} vs evaluate() ${evaluated.loss}`);
+      assert.equal(valAcc, evaluated.acc);
+      // The model and its optimizer state are ~0.1 MB; a copy of the split (slices, one-hot labels) would be 1.3 MB more.
+      assert.ok(bytes < 400_000, `${bytes} bytes of tensors beside the caller's data during training`);
+    }
+    assert.ok(logged[0].valLoss !== logged[2].valLoss, 'validation follows the weights');
+    disposeModel(model);
     tf.dispose([images, labels]);
   });
 

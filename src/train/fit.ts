@@ -103,29 +103,49 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
   const interrupt = watchKernelInterrupt();
   try {
     const all = prepareData(images, labels, numClasses, owned);
-    let train = all;
-    let validation: PreparedData | null = null;
+    const engine = selectTrainStep(optimizer);
+    // Rows of `all` that train and, with a validation split, the tail that validates.
+    let trainRows: [number, number] = [0, all.count];
+    let validationRows: [number, number] | null = null;
+    let validationData: PreparedData | null = null;
     if (options.validationData !== undefined) {
-      validation = prepareData(options.validationData[0], options.validationData[1], numClasses, owned);
+      validationData = prepareData(options.validationData[0], options.validationData[1], numClasses, owned);
     } else if (config.validationSplit > 0) {
       // Keras: split_at = int(n * (1 - validation_split)); the tail validates.
       const splitAt = Math.floor(all.count * (1 - config.validationSplit));
       if (splitAt < 1 || splitAt >= all.count) {
         throw new ConfigError('validationSplit', `leaves no training or no validation examples out of ${all.count}`, 'a fraction that keeps both parts non-empty');
       }
-      const slice = (start: number, size: number): PreparedData => {
-        const part = { images: tf.slice(all.images, start, size), labels: tf.slice(all.labels, start, size) as tf.Tensor2D, count: size };
-        owned.push(part.images, part.labels);
-        return part;
-      };
-      train = slice(0, splitAt);
-      validation = slice(splitAt, all.count - splitAt);
+      trainRows = [0, splitAt];
+      validationRows = [splitAt, all.count - splitAt];
     }
-    const steps = Math.ceil(train.count / config.batchSize);
-    const engine = selectTrainStep(optimizer);
+    const slice = ([start, size]: [number, number]): PreparedData => {
+      if (start === 0 && size === all.count) return all;
+      const part = { images: tf.slice(all.images, start, size), labels: tf.slice(all.labels, start, size) as tf.Tensor2D, count: size };
+      owned.push(part.images, part.labels);
+      return part;
+    };
+    const trainCount = trainRows[1];
+    const steps = Math.ceil(trainCount / config.batchSize);
     const augmenting = augmentActive(augment);
-    const imageSize = augmenting ? imageSizeOf(train.images.shape) : null;
-    if (engine.name === 'graph') graphTrainer = createGraphTrainer(plan, optimizer, train, config.seed, { augment: augmenting ? augment : undefined });
+    const imageSize = augmenting ? imageSizeOf(all.images.shape) : null;
+    let validation: PreparedData | null = null;
+    let startEpoch: (epoch: number, order: Int32Array | null) => Promise<EpochRunner>;
+    if (engine.name === 'graph') {
+      // The graph holds its own copy of the rows it trains and validates on, uploaded from `all` without slicing it.
+      const graphValidation = validationData ?? (validationRows !== null ? { ...all, rows: validationRows } : undefined);
+      const trainer = createGraphTrainer(plan, optimizer, { ...all, rows: trainRows }, config.seed, { augment: augmenting ? augment : undefined, validation: graphValidation });
+      graphTrainer = trainer;
+      if (!trainer.validates) validation = validationData ?? (validationRows !== null ? slice(validationRows) : null);
+      // Nothing else reads fit's own copies now: free them (memory, not speed).
+      if (validation === null) tf.dispose(owned.splice(0));
+      startEpoch = (epoch, order) => graphEpoch(trainer, epoch, order, trainCount, config.batchSize);
+    } else {
+      const train = slice(trainRows);
+      validation = validationData ?? (validationRows !== null ? slice(validationRows) : null);
+      startEpoch = (epoch, order) =>
+        eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, config.batchSize, deriveSeed(config.seed, 'dropout', epoch), imageSize !== null ? { config: augment, seed: config.seed, epoch, height: imageSize[0], width: imageSize[1] } : null);
+    }
     const reporter = new ProgressReporter(config.verbose, config.verbose === 0 ? undefined : options.progressSink);
     await options.callbacks?.onTrainBegin?.();
     for (let epoch = initialEpoch; epoch < config.epochs; epoch++) {
@@ -135,8 +155,8 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
       reporter.epochBegin(epoch, config.epochs, steps);
       const started = performance.now();
       let lastYield = started;
-      const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(train.count) : null;
-      const runner = graphTrainer !== null ? await graphEpoch(graphTrainer, epoch, order, train.count, config.batchSize) : await eagerEpoch(plan, optimizer, engine.name === 'fused', train, order, config.batchSize, deriveSeed(config.seed, 'dropout', epoch), imageSize !== null ? { config: augment, seed: config.seed, epoch, height: imageSize[0], width: imageSize[1] } : null);
+      const order = config.shuffle ? new SeededRandom(deriveSeed(config.seed, 'shuffle', epoch)).permutation(trainCount) : null;
+      const runner = await startEpoch(epoch, order);
       let seen = 0;
       try {
         // The graph step runs several steps per call (Keras's steps_per_execution); progress is seen between calls.
@@ -159,8 +179,9 @@ export async function fit(model: tf.LayersModel, images: ImagesInput, labels: La
       }
       const trainLogs = runner.means(seen);
       const logs: EpochLogs = { loss: trainLogs.loss, acc: trainLogs.acc, seconds: 0 };
-      if (validation !== null) {
-        const metrics = evaluatePrepared(plan.layers, validation);
+      // Validation on the graph's weights where the graph holds the data, else the same evaluation eagerly.
+      const metrics = validation !== null ? evaluatePrepared(plan.layers, validation) : (graphTrainer?.validate() ?? null);
+      if (metrics !== null) {
         logs.val_loss = metrics.loss;
         logs.val_acc = metrics.acc;
       }

@@ -26,6 +26,7 @@ import type { DenseLayer, LayerPlan } from './layer-plan';
 import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
 import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding, pieceSizes, type GraphDtype, type GraphOutput, type HostTensor } from './graph';
 import type { OpTiming, SessionConfig } from './graph-proto';
+import type { EvaluateResult } from './types';
 import { layerGraphPass, type GraphPass } from './graph-layers';
 
 /** What a step adds to the epoch's sums. */
@@ -53,6 +54,14 @@ export interface GraphTrainer {
   traceStep(indices: Int32Array, step: number): OpTiming[];
   /** Copy weights and optimizer state back into the model; call after an epoch's last step (also on errors). */
   endEpoch(): Promise<void>;
+  /**
+   * Loss and accuracy of the graph's current weights on the validation
+   * data given to createGraphTrainer, as evaluate() computes them (the
+   * same forward pass as the step, without dropout); null when it holds none.
+   */
+  validate(): EvaluateResult | null;
+  /** Whether `validate()` has validation data to run on. */
+  readonly validates: boolean;
   /** Free the session and the graph's copy of the training data. */
   dispose(): void;
 }
@@ -73,6 +82,8 @@ export interface GraphTrainerOptions {
   stepsPerRun?: number;
   /** Pieces a Dense stack's batch is cut into, each on one thread; default graphPieces(). */
   pieces?: number;
+  /** Validation data, held in the graph so that `validate()` needs no copy (Dense stacks only; others validate eagerly). */
+  validation?: GraphTrainingData;
 }
 
 /** The ops of one step in the graph: what to feed, fetch and run. */
@@ -107,6 +118,11 @@ interface Prefetch {
 export interface GraphTrainingData {
   images: tf.Tensor;
   labels: tf.Tensor2D;
+  /**
+   * The rows to use, [first, count] (default: all), so that a validation
+   * split is uploaded from the prepared data without a copy of either part.
+   */
+  rows?: readonly [first: number, count: number];
 }
 
 /** TensorFlow's op for each activation (null: none; the output's softmax is inside the loss). */
@@ -197,14 +213,18 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   let variableCount = 0;
   const newVariable = (shape: number[]) => g.variable(shape, `${prefix}_${variableCount++}`);
 
-  // Training data, uploaded once.
-  const count = data.images.shape[0];
-  const features = data.images.size / Math.max(count, 1);
-  const classes = data.labels.shape[1];
-  const imagesVar = newVariable([count, features]);
-  const labelsVar = newVariable([count, classes]);
-  const imagesIn = g.assigner(imagesVar, [count, features]);
-  const labelsIn = g.assigner(labelsVar, [count, classes]);
+  // Training (and validation) data, uploaded once.
+  const uploads: DataUpload[] = [];
+  const dataVariable = (source: tf.Tensor, rows: readonly [number, number]) => {
+    const width = source.size / Math.max(source.shape[0], 1);
+    const handle = newVariable([rows[1], width]);
+    uploads.push({ ...uploadOps(g, handle, rows[1], width), source, rows, width });
+    return handle;
+  };
+  const trainRows = data.rows ?? [0, data.images.shape[0]];
+  const features = data.images.size / Math.max(data.images.shape[0], 1);
+  const imagesVar = dataVariable(data.images, trainRows);
+  const labelsVar = dataVariable(data.labels, trainRows);
 
   // Weights and optimizer slots.
   const shapes = variables.map((variable) => variable.shape);
@@ -216,9 +236,8 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const stateIn = stateHandles.map((handle, index) => g.assigner(handle, stateShapes[index]));
   const stateOut = stateHandles.map((handle) => g.read(handle));
 
-  const axis0 = g.constant(0, 'int32');
   const gather = (handle: GraphOutput, rows: GraphOutput) =>
-    g.out('GatherV2', [g.read(handle), rows, axis0], { Tparams: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), Taxis: graphAttr.type('int32'), batch_dims: graphAttr.int(0) });
+    g.out('ResourceGather', [handle, rows], { dtype: graphAttr.type('float32'), Tindices: graphAttr.type('int32'), batch_dims: graphAttr.int(0), validate_indices: graphAttr.bool(true) });
 
   // Random rotation/shift/zoom (augment.ts), transforms fed per step. A
   // call's first batch is augmented one call ahead into a variable: the
@@ -243,6 +262,14 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   const updateAttrs = { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false), ...Object.fromEntries(Object.entries(rule.boolAttrs).map(([name, value]) => [name, graphAttr.bool(value)])) };
   const axis1 = g.constant(1, 'int32');
   const argMax = (logits: GraphOutput) => g.out('ArgMax', [logits, axis1], { T: graphAttr.type('float32'), Tidx: graphAttr.type('int32'), output_type: graphAttr.type('int32') });
+  const total = (parts: GraphOutput[]) => (parts.length === 1 ? parts[0] : g.out('AddN', [parts], { T: graphAttr.type('float32'), N: graphAttr.int(parts.length) }));
+  /** Softmax cross-entropy from the logits (as evaluate() and Keras 3) and arg-max matches, summed over the pieces. */
+  const lossAndAccuracy = (logits: GraphOutput[], labels: GraphOutput[]) => {
+    const crossEntropy = logits.map((pieceLogits, piece) => g.op('SoftmaxCrossEntropyWithLogits', [pieceLogits, labels[piece]], { T: graphAttr.type('float32') }));
+    const lossSum = total(crossEntropy.map((op) => g.sum([op, 0], [0])));
+    const correct = total(logits.map((pieceLogits, piece) => g.sum(g.cast(g.out('Equal', [argMax(pieceLogits), argMax(labels[piece])], { T: graphAttr.type('int32') }), 'bool', 'float32'), [0])));
+    return { crossEntropy, lossSum, correct };
+  };
 
   /** One training step whose weight reads wait for the ops in `after` (the step before's updates). */
   const buildStep = (position: number, after: number[]): StepOps => {
@@ -273,12 +300,7 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     const pass = plan.front !== null ? layerGraphPass(g, plan, values, xs[0], batchRows) : denseGraphPass(g, layers, values, xs, masks);
 
     // Loss and accuracy sums; the gradient of the batch-mean loss.
-    const total = (parts: GraphOutput[]) => (parts.length === 1 ? parts[0] : g.out('AddN', [parts], { T: graphAttr.type('float32'), N: graphAttr.int(parts.length) }));
-    const crossEntropy = pass.logits.map((logits, piece) => g.op('SoftmaxCrossEntropyWithLogits', [logits, labels[piece]], { T: graphAttr.type('float32') }));
-    const lossSum = total(crossEntropy.map((op) => g.sum([op, 0], [0])));
-    const correct = total(
-      pass.logits.map((logits, piece) => g.sum(g.cast(g.out('Equal', [argMax(logits), argMax(labels[piece])], { T: graphAttr.type('int32') }), 'bool', 'float32'), [0])),
-    );
+    const { crossEntropy, lossSum, correct } = lossAndAccuracy(pass.logits, labels);
     const batchSize = g.cast(batchRows, 'int32', 'float32');
     const { gradients, updateAfter } = pass.backward(crossEntropy, lossSum, batchSize);
 
@@ -299,22 +321,39 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
   for (let position = 0; position < stepsPerRun; position++) group.push(buildStep(position, position === 0 ? [] : group[position - 1].updates));
   const dropoutMasks = group[0].dropoutSeeds.length;
 
+  // Validation: the step's forward pass without dropout on the whole validation set, in pieces.
+  let validation: { lossSum: GraphOutput; correct: GraphOutput; count: number } | null = null;
+  if (options.validation !== undefined && plan.front === null) {
+    const rows = options.validation.rows ?? [0, options.validation.images.shape[0]];
+    const imagesHandle = dataVariable(options.validation.images, rows);
+    const labelsHandle = dataVariable(options.validation.labels, rows);
+    // Each piece gathers its own run of rows.
+    const pieceRows = (piece: number) => {
+      const sizes = pieceSizes(rows[1], pieces);
+      const start = sizes.slice(0, piece).reduce((sum, size) => sum + size, 0);
+      return g.out('Range', [g.constant(start, 'int32'), g.constant(start + sizes[piece], 'int32'), g.constant(1, 'int32')], { Tidx: graphAttr.type('int32') });
+    };
+    const ranges = Array.from({ length: pieces }, (_, piece) => pieceRows(piece));
+    const images = ranges.map((range) => gather(imagesHandle, range));
+    const labels = ranges.map((range) => gather(labelsHandle, range));
+    const { logits } = denseForward(g, layers, weights.map((handle) => g.read(handle)), images, null);
+    validation = { ...lossAndAccuracy(logits, labels), count: rows[1] };
+  }
+
   const session = new GraphSession(binding, g, sessionConfig);
-  const flat = tf.tidy(() => tf.reshape(data.images, [count, features]));
   try {
-    session.run(
-      [
-        [imagesIn.value, { dtype: 'float32', shape: [count, features], data: flat.dataSync() as Float32Array }],
-        [labelsIn.value, { dtype: 'float32', shape: [count, classes], data: data.labels.dataSync() as Float32Array }],
-      ],
-      [],
-      [imagesIn.op, labelsIn.op],
-    );
+    // The source's values as tfjs holds them: for tensors made from JavaScript arrays (fit's prepared data) no
+    // copy at all, where reading a tensor TensorFlow computed (a slice, a reshape) costs several times its size.
+    const hosts = new Map<tf.Tensor, Float32Array>();
+    for (const upload of uploads) {
+      if (upload.source.dtype !== 'float32') throw new ConfigError('training data', `is ${upload.source.dtype}`, 'float32 images and one-hot labels, as fit prepares them');
+      const host = hosts.get(upload.source) ?? (upload.source.dataSync() as Float32Array);
+      hosts.set(upload.source, host);
+      uploadRows(session, upload, host);
+    }
   } catch (error) {
     session.close();
     throw error;
-  } finally {
-    flat.dispose();
   }
 
   let iteration = 0;
@@ -402,6 +441,12 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     async endEpoch() {
       await writeBack(session, stateOut, variables, optimizer, rule, iteration);
     },
+    validates: validation !== null,
+    validate() {
+      if (validation === null) return null;
+      const [lossSum, correct] = session.run([], [validation.lossSum, validation.correct]);
+      return { loss: (lossSum.data[0] as number) / validation.count, acc: (correct.data[0] as number) / validation.count };
+    },
     dispose() {
       session.close();
     },
@@ -409,19 +454,14 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
 }
 
 /**
- * The Dense/Dropout stack with its hand-written backward pass (same math as
- * step.ts), on the batch cut into pieces (`inputs`, one per piece; `split`
- * cuts a full-batch tensor the same way). Each piece's ops are independent
- * of the other pieces' until the weight gradients, which come out as one
- * partial sum per piece: on a session whose ops run on one thread each, the
- * pieces' matrix products run side by side, one per core.
+ * The forward pass of a Dense/Dropout stack on the batch cut into pieces
+ * (`inputs`, one per piece), keeping each layer's inputs, outputs and masks
+ * (per piece) for the backward pass. `masks` draws a dropout mask in the
+ * same pieces; null leaves dropout out (validation).
  */
-function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], inputs: GraphOutput[], masks: (units: number, seed: GraphOutput, rate: number) => GraphOutput[]): GraphPass {
-  const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
-  // Forward pass, keeping each layer's inputs, outputs and masks (per piece) for the backward pass.
+function denseForward(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], inputs: GraphOutput[], masks: ((units: number, rate: number) => GraphOutput[]) | null) {
   let xs = inputs;
   let valueIndex = 0;
-  let seedIndex = 0;
   const kept = layers.map((layer) => {
     const kernel = values[valueIndex++];
     const bias = layer.bias !== null ? values[valueIndex++] : null;
@@ -434,10 +474,25 @@ function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: 
     });
     const units = layer.kernel.shape[1] ?? 0;
     // Each piece gets its rows of the mask the whole batch would draw.
-    const layerMasks = layer.dropouts.map(({ rate }) => masks(units, dropoutSeeds[seedIndex++], rate));
+    const layerMasks = masks === null ? [] : layer.dropouts.map(({ rate }) => masks(units, rate));
     xs = outputs.map((output, piece) => layerMasks.reduce((x, mask) => g.float('Mul', x, mask[piece]), output));
     return { kernel, inputs: layerInputs, outputs, masks: layerMasks };
   });
+  return { logits: xs, kept };
+}
+
+/**
+ * The Dense/Dropout stack with its hand-written backward pass (same math as
+ * step.ts), on the batch cut into pieces (`inputs`, one per piece; `split`
+ * cuts a full-batch tensor the same way). Each piece's ops are independent
+ * of the other pieces' until the weight gradients, which come out as one
+ * partial sum per piece: on a session whose ops run on one thread each, the
+ * pieces' matrix products run side by side, one per core.
+ */
+function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: GraphOutput[], inputs: GraphOutput[], masks: (units: number, seed: GraphOutput, rate: number) => GraphOutput[]): GraphPass {
+  const dropoutSeeds = layers.flatMap((layer) => layer.dropouts.map(() => g.placeholder('int32', [2])));
+  let seedIndex = 0;
+  const { logits: xs, kept } = denseForward(g, layers, values, inputs, (units, rate) => masks(units, dropoutSeeds[seedIndex++], rate));
   return {
     logits: xs,
     dropoutSeeds,
@@ -470,6 +525,55 @@ function denseGraphPass(g: GraphBuilder, layers: readonly DenseLayer[], values: 
       return { gradients, updateAfter };
     },
   };
+}
+
+/** A data variable and the ops that fill it: whole, or (with our kernel) zeros of its shape, then rows in chunks. */
+interface DataUpload {
+  whole: { op: number; value: GraphOutput } | null;
+  chunked: { init: number; fill: GraphOutput; op: number; first: GraphOutput; value: GraphOutput } | null;
+  source: tf.Tensor;
+  rows: readonly [number, number];
+  width: number;
+}
+
+/** Rows per upload chunk: the host copy of one chunk is all the upload holds at a time. */
+const UPLOAD_CHUNK_ROWS = 4096;
+
+function uploadOps(g: GraphBuilder, handle: GraphOutput, count: number, width: number): Pick<DataUpload, 'whole' | 'chunked'> {
+  if (!fusedOps().available) return { whole: g.assigner(handle, [count, width]), chunked: null };
+  // The fill value is fed, so the graph optimizer cannot fold the zeros into a constant as large as the data.
+  const fill = g.placeholder('float32', []);
+  const zeros = g.out('Fill', [g.intVector([count, width]), fill], { T: graphAttr.type('float32'), index_type: graphAttr.type('int32') });
+  const init = g.op('AssignVariableOp', [handle, zeros], { dtype: graphAttr.type('float32') });
+  const first = g.placeholder('int32', []);
+  const value = g.placeholder('float32', [-1, width]);
+  return { whole: null, chunked: { init, fill, op: g.op('MnistLabAssignRows', [handle, first, value]), first, value } };
+}
+
+/**
+ * Copy rows `first` to `first + count - 1` of the source (its values in
+ * `host`) into the graph's variable. With our kernel a chunk at a time, so
+ * TensorFlow never holds a second copy of the data set while it arrives
+ * (the training set is 150 MB as float32); without it in one piece.
+ */
+function uploadRows(session: GraphSession, { whole, chunked, rows: [first, count], width }: DataUpload, host: Float32Array): void {
+  const rowsOf = (start: number, size: number) => host.subarray((first + start) * width, (first + start + size) * width);
+  if (chunked === null) {
+    if (whole !== null) session.run([[whole.value, { dtype: 'float32', shape: [count, width], data: rowsOf(0, count) }]], [], [whole.op]);
+    return;
+  }
+  session.run([[chunked.fill, { dtype: 'float32', shape: [], data: Float32Array.of(0) }]], [], [chunked.init]);
+  for (let start = 0; start < count; start += UPLOAD_CHUNK_ROWS) {
+    const size = Math.min(UPLOAD_CHUNK_ROWS, count - start);
+    session.run(
+      [
+        [chunked.first, { dtype: 'int32', shape: [], data: Int32Array.of(start) }],
+        [chunked.value, { dtype: 'float32', shape: [size, width], data: rowsOf(start, size) }],
+      ],
+      [],
+      [chunked.op],
+    );
+  }
 }
 
 function hostTensor(tensor: tf.Tensor): HostTensor {
