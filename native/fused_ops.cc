@@ -31,6 +31,7 @@
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/resource_var.h"
 #include "tensorflow/core/framework/shape_inference.h"
+#include "tensorflow/core/kernels/image/image_ops.h"
 #include "tensorflow/core/kernels/stateless_random_ops.h"
 #include "tensorflow/core/kernels/training_op_helpers.h"
 
@@ -468,5 +469,58 @@ class AssignRowsOp : public OpKernel {
 };
 
 REGISTER_KERNEL_BUILDER(Name("MnistLabAssignRows").Device(tensorflow::DEVICE_CPU), AssignRowsOp);
+
+REGISTER_OP("MnistLabProjectiveTransform")
+    .Input("images: float")
+    .Input("transforms: float")
+    .Input("output_shape: int32")
+    .Input("fill_value: float")
+    .Output("transformed_images: float")
+    .Attr("interpolation: {'NEAREST', 'BILINEAR'}")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      c->set_output(0, c->UnknownShapeOfRank(4));
+      return absl::OkStatus();
+    })
+    .Doc("ImageProjectiveTransformV3 with fill_mode CONSTANT, the same per-pixel arithmetic in a plain loop (mnist-lab, native/fused_ops.cc).");
+
+class ProjectiveTransformOp : public OpKernel {
+ public:
+  explicit ProjectiveTransformOp(OpKernelConstruction* context) : OpKernel(context) {
+    std::string interpolation;
+    OP_REQUIRES_OK(context, context->GetAttr("interpolation", &interpolation));
+    interpolation_ = interpolation == "NEAREST" ? tensorflow::generator::NEAREST : tensorflow::generator::BILINEAR;
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& images = ctx->input(0);
+    const Tensor& transforms = ctx->input(1);
+    const Tensor& output_shape = ctx->input(2);
+    const Tensor& fill = ctx->input(3);
+    OP_REQUIRES(ctx, images.dims() == 4, absl::InvalidArgumentError("MnistLabProjectiveTransform: images must be [batch, height, width, channels], got " + images.shape().DebugString()));
+    const int64_t batch = images.dim_size(0);
+    OP_REQUIRES(ctx, transforms.dims() == 2 && transforms.dim_size(1) == 8 && (transforms.dim_size(0) == batch || transforms.dim_size(0) == 1),
+                absl::InvalidArgumentError("MnistLabProjectiveTransform: transforms must be [batch or 1, 8], got " + transforms.shape().DebugString()));
+    OP_REQUIRES(ctx, output_shape.NumElements() == 2 && tensorflow::TensorShapeUtils::IsScalar(fill.shape()),
+                absl::InvalidArgumentError("MnistLabProjectiveTransform: output_shape must be [height, width] and fill_value a scalar"));
+    const int64_t height = output_shape.flat<int32_t>()(0);
+    const int64_t width = output_shape.flat<int32_t>()(1);
+    const int64_t channels = images.dim_size(3);
+    Tensor* output = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, tensorflow::TensorShape({batch, height, width, channels}), &output));
+    using Generator = tensorflow::generator::ProjectiveGenerator<CPUDevice, float, tensorflow::generator::Mode::FILL_CONSTANT>;
+    const Generator generator(images.tensor<float, 4>(), transforms.matrix<float>(), interpolation_, fill.scalar<float>()());
+    float* out = output->flat<float>().data();
+    Eigen::array<Eigen::DenseIndex, 4> coords;
+    for (coords[0] = 0; coords[0] < batch; coords[0]++)
+      for (coords[1] = 0; coords[1] < height; coords[1]++)
+        for (coords[2] = 0; coords[2] < width; coords[2]++)
+          for (coords[3] = 0; coords[3] < channels; coords[3]++) *out++ = generator(coords);
+  }
+
+ private:
+  tensorflow::generator::Interpolation interpolation_ = tensorflow::generator::BILINEAR;
+};
+
+REGISTER_KERNEL_BUILDER(Name("MnistLabProjectiveTransform").Device(tensorflow::DEVICE_CPU), ProjectiveTransformOp);
 
 }  // namespace mnist_lab

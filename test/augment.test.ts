@@ -19,7 +19,9 @@ import {
 } from '../src';
 import { applyTransforms, augmentTransforms, transformMatrix } from '../src/train/augment';
 import { createGraphTrainer } from '../src/train/graph-step';
-import { disposeModel, needGraph, planOf } from './helpers/reference-step';
+import { disposeModel, needFusedOps, needGraph, planOf } from './helpers/reference-step';
+import { GraphBuilder, GraphSession, graphBinding } from '../src/train/graph';
+import { SeededRandom } from '../src/util/random';
 
 /** A 5x7 image with distinct values: pixel (r, c) = 1 + r * 7 + c. */
 function knownImage(height = 5, width = 7): number[][] {
@@ -91,6 +93,40 @@ describe('augmentation transforms', () => {
     const rows = augmentTransforms({ ...NO_AUGMENT, rotationRange: 30 }, 200, 28, 28, { seed: 1, epoch: 0, step: 0 });
     for (let i = 0; i < 200; i++) assert.ok(Math.abs((Math.atan2(rows[i * 8 + 3], rows[i * 8]) * 180) / Math.PI) <= 30 + 1e-3);
     images.dispose();
+  });
+
+  test("our transform kernel (native/fused_ops.cc) gives TensorFlow's ImageProjectiveTransformV3 bit for bit", async (t) => {
+    if (!(await needFusedOps(t))) return;
+    const module = graphBinding().module!;
+    const [count, height, width] = [37, 28, 28];
+    const random = new SeededRandom(3);
+    const pixels = Float32Array.from({ length: count * height * width }, () => random.next() * 255);
+    // Strong settings, so that many pixels land outside the image (the fill) and between pixels (the interpolation).
+    const transforms = augmentTransforms({ rotationRange: 40, widthShiftRange: 0.3, heightShiftRange: 0.3, zoomRange: 0.4 }, count, height, width, { seed: 5, epoch: 1, step: 2 });
+    const run = (ownKernel: boolean): Float32Array => {
+      const g = new GraphBuilder(module);
+      const images = g.placeholder('float32', [-1, height, width, 1]);
+      const rows = g.placeholder('float32', [-1, 8]);
+      const moved = g.projectiveTransform(images, rows, g.intVector([height, width]), g.constant(0), ownKernel);
+      const session = new GraphSession(module, g);
+      try {
+        const [out] = session.run(
+          [
+            [images, { dtype: 'float32', shape: [count, height, width, 1], data: pixels }],
+            [rows, { dtype: 'float32', shape: [count, 8], data: transforms }],
+          ],
+          [moved],
+        );
+        assert.deepEqual(out.shape, [count, height, width, 1]);
+        return out.data as Float32Array;
+      } finally {
+        session.close();
+      }
+    };
+    const theirs = run(false);
+    const ours = run(true);
+    assert.ok(theirs.some((value) => value === 0) && theirs.some((value) => value !== 0 && !Number.isInteger(value)), 'fill and interpolated pixels');
+    assert.deepEqual(ours, theirs);
   });
 
   test('bad settings are refused with the field, the unit and a Keras-named example', () => {

@@ -241,13 +241,7 @@ export function addGraphAugmentation(g: GraphBuilder, rows: GraphOutput, height:
   const outputSize = g.intVector([height, width]);
   const fill = g.constant(0);
   const imagePieces = split(images);
-  const moved = split(transforms).map((pieceTransforms, index) =>
-    g.out('ImageProjectiveTransformV3', [imagePieces[index], pieceTransforms, outputSize, fill], {
-      dtype: float32,
-      interpolation: graphAttr.string('BILINEAR'),
-      fill_mode: graphAttr.string('CONSTANT'),
-    }),
-  );
+  const moved = split(transforms).map((pieceTransforms, index) => g.projectiveTransform(imagePieces[index], pieceTransforms, outputSize, fill));
   const joined = g.out('ConcatV2', [moved, axis0], { T: float32, N: graphAttr.int(pieces), Tidx: int32 });
   const output = g.out('Reshape', [joined, g.intVector([-1, height * width])], { T: float32, Tshape: int32 });
   return {

@@ -5,17 +5,20 @@
  * cross-entropy from logits averaged over the batch, and the optimizer's
  * fused TensorFlow kernel. What changes is how it runs:
  *
- * - The training data, weights and optimizer state live in TensorFlow
- *   variables; a step feeds only the batch's row indices (and the dropout
- *   seeds) and fetches the loss and accuracy sums: one call per batch.
+ * - The training (and validation) data, weights and optimizer state live
+ *   in TensorFlow variables; a call feeds only the batches' row indices
+ *   (and the dropout seeds) and fetches the loss and accuracy sums, for up
+ *   to GRAPH_STEPS_PER_RUN steps.
+ * - A Dense stack's batch is cut into one piece per core, each piece's ops
+ *   on one thread, the pieces side by side (GRAPH_PIECES).
  * - Dropout masks are drawn inside the graph by a stateless generator keyed
  *   by (seed, epoch, mask, step), so a resumed run draws what the
  *   uninterrupted run drew.
  * - TensorFlow's graph optimizer fuses MatMul + BiasAdd + Relu.
  *
  * Weights and optimizer state are copied in at the start of every epoch and
- * back out at its end, so validation, callbacks and checkpoints see the
- * model and optimizer as usual.
+ * back out at its end, so callbacks and checkpoints see the model and
+ * optimizer as usual; a Dense stack validates inside the graph (validate()).
  */
 import * as os from 'node:os';
 import { sessionThreadPools, tf } from '../backend';
@@ -328,12 +331,11 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     const imagesHandle = dataVariable(options.validation.images, rows);
     const labelsHandle = dataVariable(options.validation.labels, rows);
     // Each piece gathers its own run of rows.
-    const pieceRows = (piece: number) => {
-      const sizes = pieceSizes(rows[1], pieces);
-      const start = sizes.slice(0, piece).reduce((sum, size) => sum + size, 0);
-      return g.out('Range', [g.constant(start, 'int32'), g.constant(start + sizes[piece], 'int32'), g.constant(1, 'int32')], { Tidx: graphAttr.type('int32') });
-    };
-    const ranges = Array.from({ length: pieces }, (_, piece) => pieceRows(piece));
+    const runs = pieceSizes(rows[1], pieces);
+    const ranges = Array.from(runs, (size, piece) => {
+      const start = runs.slice(0, piece).reduce((sum, before) => sum + before, 0);
+      return g.out('Range', [g.constant(start, 'int32'), g.constant(start + size, 'int32'), g.constant(1, 'int32')], { Tidx: graphAttr.type('int32') });
+    });
     const images = ranges.map((range) => gather(imagesHandle, range));
     const labels = ranges.map((range) => gather(labelsHandle, range));
     const { logits } = denseForward(g, layers, weights.map((handle) => g.read(handle)), images, null);
@@ -483,8 +485,8 @@ function denseForward(g: GraphBuilder, layers: readonly DenseLayer[], values: Gr
 
 /**
  * The Dense/Dropout stack with its hand-written backward pass (same math as
- * step.ts), on the batch cut into pieces (`inputs`, one per piece; `split`
- * cuts a full-batch tensor the same way). Each piece's ops are independent
+ * step.ts), on the batch cut into pieces (`inputs`, one per piece; `masks`
+ * draws a dropout mask in the same pieces). Each piece's ops are independent
  * of the other pieces' until the weight gradients, which come out as one
  * partial sum per piece: on a session whose ops run on one thread each, the
  * pieces' matrix products run side by side, one per core.

@@ -207,7 +207,7 @@ export class GraphBuilder {
    * for bit, from one op of ours (`ownKernel` forces either way, for tests).
    */
   dropoutMask(rows: GraphOutput, units: number, seed: GraphOutput, rate: number, ownKernel?: boolean): GraphOutput {
-    if (this.ownMaskKernel(ownKernel)) return this.maskPiece(this.pack([rows]), 0, units, seed, rate);
+    if (this.ownKernel(ownKernel, 'dropout-mask')) return this.maskPiece(this.pack([rows]), 0, units, seed, rate);
     const drawsPerRow = Math.ceil(units / 4);
     const draws = this.out('StatelessRandomUniformFullInt', [this.pack([rows, this.constant(drawsPerRow, 'int32')]), seed], { dtype: attr.type('int64'), T: attr.type('int32'), Tseed: attr.type('int32') });
     const bitsIn3d = this.out('Bitcast', [draws], { T: attr.type('int64'), type: attr.type('uint16') });
@@ -223,8 +223,20 @@ export class GraphBuilder {
    * that draws only its own rows; without it, the whole mask, cut.
    */
   dropoutMaskPieces(pieceRows: GraphOutput, pieces: number, rows: GraphOutput, units: number, seed: GraphOutput, rate: number, ownKernel?: boolean): GraphOutput[] {
-    if (this.ownMaskKernel(ownKernel)) return Array.from({ length: pieces }, (_, piece) => this.maskPiece(pieceRows, piece, units, seed, rate));
+    if (this.ownKernel(ownKernel, 'dropout-mask')) return Array.from({ length: pieces }, (_, piece) => this.maskPiece(pieceRows, piece, units, seed, rate));
     return this.splitRows(this.dropoutMask(rows, units, seed, rate, false), pieceRows, pieces);
+  }
+
+  /**
+   * Keras's image transform (ImageProjectiveTransformV3, bilinear, constant
+   * fill) of `images` [n, height, width, 1] by `transforms` [n, 8]: our
+   * kernel where set-up built it (TensorFlow's per-pixel arithmetic in a
+   * plain loop, bit for bit, about a quarter of the time), else TensorFlow's
+   * (`ownKernel` forces either way, for tests).
+   */
+  projectiveTransform(images: GraphOutput, transforms: GraphOutput, outputSize: GraphOutput, fill: GraphOutput, ownKernel?: boolean): GraphOutput {
+    if (this.ownKernel(ownKernel, 'image transform')) return this.out('MnistLabProjectiveTransform', [images, transforms, outputSize, fill], { interpolation: attr.string('BILINEAR') });
+    return this.out('ImageProjectiveTransformV3', [images, transforms, outputSize, fill], { dtype: attr.type('float32'), interpolation: attr.string('BILINEAR'), fill_mode: attr.string('CONSTANT') });
   }
 
   /** `value` cut along its first axis into pieces of `pieceRows` (int32 [pieces]) rows; itself for one piece. */
@@ -234,9 +246,10 @@ export class GraphBuilder {
     return Array.from({ length: pieces }, (_, index) => [op, index] as const);
   }
 
-  private ownMaskKernel(ownKernel: boolean | undefined): boolean {
+  /** Whether to use our kernel: `ownKernel` if given (an error if it is asked for and not built), else whether it is built. */
+  private ownKernel(ownKernel: boolean | undefined, what: string): boolean {
     const ops = fusedOps();
-    if (ownKernel === true && !ops.available) throw new Error(`our dropout kernel is not available: ${ops.reason}`);
+    if (ownKernel === true && !ops.available) throw new Error(`our ${what} kernel is not available: ${ops.reason}`);
     return ownKernel ?? ops.available;
   }
 
