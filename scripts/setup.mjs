@@ -579,7 +579,9 @@ async function graphBinding() {
   return `built against TensorFlow ${v.version}; ${ops}`;
 }
 
-// The op library native/fused_ops.cc (a one-pass RMSprop update), compiled
+// The op library native/fused_ops.cc (RMSprop's update in one pass, dropout
+// masks per piece of the batch, the data upload in chunks, the image
+// transform of augmentation), compiled
 // against the headers and libtensorflow_framework of the tensorflow-cpu wheel
 // that tfjs-node's libtensorflow comes from. Optional: without it the graph
 // step uses TensorFlow's own kernels (same results, slower).

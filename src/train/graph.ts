@@ -65,8 +65,10 @@ let loaded: { module: NativeModule | null; reason: string } | null = null;
 let fusedOpsLoaded: { available: boolean; reason: string } | null = null;
 
 /**
- * Whether our own kernel is registered with TensorFlow (loaded on first
- * call): `MnistLabApplyRMSProp`, TensorFlow's RMSprop update in one pass.
+ * Whether our own kernels (native/fused_ops.cc) are registered with
+ * TensorFlow (loaded on first call): `MnistLabApplyRMSProp` (TensorFlow's
+ * RMSprop update in one pass, over partial gradients, in shards),
+ * `MnistLabDropoutMask`, `MnistLabAssignRows`, `MnistLabProjectiveTransform`.
  * MNIST_LAB_FUSED_OPS=0 leaves them out, to compare with TensorFlow's own.
  */
 export function fusedOps(): { available: boolean; reason: string } {
