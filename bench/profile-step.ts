@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   if (values.xla) session.xlaJit = true;
   if (values['no-spin']) session.disableThreadSpinning = true;
   if (values['per-session']) session.perSessionThreads = true;
-  const sessionFlags = values['default-session'] || ['intra', 'inter', 'xla', 'no-spin', 'per-session'].some((flag) => values[flag as keyof typeof values] !== undefined && values[flag as keyof typeof values] !== false);
+  const sessionFlags = values['default-session'] || values.intra !== undefined || values.inter !== undefined || values.xla || values['no-spin'] || values['per-session'];
 
   const network = BENCH_NETWORKS['S1-base'];
   const data = await loadBenchData(network);

@@ -8,8 +8,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createMlp, evaluate, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
-import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding } from '../src/train/graph';
-import { createGraphTrainer, GRAPH_PIECES, GRAPH_STEPS_PER_RUN, graphPieces, graphStepsPerRun, selectTrainStep } from '../src/train/graph-step';
+import { sessionThreadPools } from '../src/backend';
+import { fusedOps, GraphBuilder, GraphSession, GRAPH_PIECES, graphAttr, graphBinding } from '../src/train/graph';
+import { createGraphTrainer, GRAPH_STEPS_PER_RUN, graphPieces, graphStepsPerRun, selectTrainStep } from '../src/train/graph-step';
 import { deriveSeed, SeededRandom } from '../src/util/random';
 import { assertSameTraining, disposeModel, graphMask, needFusedOps, needGraph, STEP_ACTIVATIONS, STEP_OPTIMIZERS, referenceStep, planOf, syntheticBatch, TINY } from './helpers/reference-step';
 
@@ -170,6 +171,28 @@ describe('graph training step', () => {
     tf.dispose([images, labels]);
   });
 
+  test('by default a Dense stack trains in one piece per core, on a session whose ops get one thread each', async (t) => {
+    if (!(await needGraph(t))) return;
+    // The lab loaded tfjs-node itself, after setting the variable that gives each session its own pool.
+    assert.equal(process.env.TF_OVERRIDE_GLOBAL_THREADPOOL, '1');
+    assert.ok(sessionThreadPools(), 'sessions own their thread pools');
+    assert.match(selectTrainStep(null).reason, new RegExp(GRAPH_PIECES > 1 ? `Dense batches in ${GRAPH_PIECES} pieces, one thread per op` : 'whole batches'));
+    const { images, labels } = syntheticBatch(3, 8, 16, 3);
+    const model = createMlp({ ...TINY, optimizer: 'rmsprop' });
+    const trainer = createGraphTrainer(planOf(model), model.optimizer, { images, labels }, 1);
+    try {
+      await trainer.beginEpoch(0);
+      const products = trainer.traceStep(Int32Array.of(0, 1, 2, 3), 0).filter((timing) => /MatMul\(/.test(timing.label));
+      // Per piece: three forward products, three weight gradients, two input gradients.
+      assert.equal(products.length, 8 * GRAPH_PIECES, products.map((timing) => timing.label).join('\n'));
+      await trainer.endEpoch();
+    } finally {
+      trainer.dispose();
+      disposeModel(model);
+      tf.dispose([images, labels]);
+    }
+  });
+
   test('a bad MNIST_LAB_GRAPH_PIECES is refused with what it should be', () => {
     process.env.MNIST_LAB_GRAPH_PIECES = '0';
     try {
@@ -190,33 +213,50 @@ describe('graph training step', () => {
     assert.equal(graphStepsPerRun(), GRAPH_STEPS_PER_RUN);
   });
 
+  /**
+   * var, ms and mom after one RMSprop step per entry of `steps` (each the
+   * gradient as a list of partial sums), by `op` cut into `shards` ops;
+   * TensorFlow's kernel gets the first partial of each step.
+   */
+  const rmspropSteps = (op: 'ResourceApplyRMSProp' | 'MnistLabApplyRMSProp', start: Float32Array[], steps: Float32Array[][], momentum: number, shards = 1): Float32Array[] => {
+    const module = graphBinding().module!;
+    const size = start[0].length;
+    const g = new GraphBuilder(module);
+    const handles = [0, 1, 2].map((slot) => g.variable([size], `fused_rmsprop_test_${op}_${momentum}_${steps[0].length}_${shards}_${slot}_${process.pid}`));
+    const assigns = handles.map((handle) => g.assigner(handle, [size]));
+    const inputs = steps[0].map(() => g.placeholder('float32', [size]));
+    const scalars = [g.constant(0.01), g.constant(0.9), g.constant(momentum), g.constant(1e-7)];
+    const base = { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false) };
+    const updates =
+      op === 'ResourceApplyRMSProp'
+        ? [g.op(op, [...handles, ...scalars, inputs[0]], base)]
+        : Array.from({ length: shards }, (_, shard) => g.op(op, [...handles, ...scalars, inputs], { ...base, N: graphAttr.int(inputs.length), shard: graphAttr.int(shard), shards: graphAttr.int(shards) }));
+    const reads = handles.map((handle) => g.read(handle));
+    const session = new GraphSession(module, g, { intraOpThreads: 1 });
+    try {
+      session.run(assigns.map((assign, slot) => [assign.value, { dtype: 'float32', shape: [size], data: start[slot] }]), [], assigns.map((assign) => assign.op));
+      for (const partials of steps) session.run(inputs.map((input, index) => [input, { dtype: 'float32', shape: [size], data: partials[index] }]), [], updates);
+      return session.run([], reads).map((tensor) => tensor.data as Float32Array);
+    } finally {
+      session.close();
+    }
+  };
+  /** var, ms (in [0, 1)) and mom of `size` elements, and `count` gradients of that size. */
+  const rmspropState = (seed: number, size: number, count: number) => {
+    const random = new SeededRandom(seed);
+    const start = [0, 1, 2].map((slot) => Float32Array.from({ length: size }, () => (slot === 1 ? random.next() : random.next() - 0.5)));
+    const gradients = Array.from({ length: count }, () => Float32Array.from({ length: size }, () => (random.next() - 0.5) * 0.1));
+    return { start, gradients };
+  };
+
   test("our one-pass RMSprop kernel (native/fused_ops.cc) updates as TensorFlow's ResourceApplyRMSProp does, with and without momentum", async (t) => {
     if (!(await needFusedOps(t))) return;
-    const module = graphBinding().module!;
     // Not a multiple of the vector width, so the loop's tail runs too.
-    const size = 1003;
-    const random = new SeededRandom(17);
-    const start = [0, 1, 2].map((slot) => Float32Array.from({ length: size }, () => (slot === 1 ? random.next() : random.next() - 0.5)));
-    const gradients = [0, 1, 2].map(() => Float32Array.from({ length: size }, () => (random.next() - 0.5) * 0.1));
-    const updated = (op: string, momentum: number): Float32Array[] => {
-      const g = new GraphBuilder(module);
-      const handles = [0, 1, 2].map((slot) => g.variable([size], `fused_ops_test_${op}_${momentum}_${slot}_${process.pid}`));
-      const assigns = handles.map((handle) => g.assigner(handle, [size]));
-      const gradient = g.placeholder('float32', [size]);
-      const update = g.op(op, [...handles, g.constant(0.01), g.constant(0.9), g.constant(momentum), g.constant(1e-7), op === 'MnistLabApplyRMSProp' ? [gradient] : gradient], { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false) });
-      const reads = handles.map((handle) => g.read(handle));
-      const session = new GraphSession(module, g);
-      try {
-        session.run(assigns.map((assign, slot) => [assign.value, { dtype: 'float32', shape: [size], data: start[slot] }]), [], assigns.map((assign) => assign.op));
-        for (const values of gradients) session.run([[gradient, { dtype: 'float32', shape: [size], data: values }]], [], [update]);
-        return session.run([], reads).map((tensor) => tensor.data as Float32Array);
-      } finally {
-        session.close();
-      }
-    };
+    const { start, gradients } = rmspropState(17, 1003, 3);
+    const steps = gradients.map((gradient) => [gradient]);
     for (const momentum of [0, 0.9]) {
-      const theirs = updated('ResourceApplyRMSProp', momentum);
-      const ours = updated('MnistLabApplyRMSProp', momentum);
+      const theirs = rmspropSteps('ResourceApplyRMSProp', start, steps, momentum);
+      const ours = rmspropSteps('MnistLabApplyRMSProp', start, steps, momentum);
       // With momentum 0 TensorFlow stores the last increment in `mom`, which Keras never uses (its slot stays zero); ours leaves it alone.
       const compared = momentum === 0 ? ['var', 'ms'] : ['var', 'ms', 'mom'];
       compared.forEach((name, slot) => {
@@ -230,38 +270,12 @@ describe('graph training step', () => {
 
   test('our RMSprop kernel adds partial gradients in order and, cut into shards, updates as one op on their sum', async (t) => {
     if (!(await needFusedOps(t))) return;
-    const module = graphBinding().module!;
-    const size = 1003;
-    const random = new SeededRandom(29);
-    const start = [0, 1, 2].map((slot) => Float32Array.from({ length: size }, () => (slot === 1 ? random.next() : random.next() - 0.5)));
-    const partials = [0, 1, 2].map(() => Float32Array.from({ length: size }, () => (random.next() - 0.5) * 0.1));
-    // Added in float32, in order, as the kernel adds them.
+    const { start, gradients: partials } = rmspropState(29, 1003, 3);
+    // Added in float32, in order, as the kernel adds them; two steps.
     const sum = partials[0].map((value, index) => Math.fround(Math.fround(value + partials[1][index]) + partials[2][index]));
-    /** Two steps with `gradients` (fed as one list input) cut into `shards` ops; returns var and ms. */
-    const updated = (op: string, gradients: Float32Array[], shards: number): Float32Array[] => {
-      const g = new GraphBuilder(module);
-      const handles = [0, 1, 2].map((slot) => g.variable([size], `fused_shards_test_${op}_${gradients.length}_${shards}_${slot}_${process.pid}`));
-      const assigns = handles.map((handle) => g.assigner(handle, [size]));
-      const inputs = gradients.map(() => g.placeholder('float32', [size]));
-      const scalars = [g.constant(0.01), g.constant(0.9), g.constant(0), g.constant(1e-7)];
-      const base = { T: graphAttr.type('float32'), use_locking: graphAttr.bool(false) };
-      const updates =
-        op === 'ResourceApplyRMSProp'
-          ? [g.op(op, [...handles, ...scalars, inputs[0]], base)]
-          : Array.from({ length: shards }, (_, shard) => g.op(op, [...handles, ...scalars, inputs], { ...base, N: graphAttr.int(inputs.length), shard: graphAttr.int(shard), shards: graphAttr.int(shards) }));
-      const reads = handles.map((handle) => g.read(handle));
-      const session = new GraphSession(module, g, { intraOpThreads: 1 });
-      try {
-        session.run(assigns.map((assign, slot) => [assign.value, { dtype: 'float32', shape: [size], data: start[slot] }]), [], assigns.map((assign) => assign.op));
-        for (let step = 0; step < 2; step++) session.run(inputs.map((input, index) => [input, { dtype: 'float32', shape: [size], data: gradients[index] }]), [], updates);
-        return session.run([], reads.slice(0, 2)).map((tensor) => tensor.data as Float32Array);
-      } finally {
-        session.close();
-      }
-    };
-    const theirs = updated('ResourceApplyRMSProp', [sum], 1);
+    const theirs = rmspropSteps('ResourceApplyRMSProp', start, [[sum], [sum]], 0);
     for (const shards of [1, 2, 3]) {
-      const ours = updated('MnistLabApplyRMSProp', partials, shards);
+      const ours = rmspropSteps('MnistLabApplyRMSProp', start, [partials, partials], 0, shards);
       ['var', 'ms'].forEach((name, slot) => assert.deepEqual(ours[slot], theirs[slot], `${shards} shard(s): ${name} as TensorFlow's update with the summed gradient`));
     }
   });

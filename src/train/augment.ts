@@ -14,13 +14,12 @@
  * of Keras's layers): inside the training graph (graph-step.ts) or eagerly
  * (`applyTransforms`), with the same matrices, so both steps see the same images.
  */
-import * as os from 'node:os';
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import { tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed, SeededRandom } from '../util/random';
-import { graphAttr, pieceSizes, type GraphBuilder, type GraphOutput, type HostTensor } from './graph';
+import { GRAPH_PIECES, graphAttr, pieceSizes, type GraphBuilder, type GraphOutput, type HostTensor } from './graph';
 
 /** Random transforms per batch, as Keras's `ImageDataGenerator` ranges. */
 export interface AugmentConfig {
@@ -214,47 +213,37 @@ export interface GraphAugmentation {
 }
 
 /**
- * How many pieces the graph cuts a batch into for the transform. TensorFlow's
- * CPU kernel for ImageProjectiveTransformV3 runs on one thread (about 1.5 ms
- * for 128 MNIST images here); pieces run side by side on the session's
- * inter-op threads, one per core. Each image's result does not depend on the
- * cut, so the count changes speed only.
- */
-const GRAPH_AUGMENT_PIECES = Math.max(1, Math.min(8, os.availableParallelism()));
-
-/**
  * Insert the transform into a training graph: `rows` are the gathered batch
- * `[n, height * width]`; returns the augmented rows and what to feed per step.
+ * `[n, height * width]`; returns the augmented rows, whole (`output`) and
+ * in the pieces the transform ran in (`pieces`, pieceSizes() of the batch,
+ * for a step cut the same way), and what to feed per step. The pieces run
+ * side by side: TensorFlow's CPU kernel works on one thread, and each
+ * image's result does not depend on the cut.
  */
-export function addGraphAugmentation(g: GraphBuilder, rows: GraphOutput, height: number, width: number, pieces = GRAPH_AUGMENT_PIECES): { output: GraphOutput; augmentation: GraphAugmentation } {
+export function addGraphAugmentation(g: GraphBuilder, rows: GraphOutput, height: number, width: number, pieces = GRAPH_PIECES): { output: GraphOutput; pieces: GraphOutput[]; augmentation: GraphAugmentation } {
   const int32 = graphAttr.type('int32');
   const float32 = graphAttr.type('float32');
   const transforms = g.placeholder('float32', [-1, 8]);
   // Rows per piece, fed with the transforms (the last batch of an epoch is smaller).
   const pieceRows = g.placeholder('int32', [pieces]);
-  const axis0 = g.constant(0, 'int32');
-  const split = (value: GraphOutput): GraphOutput[] => {
-    const op = g.op('SplitV', [value, pieceRows, axis0], { T: float32, Tlen: int32, num_split: graphAttr.int(pieces) });
-    return Array.from({ length: pieces }, (_, index) => [op, index] as const);
-  };
   const images = g.out('Reshape', [rows, g.intVector([-1, height, width, 1])], { T: float32, Tshape: int32 });
   const outputSize = g.intVector([height, width]);
   const fill = g.constant(0);
-  const imagePieces = split(images);
-  const moved = split(transforms).map((pieceTransforms, index) => g.projectiveTransform(imagePieces[index], pieceTransforms, outputSize, fill));
-  const joined = g.out('ConcatV2', [moved, axis0], { T: float32, N: graphAttr.int(pieces), Tidx: int32 });
-  const output = g.out('Reshape', [joined, g.intVector([-1, height * width])], { T: float32, Tshape: int32 });
+  const imagePieces = g.splitRows(images, pieceRows, pieces);
+  const moved = g.splitRows(transforms, pieceRows, pieces).map((pieceTransforms, index) => g.projectiveTransform(imagePieces[index], pieceTransforms, outputSize, fill));
+  const flat = (value: GraphOutput) => g.out('Reshape', [value, g.intVector([-1, height * width])], { T: float32, Tshape: int32 });
   return {
-    output,
+    // Graph ops that nothing fetches do not run: a step that takes the pieces never joins them.
+    output: flat(moved.length === 1 ? moved[0] : g.out('ConcatV2', [moved, g.constant(0, 'int32')], { T: float32, N: graphAttr.int(pieces), Tidx: int32 })),
+    pieces: moved.map(flat),
     augmentation: {
       height,
       width,
       feeds(values) {
         const count = values.length / 8;
-        const sizes = pieceSizes(count, pieces);
         return [
           [transforms, { dtype: 'float32', shape: [count, 8], data: values }],
-          [pieceRows, { dtype: 'int32', shape: [pieces], data: sizes }],
+          [pieceRows, { dtype: 'int32', shape: [pieces], data: pieceSizes(count, pieces) }],
         ];
       },
     },

@@ -20,14 +20,13 @@
  * back out at its end, so callbacks and checkpoints see the model and
  * optimizer as usual; a Dense stack validates inside the graph (validate()).
  */
-import * as os from 'node:os';
 import { sessionThreadPools, tf } from '../backend';
 import { ConfigError } from '../errors';
 import { deriveSeed } from '../util/random';
 import { fusedUpdate, type FusedUpdate } from './fused-update';
 import type { DenseLayer, LayerPlan } from './layer-plan';
 import { addGraphAugmentation, augmentTransforms, imageSizeOf, type AugmentConfig, type GraphAugmentation } from './augment';
-import { fusedOps, GraphBuilder, GraphSession, graphAttr, graphBinding, pieceSizes, type GraphDtype, type GraphOutput, type HostTensor } from './graph';
+import { fusedOps, GraphBuilder, GraphSession, GRAPH_PIECES, graphAttr, graphBinding, pieceSizes, type GraphDtype, type GraphOutput, type HostTensor } from './graph';
 import type { OpTiming, SessionConfig } from './graph-proto';
 import type { EvaluateResult } from './types';
 import { layerGraphPass, type GraphPass } from './graph-layers';
@@ -163,15 +162,13 @@ export function graphStepsPerRun(): number {
 }
 
 /**
- * Pieces a Dense stack's batch is cut into: one per core. A 2-thread matrix
- * product at batch 128 runs at about 75% of what two 1-thread products of
- * 64 rows run at side by side (and a transposed one at about 65%), so the
- * step runs each piece's ops on one thread and the pieces on the cores
- * (bench/README.md, "Pieces").
+ * Pieces a Dense stack's batch is cut into: GRAPH_PIECES (one per core), or
+ * MNIST_LAB_GRAPH_PIECES when set (to measure the difference). A 2-thread
+ * matrix product at batch 128 runs at about 75% of what two 1-thread
+ * products of 64 rows run at side by side (a transposed one at about 65%),
+ * so the step runs each piece's ops on one thread and the pieces on the
+ * cores (bench/README.md, "Pieces").
  */
-export const GRAPH_PIECES = Math.max(1, Math.min(8, os.availableParallelism()));
-
-/** GRAPH_PIECES, or MNIST_LAB_GRAPH_PIECES when set (to measure the difference). */
 export function graphPieces(): number {
   const requested = process.env.MNIST_LAB_GRAPH_PIECES ?? '';
   if (requested === '') return GRAPH_PIECES;
@@ -291,9 +288,10 @@ export function createGraphTrainer(plan: LayerPlan, optimizer: tf.Optimizer, dat
     } else if (position === 0) {
       xs = split(prefetch.batch);
     } else {
-      let x: GraphOutput;
-      ({ output: x, augmentation: transform } = addGraphAugmentation(g, gather(imagesVar, indices), prefetch.transform.height, prefetch.transform.width));
-      xs = split(x);
+      const moved = addGraphAugmentation(g, gather(imagesVar, indices), prefetch.transform.height, prefetch.transform.width);
+      transform = moved.augmentation;
+      // Cut as the step cuts (pieceSizes of the batch), the transform's pieces are the step's: no join and cut again.
+      xs = moved.pieces.length === pieces ? moved.pieces : split(moved.output);
     }
 
     // Forward pass: Dense stacks with their hand-written backward pass, convolutional plans with TensorFlow's gradients (graph-layers.ts).
@@ -626,7 +624,7 @@ export function selectTrainStep(optimizer: tf.Optimizer | null): { name: TrainSt
     const ops = fusedOps();
     const pieces = sessionThreadPools() ? graphPieces() : 1;
     const cut = pieces > 1 ? `Dense batches in ${pieces} pieces, one thread per op` : `whole batches${sessionThreadPools() ? '' : ' (tfjs-node was loaded before mnist-lab, so sessions share its thread pool)'}`;
-    return { name: 'graph', reason: `${graphBinding().reason}; ${cut}; RMSprop update: ${ops.available ? ops.reason : `TensorFlow's kernel (ours: ${ops.reason})`}` };
+    return { name: 'graph', reason: `${graphBinding().reason}; ${cut}; kernels for the RMSprop update, dropout masks, data upload and image transform: ${ops.available ? ops.reason : `TensorFlow's (ours: ${ops.reason})`}` };
   }
   if (native && (optimizer === null || fusedUpdate(optimizer) !== null)) return { name: 'fused', reason: requested === 'fused' ? 'MNIST_LAB_TRAIN_STEP=fused' : `no graph step: ${graphUnavailable}` };
   return { name: 'generic', reason: native ? 'optimizer without a fused kernel' : `backend ${tf.getBackend()}` };

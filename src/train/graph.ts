@@ -8,6 +8,7 @@
  * (`tf.function`), and why the step in graph-step.ts is faster than eager.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeStepStats, encodeFullTrace, encodeSessionConfig, type OpTiming, type SessionConfig } from './graph-proto';
 
@@ -80,7 +81,7 @@ export function fusedOps(): { available: boolean; reason: string } {
   else {
     try {
       module.loadOpLibrary(FUSED_OPS_PATH);
-      fusedOpsLoaded = { available: true, reason: 'one pass (native/fused_ops.cc)' };
+      fusedOpsLoaded = { available: true, reason: 'ours (native/fused_ops.cc)' };
     } catch (error) {
       fusedOpsLoaded = { available: false, reason: (error as Error).message.split('\n')[0] };
     }
@@ -271,6 +272,14 @@ export class GraphBuilder {
     return this.native.addGradients(ys, xs);
   }
 }
+
+/**
+ * Pieces the graph cuts a batch into: one per core (at most 8). The ops of
+ * a piece run on one thread and the pieces side by side: the training
+ * step's Dense stack (graph-step.ts, graphPieces()) and the augmentation's
+ * image transform (augment.ts).
+ */
+export const GRAPH_PIECES = Math.max(1, Math.min(8, os.availableParallelism()));
 
 /** `count` rows cut into `pieces` near-equal runs (the first pieces get the smaller ones). */
 export function pieceSizes(count: number, pieces: number): Int32Array {
