@@ -20,6 +20,7 @@
 #define EIGEN_USE_THREADS  // the kernel splits its work over TensorFlow's intra-op thread pool
 
 #include <cmath>
+#include <cstdlib>
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -246,23 +247,27 @@ constexpr int kLanes = 16;
 using PhiloxKey = tsl::random::PhiloxRandom::Key;
 using PhiloxCounter = tsl::random::PhiloxRandom::ResultType;
 
+// The words of counter `count` of the stream (PhiloxRandom::Skip from `base`).
+__attribute__((always_inline)) inline void SkippedCounter(const PhiloxCounter& base, uint64_t count, uint32_t* words) {
+  const uint32_t count_lo = static_cast<uint32_t>(count);
+  uint32_t count_hi = static_cast<uint32_t>(count >> 32);
+  words[0] = base[0] + count_lo;
+  if (words[0] < count_lo) ++count_hi;
+  words[1] = base[1] + count_hi;
+  words[2] = base[2];
+  words[3] = base[3];
+  if (words[1] < count_hi && ++words[2] == 0) ++words[3];
+}
+
 __attribute__((always_inline)) inline void PhiloxLanes(const PhiloxCounter& base, uint64_t first, const PhiloxKey& key, uint32_t* out) {
   uint32_t x0[kLanes], x1[kLanes], x2[kLanes], x3[kLanes];
   for (int lane = 0; lane < kLanes; lane++) {
-    // The counter skipped `first + lane` times (PhiloxRandom::Skip).
-    const uint64_t count = first + lane;
-    const uint32_t count_lo = static_cast<uint32_t>(count);
-    uint32_t count_hi = static_cast<uint32_t>(count >> 32);
-    uint32_t w0 = base[0] + count_lo;
-    if (w0 < count_lo) ++count_hi;
-    uint32_t w1 = base[1] + count_hi;
-    uint32_t w2 = base[2];
-    uint32_t w3 = base[3];
-    if (w1 < count_hi && ++w2 == 0) ++w3;
-    x0[lane] = w0;
-    x1[lane] = w1;
-    x2[lane] = w2;
-    x3[lane] = w3;
+    uint32_t words[4];
+    SkippedCounter(base, first + lane, words);
+    x0[lane] = words[0];
+    x1[lane] = words[1];
+    x2[lane] = words[2];
+    x3[lane] = words[3];
   }
   for (int round = 0; round < 10; round++) {
     // The key of this round (PhiloxRandom::RaiseKey), then PhiloxRandom::ComputeSingleRound on every lane.
@@ -285,18 +290,6 @@ __attribute__((always_inline)) inline void PhiloxLanes(const PhiloxCounter& base
     out[4 * lane + 2] = x2[lane];
     out[4 * lane + 3] = x3[lane];
   }
-}
-
-// The words of counter `count` of the stream (PhiloxRandom::Skip from `base`).
-__attribute__((always_inline)) inline void SkippedCounter(const PhiloxCounter& base, uint64_t count, uint32_t* words) {
-  const uint32_t count_lo = static_cast<uint32_t>(count);
-  uint32_t count_hi = static_cast<uint32_t>(count >> 32);
-  words[0] = base[0] + count_lo;
-  if (words[0] < count_lo) ++count_hi;
-  words[1] = base[1] + count_hi;
-  words[2] = base[2];
-  words[3] = base[3];
-  if (words[1] < count_hi && ++words[2] == 0) ++words[3];
 }
 
 // The high and low words of 16 lanes' 32x32-bit products: even lanes from one widening multiply, odd lanes from another.
@@ -369,7 +362,8 @@ __attribute__((target_clones("avx2", "default"))) void PhiloxStreamGeneric(const
 }
 
 void PhiloxStream(const PhiloxCounter& base, const PhiloxKey& key, uint64_t first, uint64_t count, uint32_t* out) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  // MNIST_LAB_NO_AVX512 (any value) takes the generic loops, so tests check them on an AVX-512 machine too.
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && std::getenv("MNIST_LAB_NO_AVX512") == nullptr;
   if (avx512) {
     PhiloxStreamAvx512(base, key, first, count, out);
   } else {

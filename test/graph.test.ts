@@ -5,6 +5,8 @@
  * (seed, epoch, mask, step), and clear errors. Under CI=true the binding
  * must be built; elsewhere these tests skip without it.
  */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, createMlp, evaluate, fit, DEFAULT_MLP, ConfigError, type MlpConfig } from '../src';
@@ -367,6 +369,26 @@ describe('graph training step', () => {
       }
       theirs.dispose();
     }
+  });
+
+  test('the mask kernel without AVX-512 (its generic loops) draws the same masks', async (t) => {
+    if (!(await needFusedOps(t))) return;
+    // The choice is made once per process, so a child process draws with MNIST_LAB_NO_AVX512 set.
+    const script = [
+      "const { graphMask } = require('./test/helpers/reference-step');",
+      "const { initBackend } = require('./src');",
+      'initBackend({ quiet: true }).then(() => {',
+      '  for (const [seed, shape, pieces] of [[[2147483647, -2147483648], [37, 130], [5, 0, 32]], [[8, 9], [64, 512], [32, 32]]]) {',
+      '    const theirs = graphMask(0.3, seed, shape, false).dataSync();',
+      '    const ours = graphMask(0.3, seed, shape, true, pieces).dataSync();',
+      "    if (!ours.every((value, index) => value === theirs[index])) throw new Error('masks differ for shape ' + shape.join('x'));",
+      '  }',
+      "  console.log('same masks');",
+      '});',
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.resolve(__dirname, '..'), env: { ...process.env, MNIST_LAB_NO_AVX512: '1' }, encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /same masks/);
   });
 
   test('dropout masks keep about 1 - rate of the units and differ between steps', async (t) => {
