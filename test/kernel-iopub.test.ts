@@ -157,10 +157,17 @@ test('a kernel killed in the middle of a training cell ends that cell with an er
     assert.ok(Number.isInteger(pid) && pid !== kernel.process.pid, `the cells run in a child process of the launcher (${pid})`);
 
     const training = await kernel.execute(
-      'import * as lab from "./dist";\nconst images = lab.tf.randomUniform([2048, 28, 28]);\nconst labels = lab.tf.randomUniform([2048], 0, 10, "int32");\nawait lab.fit(lab.createMlp(lab.DEFAULT_MLP), images, labels, { epochs: 1000, verbose: 0 });',
+      'import * as lab from "./dist";\nconst images = lab.tf.randomUniform([2048, 28, 28]);\nconst labels = lab.tf.randomUniform([2048], 0, 10, "int32");\nawait lab.fit(lab.createMlp(lab.DEFAULT_MLP), images, labels, { epochs: 1000, verbose: 0, callbacks: { onEpochEnd: (epoch) => { if (epoch === 0) console.log("training"); } } });',
     );
     const queued = await kernel.execute('"never runs"');
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Kill once the epochs run (setting up the training graph blocks the kernel for a while, longer under load), so
+    // the kernel has taken the queued request in by then, as it has in a notebook where a training is under way.
+    kernel.iopub.receiveTimeout = 60_000;
+    for (;;) {
+      const message = parse(await kernel.iopub.receive().catch(() => assert.fail('the training cell did not finish an epoch within a minute')));
+      if (message.parent_header.msg_id === training && message.header.msg_type === 'stream' && String(message.content.text).includes('training')) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     process.kill(pid, 'SIGKILL');
 
     const messages = await iopubUntilIdle(kernel.iopub, training, 30_000);
